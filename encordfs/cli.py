@@ -1,0 +1,39 @@
+"""The ``encordfs`` command: ``mount``, ``unmount``, ``status`` and ``emulator ...``.
+
+Each area registers its own subcommands, so this module only wires them together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from encordfs.emulator.command import register as register_emulator
+
+    parser = argparse.ArgumentParser(prog="encordfs", description="Mount Encord storage as a drive.")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    try:
+        from encordfs.fs.command import register as register_fs
+    except ImportError:
+        register_fs = None
+    if register_fs is not None:
+        register_fs(sub)
+    register_emulator(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2) if args.verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

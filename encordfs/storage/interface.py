@@ -1,0 +1,84 @@
+"""The narrow storage interface the filesystem uses. It knows nothing of HTTP.
+
+``encordfs.storage.client.StorageClient`` implements it against the Encord API (or the emulator);
+the filesystem depends only on this Protocol, the models in ``encordfs.wire.models`` and the
+exceptions in ``encordfs.storage.errors``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, AsyncIterator, Protocol
+from uuid import UUID
+
+from encordfs.wire.enums import StorageItemType
+from encordfs.wire.models import FolderSummary, StorageFolder, StorageItem
+
+
+class Storage(Protocol):
+    # --- folders -------------------------------------------------------------------------
+    async def get_folder(self, folder: UUID) -> StorageFolder: ...
+
+    def iter_folders(
+        self, parent: UUID | None, *, search: str | None = None, page_size: int = 1000
+    ) -> AsyncIterator[StorageFolder]:
+        """Direct subfolders of ``parent`` (top-level folders when None), by name, page by page."""
+        ...
+
+    async def create_folder(
+        self, name: str, parent: UUID | None, *, description: str | None = None, client_metadata: Any = None
+    ) -> StorageFolder: ...
+
+    async def update_folder(
+        self, folder: UUID, *, name: str | None = None, description: str | None = None, client_metadata: Any = None
+    ) -> StorageFolder: ...
+
+    async def move_folders(self, folders: list[UUID], new_parent: UUID | None) -> None: ...
+
+    async def delete_folder(self, folder: UUID) -> None: ...
+
+    async def folder_summary(self, folder: UUID) -> FolderSummary: ...
+
+    # --- items ---------------------------------------------------------------------------
+    async def get_item(self, item: UUID, *, sign_url: bool = False) -> StorageItem: ...
+
+    def iter_items(
+        self, folder: UUID, *, search: str | None = None, page_size: int = 1000
+    ) -> AsyncIterator[StorageItem]:
+        """Direct items of ``folder``, by name, page by page; stop early by leaving the loop."""
+        ...
+
+    async def child_items(self, item: StorageItem, *, sign_urls: bool = False) -> list[StorageItem]:
+        """Frames/files of an image group, image sequence or DICOM series."""
+        ...
+
+    async def update_item(
+        self, item: StorageItem, *, name: str | None = None, client_metadata: Any = None
+    ) -> StorageItem: ...
+
+    async def move_items(
+        self, source: UUID, items: list[UUID], destination: UUID, *, allow_synced_dataset_move: bool = False
+    ) -> None: ...
+
+    async def delete_items(self, folder: UUID, items: list[UUID], *, remove_unused_frames: bool = True) -> None: ...
+
+    async def dataset_link_count(self, item: StorageItem) -> int:
+        """How many datasets use the item (its summary's usedInDatasets)."""
+        ...
+
+    # --- data ----------------------------------------------------------------------------
+    async def read_range(self, item: StorageItem, offset: int, length: int) -> bytes:
+        """Bytes [offset, offset+length) of the item's content (fewer at EOF); signed URLs are
+        fetched, cached and refreshed on expiry inside."""
+        ...
+
+    async def content_length(self, item: StorageItem) -> int:
+        """The content's size from a HEAD when the item's fileSize is unknown."""
+        ...
+
+    async def upload_file(
+        self, folder: UUID, path: Path, title: str, item_type: StorageItemType, *, client_metadata: Any = None
+    ) -> StorageItem:
+        """Upload one single-file item (image, video, audio, plain text, PDF, NIfTI) and return it
+        once the upload job is DONE; raises UploadFailed (or another StorageError) otherwise."""
+        ...

@@ -1,0 +1,366 @@
+"""Storage API models and their JSON wire form (camelCase keys, ISO 8601 times, wire enum values).
+
+``from_wire`` reads what a server sends (tolerating the variants the SDK tolerates: missing
+optional keys, extra keys, several datetime formats); ``to_wire`` writes what the emulator sends,
+with every key the SDK requires present.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+from uuid import UUID
+
+from .enums import (
+    StorageFolderType,
+    StorageItemType,
+    StorageLocationName,
+    StorageUserRole,
+    UploadJobStatus,
+)
+
+Json = dict[str, Any]
+
+
+def parse_datetime(value: Any) -> datetime:
+    """Parse any datetime form the SDK accepts; naive times are UTC."""
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    text = str(value)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = parsedate_to_datetime(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def format_datetime(value: datetime) -> str:
+    return value.astimezone(timezone.utc).isoformat()
+
+
+def _uuid(value: Any) -> UUID | None:
+    return None if value is None else UUID(str(value))
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _get(data: Json, name: str, default: Any = None) -> Any:
+    """A field by its camelCase wire name, or its snake_case name (the SDK accepts both)."""
+    camel = _camel(name)
+    if camel in data:
+        return data[camel]
+    return data.get(name, default)
+
+
+@dataclass(frozen=True)
+class PathElement:
+    uuid: UUID
+    parent_uuid: UUID | None
+    name: str
+    synced_dataset_hash: UUID | None = None
+
+    @classmethod
+    def from_wire(cls, data: Json) -> "PathElement":
+        return cls(
+            uuid=UUID(str(_get(data, "uuid"))),
+            parent_uuid=_uuid(_get(data, "parent_uuid")),
+            name=_get(data, "name"),
+            synced_dataset_hash=_uuid(_get(data, "synced_dataset_hash")),
+        )
+
+    def to_wire(self) -> Json:
+        return {
+            "uuid": str(self.uuid),
+            "parentUuid": None if self.parent_uuid is None else str(self.parent_uuid),
+            "name": self.name,
+            "syncedDatasetHash": None if self.synced_dataset_hash is None else str(self.synced_dataset_hash),
+        }
+
+
+@dataclass(frozen=True)
+class StorageFolder:
+    uuid: UUID
+    parent: UUID | None
+    name: str
+    description: str
+    client_metadata: str | None
+    owner: str
+    created_at: datetime
+    last_edited_at: datetime
+    user_role: StorageUserRole
+    synced_dataset_hash: UUID | None
+    path_to_root: tuple[PathElement, ...]
+    folder_type: StorageFolderType = StorageFolderType.GENERIC
+    integration_hash: UUID | None = None
+    remote_url: str | None = None
+
+    @classmethod
+    def from_wire(cls, data: Json) -> "StorageFolder":
+        folder_type = _get(data, "folder_type", "generic")
+        return cls(
+            uuid=UUID(str(_get(data, "uuid"))),
+            parent=_uuid(_get(data, "parent")),
+            name=_get(data, "name"),
+            description=_get(data, "description") or "",
+            client_metadata=_get(data, "client_metadata"),
+            owner=_get(data, "owner") or "",
+            created_at=parse_datetime(_get(data, "created_at")),
+            last_edited_at=parse_datetime(_get(data, "last_edited_at")),
+            user_role=StorageUserRole(_get(data, "user_role")),
+            synced_dataset_hash=_uuid(_get(data, "synced_dataset_hash")),
+            path_to_root=tuple(PathElement.from_wire(p) for p in _get(data, "path_to_root") or ()),
+            folder_type=StorageFolderType(folder_type) if folder_type in StorageFolderType._value2member_map_ else StorageFolderType.GENERIC,
+            integration_hash=_uuid(_get(data, "integration_hash")),
+            remote_url=_get(data, "remote_url"),
+        )
+
+    def to_wire(self) -> Json:
+        return {
+            "uuid": str(self.uuid),
+            "parent": None if self.parent is None else str(self.parent),
+            "name": self.name,
+            "description": self.description,
+            "clientMetadata": self.client_metadata,
+            "owner": self.owner,
+            "createdAt": format_datetime(self.created_at),
+            "lastEditedAt": format_datetime(self.last_edited_at),
+            "userRole": self.user_role.value,
+            "syncedDatasetHash": None if self.synced_dataset_hash is None else str(self.synced_dataset_hash),
+            "pathToRoot": [p.to_wire() for p in self.path_to_root],
+            "folderType": self.folder_type.value,
+            "integrationHash": None if self.integration_hash is None else str(self.integration_hash),
+            "remoteUrl": self.remote_url,
+        }
+
+    @property
+    def metadata(self) -> Any:
+        return json.loads(self.client_metadata) if self.client_metadata else {}
+
+
+# Item fields that travel as plain JSON scalars under their camelCase names.
+_ITEM_MEDIA_FIELDS = (
+    "url",
+    "signed_url",
+    "file_size",
+    "mime_type",
+    "duration",
+    "fps",
+    "height",
+    "width",
+    "dicom_instance_uid",
+    "dicom_study_uid",
+    "dicom_series_uid",
+    "frame_count",
+    "audio_sample_rate",
+    "audio_bit_depth",
+    "audio_codec",
+    "audio_num_channels",
+)
+
+
+@dataclass(frozen=True)
+class StorageItem:
+    uuid: UUID
+    parent: UUID
+    item_type: StorageItemType
+    name: str
+    client_metadata: str
+    owner: str
+    created_at: datetime
+    last_edited_at: datetime
+    backed_data_units_count: int
+    storage_location: StorageLocationName
+    integration_hash: UUID | None = None
+    description: str = ""
+    is_tombstone: bool = False
+    is_placeholder: bool = False
+    url: str | None = None
+    signed_url: str | None = None
+    file_size: int | None = None
+    mime_type: str | None = None
+    duration: float | None = None
+    fps: float | None = None
+    height: int | None = None
+    width: int | None = None
+    dicom_instance_uid: str | None = None
+    dicom_study_uid: str | None = None
+    dicom_series_uid: str | None = None
+    frame_count: int | None = None
+    audio_sample_rate: int | None = None
+    audio_bit_depth: int | None = None
+    audio_codec: str | None = None
+    audio_num_channels: int | None = None
+    client_metadata_signed_url: str | None = None
+
+    @classmethod
+    def from_wire(cls, data: Json) -> "StorageItem":
+        media = {name: _get(data, name) for name in _ITEM_MEDIA_FIELDS}
+        return cls(
+            uuid=UUID(str(_get(data, "uuid"))),
+            parent=UUID(str(_get(data, "parent"))),
+            item_type=StorageItemType(_get(data, "item_type")),
+            name=_get(data, "name"),
+            client_metadata=_get(data, "client_metadata") or "{}",
+            owner=_get(data, "owner") or "",
+            created_at=parse_datetime(_get(data, "created_at")),
+            last_edited_at=parse_datetime(_get(data, "last_edited_at")),
+            backed_data_units_count=int(_get(data, "backed_data_units_count") or 0),
+            storage_location=StorageLocationName(_get(data, "storage_location") or "encord"),
+            integration_hash=_uuid(_get(data, "integration_hash")),
+            description=_get(data, "description") or "",
+            is_tombstone=bool(_get(data, "is_tombstone", False)),
+            is_placeholder=bool(_get(data, "is_placeholder", False)),
+            client_metadata_signed_url=_get(data, "client_metadata_signed_url"),
+            **media,
+        )
+
+    def to_wire(self) -> Json:
+        wire: Json = {
+            "uuid": str(self.uuid),
+            "parent": str(self.parent),
+            "itemType": self.item_type.value,
+            "name": self.name,
+            "description": self.description,
+            "clientMetadata": self.client_metadata,
+            "owner": self.owner,
+            "createdAt": format_datetime(self.created_at),
+            "lastEditedAt": format_datetime(self.last_edited_at),
+            "isTombstone": self.is_tombstone,
+            "isPlaceholder": self.is_placeholder,
+            "backedDataUnitsCount": self.backed_data_units_count,
+            "storageLocation": self.storage_location.value,
+            "integrationHash": None if self.integration_hash is None else str(self.integration_hash),
+        }
+        wire.update({_camel(name): getattr(self, name) for name in _ITEM_MEDIA_FIELDS})
+        if self.client_metadata_signed_url is not None:
+            wire["clientMetadataSignedUrl"] = self.client_metadata_signed_url
+        return wire
+
+    @property
+    def metadata(self) -> Any:
+        return json.loads(self.client_metadata) if self.client_metadata else {}
+
+
+@dataclass(frozen=True)
+class FolderSummary:
+    files: int = 0
+    folders: int = 0
+    videos: int = 0
+    images: int = 0
+    image_groups: int = 0
+    image_sequences: int = 0
+    dicom_files: int = 0
+    dicom_series: int = 0
+    niftis: int = 0
+    audios: int = 0
+    pdfs: int = 0
+    plain_texts: int = 0
+    tombstones: int = 0
+    upload_jobs: int = 0
+    total_size: float = 0.0
+
+    @classmethod
+    def from_wire(cls, data: Json) -> "FolderSummary":
+        values = {f.name: _get(data, f.name, f.default) for f in fields(cls)}
+        return cls(**values)
+
+    def to_wire(self) -> Json:
+        return {_camel(f.name): getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class UploadSignedUrl:
+    item_uuid: UUID
+    object_key: str
+    signed_url: str
+    upload_headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_wire(cls, data: Json) -> "UploadSignedUrl":
+        return cls(
+            item_uuid=UUID(str(_get(data, "item_uuid"))),
+            object_key=_get(data, "object_key"),
+            signed_url=_get(data, "signed_url"),
+            upload_headers=dict(_get(data, "upload_headers") or {}),
+        )
+
+    def to_wire(self) -> Json:
+        return {
+            "itemUuid": str(self.item_uuid),
+            "objectKey": self.object_key,
+            "signedUrl": self.signed_url,
+            "uploadHeaders": dict(self.upload_headers),
+        }
+
+
+@dataclass(frozen=True)
+class UnitError:
+    object_urls: tuple[str, ...]
+    error: str
+    subtask_uuid: UUID
+    action_description: str
+
+    @classmethod
+    def from_wire(cls, data: Json) -> "UnitError":
+        return cls(
+            object_urls=tuple(_get(data, "object_urls") or ()),
+            error=_get(data, "error") or "",
+            subtask_uuid=UUID(str(_get(data, "subtask_uuid"))),
+            action_description=_get(data, "action_description") or "",
+        )
+
+    def to_wire(self) -> Json:
+        return {
+            "objectUrls": list(self.object_urls),
+            "error": self.error,
+            "subtaskUuid": str(self.subtask_uuid),
+            "actionDescription": self.action_description,
+        }
+
+
+@dataclass(frozen=True)
+class UploadJobState:
+    status: UploadJobStatus
+    items_with_names: tuple[tuple[UUID, str], ...] = ()
+    errors: tuple[str, ...] = ()
+    units_pending_count: int = 0
+    units_done_count: int = 0
+    units_error_count: int = 0
+    units_cancelled_count: int = 0
+    unit_errors: tuple[UnitError, ...] = ()
+    file_name: str | None = None
+
+    @classmethod
+    def from_wire(cls, data: Json) -> "UploadJobState":
+        return cls(
+            status=UploadJobStatus(_get(data, "status")),
+            items_with_names=tuple(
+                (UUID(str(_get(e, "item_uuid"))), _get(e, "name")) for e in _get(data, "items_with_names") or ()
+            ),
+            errors=tuple(_get(data, "errors") or ()),
+            units_pending_count=int(_get(data, "units_pending_count") or 0),
+            units_done_count=int(_get(data, "units_done_count") or 0),
+            units_error_count=int(_get(data, "units_error_count") or 0),
+            units_cancelled_count=int(_get(data, "units_cancelled_count") or 0),
+            unit_errors=tuple(UnitError.from_wire(e) for e in _get(data, "unit_errors") or ()),
+            file_name=_get(data, "file_name"),
+        )
+
+    def to_wire(self) -> Json:
+        return {
+            "status": self.status.value,
+            "itemsWithNames": [{"itemUuid": str(u), "name": n} for u, n in self.items_with_names],
+            "errors": list(self.errors),
+            "unitsPendingCount": self.units_pending_count,
+            "unitsDoneCount": self.units_done_count,
+            "unitsErrorCount": self.units_error_count,
+            "unitsCancelledCount": self.units_cancelled_count,
+            "unitErrors": [e.to_wire() for e in self.unit_errors],
+            "fileName": self.file_name,
+        }
