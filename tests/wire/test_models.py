@@ -1,0 +1,86 @@
+"""Our wire models round-trip, and the official SDK's pydantic models accept what we emit."""
+
+import json
+from datetime import datetime, timezone
+from uuid import uuid4
+
+import pytest
+from encord.orm import storage as sdk
+
+from encordfs.wire.enums import StorageItemType, StorageLocationName, StorageUserRole, UploadJobStatus
+from encordfs.wire.models import (
+    FolderSummary,
+    PathElement,
+    StorageFolder,
+    StorageItem,
+    UploadJobState,
+    parse_datetime,
+)
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=timezone.utc)
+
+
+def make_item(**overrides) -> StorageItem:
+    values = dict(
+        uuid=uuid4(), parent=uuid4(), item_type=StorageItemType.VIDEO, name="clip.mp4",
+        client_metadata=json.dumps({"k": [1, 2]}), owner="a@b.c", created_at=NOW, last_edited_at=NOW,
+        backed_data_units_count=2, storage_location=StorageLocationName.ENCORD, file_size=1234,
+        mime_type="video/mp4", duration=1.5, fps=25.0, width=64, height=48, frame_count=37,
+    )
+    values.update(overrides)
+    return StorageItem(**values)
+
+
+def make_folder() -> StorageFolder:
+    root = uuid4()
+    me = uuid4()
+    return StorageFolder(
+        uuid=me, parent=root, name="child", description="", client_metadata=None, owner="a@b.c",
+        created_at=NOW, last_edited_at=NOW, user_role=StorageUserRole.ADMIN, synced_dataset_hash=None,
+        path_to_root=(PathElement(uuid=root, parent_uuid=None, name="root"),),
+    )
+
+
+def test_item_round_trip_and_sdk_accepts_it():
+    item = make_item()
+    wire = item.to_wire()
+    assert StorageItem.from_wire(json.loads(json.dumps(wire))) == item
+    parsed = sdk.StorageItem.from_dict(wire)
+    assert parsed.uuid == item.uuid and parsed.item_type.value == "video"
+    assert parsed.frame_count == 37 and json.loads(parsed.client_metadata) == {"k": [1, 2]}
+
+
+def test_folder_round_trip_and_sdk_accepts_it():
+    folder = make_folder()
+    wire = folder.to_wire()
+    assert StorageFolder.from_wire(json.loads(json.dumps(wire))) == folder
+    parsed = sdk.StorageFolder.from_dict(wire)
+    assert parsed.parent == folder.parent and parsed.path_to_root[0].name == "root"
+
+
+def test_snake_case_keys_are_read_too():
+    wire = make_item().to_wire()
+    snake = {"item_type" if k == "itemType" else k: v for k, v in wire.items()}
+    assert StorageItem.from_wire(snake).item_type is StorageItemType.VIDEO
+
+
+def test_summary_and_job_state_match_the_sdk():
+    summary = FolderSummary(files=3, images=2, total_size=12.5)
+    assert sdk.StorageFolderSummary.from_dict(summary.to_wire()).images == 2
+    state = UploadJobState(status=UploadJobStatus.DONE, items_with_names=((uuid4(), "a.jpg"),), units_done_count=1)
+    wire = state.to_wire()
+    assert UploadJobState.from_wire(wire) == state
+    assert sdk.UploadLongPollingState.from_dict(wire).status.value == "DONE"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-01-02T03:04:05.123456+00:00", "2026-01-02T03:04:05.123456Z", "2026-01-02 03:04:05.123456"],
+)
+def test_datetime_forms(text):
+    assert parse_datetime(text) == NOW
+
+
+def test_rfc1123_and_epoch():
+    assert parse_datetime("Thu, 01 May 2025 13:53:59 GMT") == datetime(2025, 5, 1, 13, 53, 59, tzinfo=timezone.utc)
+    assert parse_datetime(0) == datetime(1970, 1, 1, tzinfo=timezone.utc)
