@@ -1,0 +1,355 @@
+"""File-type judgement by name and detection from real bytes (made with Pillow/PyAV, tests only)."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import struct
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import pytest
+from PIL import Image
+
+from encordfs.fs.filetypes import (
+    NameVerdict,
+    UnsupportedType,
+    detect,
+    is_temporary_name,
+    judge_name,
+    mime_type,
+)
+from encordfs.wire.enums import StorageItemType as T
+
+STORABLE, UNSTORABLE, UNDECIDED = NameVerdict.STORABLE, NameVerdict.UNSTORABLE, NameVerdict.UNDECIDED
+
+
+# --- names ---------------------------------------------------------------------------------------
+
+NAME_TABLE = [
+    *[(f"a.{e}", STORABLE, T.IMAGE) for e in ("jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp")],
+    *[(f"a.{e}", STORABLE, T.VIDEO) for e in ("mp4", "mov", "webm", "mkv", "avi", "m4v")],
+    *[(f"a.{e}", STORABLE, T.AUDIO) for e in ("wav", "mp3", "flac", "ogg", "m4a", "aac", "opus")],
+    *[
+        (f"a.{e}", STORABLE, T.PLAIN_TEXT)
+        for e in ("txt", "json", "csv", "tsv", "md", "xml", "html", "htm", "yaml", "yml", "log")
+    ],
+    ("a.pdf", STORABLE, T.PDF),
+    ("brain.nii", STORABLE, T.NIFTI),
+    ("brain.nii.gz", STORABLE, T.NIFTI),
+    ("PHOTO.JPG", STORABLE, T.IMAGE),
+    ("Brain.NII.GZ", STORABLE, T.NIFTI),
+    ("README.md", STORABLE, T.PLAIN_TEXT),
+    ("Untitled.txt", STORABLE, T.PLAIN_TEXT),
+    ("my.photo.v2.png", STORABLE, T.IMAGE),
+    *[
+        (f"a.{e}", UNSTORABLE, None)
+        for e in ("zip", "tar", "gz", "tgz", "7z", "exe", "so", "bin", "iso", "dmg", "docx", "pptx", "xlsx", "dcm")
+    ],
+    ("photo.heic", UNSTORABLE, None),
+    ("archive.TAR", UNSTORABLE, None),
+    (".DS_Store", UNSTORABLE, None),
+    ("Thumbs.db", UNSTORABLE, None),
+    ("desktop.ini", UNSTORABLE, None),
+    ("._photo.jpg", UNSTORABLE, None),
+    # temp names: never refused; the name inside gives a hint
+    (".photo.jpg.Xy12Zq", UNDECIDED, T.IMAGE),
+    (".archive.zip.Ab3dE9", UNDECIDED, None),
+    ("notes.txt~", UNDECIDED, T.PLAIN_TEXT),
+    (".notes.txt.swp", UNDECIDED, T.PLAIN_TEXT),
+    (".notes.txt.swx", UNDECIDED, T.PLAIN_TEXT),
+    ("#notes.txt#", UNDECIDED, T.PLAIN_TEXT),
+    (".#notes.txt", UNDECIDED, T.PLAIN_TEXT),
+    (".goutputstream-7QWERT", UNDECIDED, None),
+    ("Untitled", UNDECIDED, None),
+    ("Untitled Document", UNDECIDED, None),
+    ("Untitled Document 2", UNDECIDED, None),
+    ("New File", UNDECIDED, None),
+    ("download.tmp", UNDECIDED, None),
+    ("clip.mp4.part", UNDECIDED, T.VIDEO),
+    ("clip.mp4.crdownload", UNDECIDED, T.VIDEO),
+    (".~lock.report.odt#", UNDECIDED, None),
+    ("~$report.docx", UNDECIDED, None),
+    # no or unknown extension: the content decides at close
+    ("Makefile", UNDECIDED, None),
+    (".bashrc", UNDECIDED, None),
+    ("script.py", UNDECIDED, None),
+    ("subtitles.srt", UNDECIDED, None),
+]
+
+
+@pytest.mark.parametrize(("name", "verdict", "item_type"), NAME_TABLE)
+def test_judge_name_table(name: str, verdict: NameVerdict, item_type: T | None) -> None:
+    assert judge_name(name) == (verdict, item_type)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [".a.jpg.Xy12Zq", "a~", ".a.swp", "#a#", ".goutputstream-ABCDEF", "Untitled", "New File", "x.part", "a.tmp"],
+)
+def test_temporary_names(name: str) -> None:
+    assert is_temporary_name(name)
+
+
+@pytest.mark.parametrize("name", ["photo.jpg", "Untitled.txt", "Makefile", ".bashrc", "a.zip", "brain.nii.gz"])
+def test_final_names_are_not_temporary(name: str) -> None:
+    assert not is_temporary_name(name)
+
+
+# --- real bytes ----------------------------------------------------------------------------------
+
+
+def _image(path: Path, fmt: str) -> Path:
+    Image.new("RGB", (8, 6), (200, 30, 90)).save(path, format=fmt)
+    return path
+
+
+def _video(path: Path, fmt: str, codec: str) -> Path:
+    with av.open(str(path), mode="w", format=fmt) as container:
+        stream = container.add_stream(codec, rate=5)
+        stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv420p"
+        for i in range(3):
+            frame = av.VideoFrame.from_image(Image.new("RGB", (16, 16), (i * 80, 0, 0)))
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+def _audio(path: Path, fmt: str, codec: str, rate: int = 48000) -> Path:
+    with av.open(str(path), mode="w", format=fmt) as container:
+        stream = container.add_stream(codec, rate=rate)
+        stream.layout = "mono"
+        fmt_name = stream.codec_context.codec.audio_formats[0].name if stream.codec_context.codec.audio_formats else "s16"
+        samples = 1152 * 4
+        frame = av.AudioFrame(format=fmt_name, layout="mono", samples=samples)
+        for plane in frame.planes:
+            plane.update(bytes(plane.buffer_size))
+        frame.sample_rate, frame.pts, frame.time_base = rate, 0, Fraction(1, rate)
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        container.mux(stream.encode())
+    return path
+
+
+def _nifti_header(version: int = 1, big_endian: bool = False) -> bytes:
+    order = ">" if big_endian else "<"
+    if version == 1:
+        header = bytearray(352)
+        struct.pack_into(order + "i", header, 0, 348)
+        header[344:348] = b"n+1\0"
+    else:
+        header = bytearray(544)
+        struct.pack_into(order + "i", header, 0, 540)
+        header[4:12] = b"n+2\0\r\n\x1a\n"
+    return bytes(header) + bytes(64)
+
+
+def _pdf(path: Path) -> Path:
+    path.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+    return path
+
+
+def write(tmp_path: Path, name: str, content: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(content)
+    return path
+
+
+MEDIA = {
+    "jpg": lambda p: _image(p, "JPEG"),
+    "png": lambda p: _image(p, "PNG"),
+    "gif": lambda p: _image(p, "GIF"),
+    "bmp": lambda p: _image(p, "BMP"),
+    "tiff": lambda p: _image(p, "TIFF"),
+    "webp": lambda p: _image(p, "WEBP"),
+    "mp4": lambda p: _video(p, "mp4", "mpeg4"),
+    "mov": lambda p: _video(p, "mov", "mpeg4"),
+    "webm": lambda p: _video(p, "webm", "libvpx"),
+    "mkv": lambda p: _video(p, "matroska", "mpeg4"),
+    "avi": lambda p: _video(p, "avi", "mpeg4"),
+    "wav": lambda p: _audio(p, "wav", "pcm_s16le"),
+    "mp3": lambda p: _audio(p, "mp3", "libmp3lame", 44100),
+    "flac": lambda p: _audio(p, "flac", "flac"),
+    "ogg": lambda p: _audio(p, "ogg", "libopus"),
+    "m4a": lambda p: _audio(p, "ipod", "aac"),
+    "pdf": _pdf,
+    "nii": lambda p: write(p.parent, p.name, _nifti_header()),
+    "nii.gz": lambda p: write(p.parent, p.name, gzip.compress(_nifti_header())),
+    "txt": lambda p: write(p.parent, p.name, "héllo, wörld\n".encode()),
+}
+EXPECTED = {
+    **dict.fromkeys(("jpg", "png", "gif", "bmp", "tiff", "webp"), T.IMAGE),
+    **dict.fromkeys(("mp4", "mov", "webm", "mkv", "avi"), T.VIDEO),
+    **dict.fromkeys(("wav", "mp3", "flac", "ogg", "m4a"), T.AUDIO),
+    "pdf": T.PDF,
+    "nii": T.NIFTI,
+    "nii.gz": T.NIFTI,
+    "txt": T.PLAIN_TEXT,
+}
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    directory = tmp_path_factory.mktemp("media")
+    return {ext: make(directory / f"sample.{ext}") for ext, make in MEDIA.items()}
+
+
+@pytest.mark.parametrize("ext", sorted(EXPECTED))
+def test_detect_real_files_by_their_names(media: dict[str, Path], ext: str) -> None:
+    assert detect(media[ext], f"sample.{ext}") is EXPECTED[ext]
+
+
+@pytest.mark.parametrize("ext", sorted(EXPECTED))
+def test_content_decides_when_the_name_is_silent(media: dict[str, Path], ext: str) -> None:
+    assert detect(media[ext], "Untitled") is EXPECTED[ext]
+    assert detect(media[ext], ".goutputstream-ABC123") is EXPECTED[ext]
+
+
+def test_content_wins_over_a_wrong_storable_name(media: dict[str, Path]) -> None:
+    assert detect(media["png"], "photo.jpg") is T.IMAGE
+    assert detect(media["mp4"], "funny.gif") is T.VIDEO
+    assert detect(media["wav"], "clip.mp4") is T.AUDIO
+    assert detect(media["pdf"], "paper.txt") is T.PDF
+
+
+def test_ambiguous_containers_follow_an_audio_or_video_name(media: dict[str, Path]) -> None:
+    assert detect(media["mp4"], "song.m4a") is T.AUDIO
+    assert detect(media["m4a"], "song.m4a") is T.AUDIO
+    assert detect(media["webm"], "voice.opus") is T.AUDIO
+    assert detect(media["ogg"], "clip.webm") is T.VIDEO
+
+
+def test_gzip_that_is_not_nifti_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "x", gzip.compress(b"just some text\n" * 30))
+    with pytest.raises(UnsupportedType, match="gzip"):
+        detect(path, "volume.nii.gz")
+
+
+@pytest.mark.parametrize(("version", "big_endian"), [(1, True), (2, False), (2, True)])
+def test_nifti_variants(tmp_path: Path, version: int, big_endian: bool) -> None:
+    header = _nifti_header(version, big_endian)
+    assert detect(write(tmp_path, "a.nii", header), "a.nii") is T.NIFTI
+    assert detect(write(tmp_path, "b.nii.gz", gzip.compress(header)), "b.nii.gz") is T.NIFTI
+
+
+def test_header_sized_like_nifti_without_magic_is_not_nifti(tmp_path: Path) -> None:
+    header = bytearray(_nifti_header())
+    header[344:348] = b"xxxx"
+    with pytest.raises(UnsupportedType):
+        detect(write(tmp_path, "a.nii", bytes(header)), "a.nii")
+
+
+UNSTORABLE_CONTENT = [
+    (b"PK\x03\x04" + bytes(40), "ZIP"),
+    (b"\x7fELF\x02\x01\x01" + bytes(60), "ELF"),
+    (b"MZ\x90\x00" + bytes(60), "Windows executable"),
+    (b"SQLite format 3\x00" + bytes(100), "SQLite"),
+    (bytes(128) + b"DICM" + bytes(100), "DICOM"),
+    (bytes(4) + b"ftypheic" + bytes(100), "HEIF"),
+    (bytes(257) + b"ustar\x0000" + bytes(100), "tar"),
+    (bytes(range(256)) * 4, "unknown"),
+]
+
+
+@pytest.mark.parametrize(("content", "found"), UNSTORABLE_CONTENT)
+def test_unstorable_content_is_refused_naming_the_file(tmp_path: Path, content: bytes, found: str) -> None:
+    path = write(tmp_path, "blob", content)
+    with pytest.raises(UnsupportedType, match=found) as info:
+        detect(path, "mystery")
+    assert "'mystery'" in str(info.value)
+    assert info.value.errno == 95  # ENOTSUP: "Operation not supported"
+
+
+def test_zip_named_like_an_image_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedType, match="ZIP"):
+        detect(write(tmp_path, "x", b"PK\x03\x04" + bytes(40)), "photo.jpg")
+
+
+def test_an_unstorable_final_name_is_refused_whatever_the_content(media: dict[str, Path]) -> None:
+    with pytest.raises(UnsupportedType, match="name"):
+        detect(media["jpg"], "photo.zip")
+
+
+def test_text_named_as_media_is_refused(tmp_path: Path) -> None:
+    page = write(tmp_path, "x", b"<html><body>403 Forbidden</body></html>\n")
+    with pytest.raises(UnsupportedType, match="named as image"):
+        detect(page, "photo.jpg")
+    assert detect(page, "page.html") is T.PLAIN_TEXT
+
+
+def test_text_under_an_unknown_or_missing_extension_is_text(tmp_path: Path) -> None:
+    source = write(tmp_path, "x", b"print('hi')\n")
+    assert detect(source, "script.py") is T.PLAIN_TEXT
+    assert detect(source, "Makefile") is T.PLAIN_TEXT
+    assert detect(write(tmp_path, "e", b""), "empty.txt") is T.PLAIN_TEXT
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"abc\x00def", "café".encode("latin-1"), "text".encode("utf-16")],
+    ids=["nul", "latin-1", "utf-16"],
+)
+def test_not_utf8_text_is_refused(tmp_path: Path, content: bytes) -> None:
+    with pytest.raises(UnsupportedType):
+        detect(write(tmp_path, "x", content), "notes.txt")
+
+
+def test_utf8_split_across_read_chunks_is_text(tmp_path: Path) -> None:
+    content = b"a" * ((1 << 20) - 1) + "é".encode() + b"\n"
+    assert detect(write(tmp_path, "x", content), "big.txt") is T.PLAIN_TEXT
+
+
+def test_text_starting_with_bm_is_not_bmp(tmp_path: Path) -> None:
+    assert detect(write(tmp_path, "x", b"BMW and Audi cars, a list\n"), "cars") is T.PLAIN_TEXT
+
+
+def test_unrecognised_binary_under_an_av_name_trusts_the_name(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    ts = write(tmp_path, "x", bytes([0x47, 0x40, 0x00, 0x10]) + bytes(range(256)) * 2)  # MPEG-TS packet
+    with caplog.at_level(logging.WARNING):
+        assert detect(ts, "clip.mp4") is T.VIDEO
+    assert "trusting its name" in caplog.text
+    with pytest.raises(UnsupportedType):
+        detect(ts, "photo.png")
+
+
+def test_raw_mpeg_audio_frames_without_id3(tmp_path: Path) -> None:
+    frame = bytes([0xFF, 0xFB, 0x90, 0x64]) + bytes(413)
+    assert detect(write(tmp_path, "x", frame * 3), "Untitled") is T.AUDIO
+    adts = bytes([0xFF, 0xF1, 0x50, 0x80, 0x02, 0x1F, 0xFC]) + bytes(20)
+    assert detect(write(tmp_path, "y", adts * 2), "Untitled") is T.AUDIO
+    with pytest.raises(UnsupportedType):
+        detect(write(tmp_path, "z", frame), "Untitled")  # one lone header is too weak a signature
+
+
+# --- Content-Type --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("item_type", "name", "expected"),
+    [
+        (T.IMAGE, "a.jpg", "image/jpeg"),
+        (T.IMAGE, "a.PNG", "image/png"),
+        (T.IMAGE, "Untitled", "application/octet-stream"),
+        (T.VIDEO, "a.mp4", "application/octet-stream"),
+        (T.AUDIO, "a.mp3", "application/octet-stream"),
+        (T.PDF, "a.pdf", "application/pdf"),
+        (T.NIFTI, "a.nii.gz", "application/nifti"),
+        (T.PLAIN_TEXT, "a.txt", "text/plain"),
+        (T.PLAIN_TEXT, "a.json", "application/json"),
+        (T.PLAIN_TEXT, "a.csv", "text/csv"),
+        (T.PLAIN_TEXT, "a.md", "text/markdown"),
+        (T.PLAIN_TEXT, "a.xml", "application/xml"),
+        (T.PLAIN_TEXT, "a.html", "text/html"),
+        (T.PLAIN_TEXT, "a.yaml", "text/yaml"),
+        (T.PLAIN_TEXT, "Makefile", "text/plain"),
+        (T.PLAIN_TEXT, "weird.jpg", "text/plain"),
+    ],
+)
+def test_mime_type(item_type: T, name: str, expected: str) -> None:
+    assert mime_type(item_type, name) == expected
+
+
+def test_mime_type_refuses_composite_types() -> None:
+    with pytest.raises(ValueError):
+        mime_type(T.IMAGE_GROUP, "a.jpg")
