@@ -1,0 +1,406 @@
+"""Local staging of written files and a crash-safe journal of uploads the server has not confirmed.
+
+Layout under the cache dir (every directory 0700, every file 0600)::
+
+    lock                 flock'ed while a Staging is open: one mount per cache dir
+    data/<id>            the bytes written through the mount (a StagedFile)
+    pending/<id>.json    a journal record: "upload data/<id> to this folder under this title"
+    pending/*.tmp        a record being written (removed on open: it was never promised)
+    broken/              records (and their data) found unreadable or inconsistent on open, kept
+                         for a human rather than deleted or retried
+
+Durability protocol (``commit``): fsync ``data/<id>``, fsync ``data/``, write ``pending/<id>.json.tmp``,
+fsync it, rename it to ``pending/<id>.json``, fsync ``pending/``. Only then does the upload start, and
+only then may ``close()`` return success. So at any crash point a record is either absent (nothing was
+promised: the writer's close() had not returned) or complete and pointing at a complete data file.
+``done`` unlinks the record first, then the data; a data file without a record is a write that never
+reached close() and is removed on the next open.
+
+The class is synchronous and thread-safe; the filesystem calls it through ``trio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import logging
+import os
+import re
+import stat
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from uuid import UUID
+
+from encordfs.wire.enums import StorageItemType
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "Staging",
+    "StagedFile",
+    "UploadTarget",
+    "PendingUpload",
+    "StagingError",
+    "StagingFull",
+    "StagingBusy",
+    "NotPending",
+]
+
+_RECORD_VERSION = 1
+_SIGNED_QUERY = re.compile(r"(https?://[^\s?#]+)\?\S*")
+
+
+class StagingError(Exception):
+    """The cache dir cannot be used (owned by someone else, unreadable journal, ...)."""
+
+
+class StagingBusy(StagingError):
+    """Another process (another mount) holds this cache dir."""
+
+
+class NotPending(StagingError):
+    """The record is no longer in the journal (its upload was confirmed or discarded meanwhile)."""
+
+
+class StagingFull(OSError):
+    """The disk holding the cache dir is full (errno ENOSPC): the write was not staged."""
+
+    def __init__(self, root: Path, doing: str) -> None:
+        super().__init__(errno.ENOSPC, f"no space left in the staging cache {root} while {doing}")
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """Where a staged file goes: the folder, the item title (its file name) and the item type."""
+
+    folder_uuid: UUID
+    title: str
+    item_type: StorageItemType
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    """A journal record: an upload promised to the user and not yet confirmed by the server."""
+
+    id: str
+    folder_uuid: UUID
+    title: str
+    item_type: StorageItemType
+    size: int
+    created: float
+    attempts: int = 0
+    last_error: str | None = None
+    sha256: str | None = None
+
+    @property
+    def target(self) -> UploadTarget:
+        return UploadTarget(self.folder_uuid, self.title, self.item_type)
+
+    def to_json(self) -> dict[str, object]:
+        record = asdict(self)
+        record.update(version=_RECORD_VERSION, folder_uuid=str(self.folder_uuid), item_type=self.item_type.value)
+        return record
+
+    @classmethod
+    def from_json(cls, record: dict[str, object]) -> PendingUpload:
+        if record.get("version") != _RECORD_VERSION:
+            raise ValueError(f"unknown journal record version {record.get('version')!r}")
+        fields = {k: v for k, v in record.items() if k != "version"}
+        fields["folder_uuid"] = UUID(str(fields["folder_uuid"]))
+        fields["item_type"] = StorageItemType(fields["item_type"])
+        return cls(**fields)  # type: ignore[arg-type]
+
+
+class StagedFile:
+    """A private (0600) local file holding what is written through the mount, before upload.
+
+    Use ``fd`` directly with ``os.pwrite``/``os.pread``/``os.ftruncate``, or the methods here, which
+    turn a full disk into ``StagingFull``. ``close()`` releases the fd; the data stays until
+    ``Staging.done`` or ``Staging.discard``.
+    """
+
+    def __init__(self, root: Path, file_id: str, path: Path, fd: int) -> None:
+        self._root = root
+        self.id = file_id
+        self.path = path
+        self.fd = fd
+
+    def pwrite(self, data: bytes, offset: int) -> int:
+        with _no_space(self._root, f"writing {len(data)} bytes"):
+            return os.pwrite(self.fd, data, offset)
+
+    def pread(self, size: int, offset: int) -> bytes:
+        return os.pread(self.fd, size, offset)
+
+    def truncate(self, length: int) -> None:
+        with _no_space(self._root, f"truncating to {length} bytes"):
+            os.ftruncate(self.fd, length)
+
+    def size(self) -> int:
+        return os.fstat(self.fd).st_size
+
+    @property
+    def closed(self) -> bool:
+        return self.fd < 0
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class Staging:
+    """The staging area and upload journal rooted at ``root`` (see the module docstring).
+
+    Opening it takes an exclusive lock on the cache dir (``StagingBusy`` if another mount has it),
+    fixes or refuses unsafe permissions and removes leftovers of interrupted writes.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._data = self.root / "data"
+        self._pending = self.root / "pending"
+        self._mutex = threading.Lock()
+        for directory in (self.root, self._data, self._pending):
+            _private_dir(directory)
+        self._lock_fd = _lock(self.root / "lock")
+        self._recover()
+
+    def close(self) -> None:
+        """Release the cache dir lock. Staged files and records stay for the next open."""
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- staged files --------------------------------------------------------------------------
+
+    def new_file(self) -> StagedFile:
+        """A new empty 0600 staged file, open read-write."""
+        file_id = uuid.uuid4().hex
+        path = self._data / file_id
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        os.fchmod(fd, 0o600)
+        return StagedFile(self.root, file_id, path, fd)
+
+    def open_data(self, record: PendingUpload) -> StagedFile:
+        """Reopen the data of a journaled upload (to upload it, or to read it back), read-write."""
+        path = self.data_path(record)
+        return StagedFile(self.root, record.id, path, os.open(path, os.O_RDWR | os.O_CLOEXEC))
+
+    def data_path(self, record: PendingUpload | StagedFile) -> Path:
+        return self._data / record.id
+
+    # --- the journal ---------------------------------------------------------------------------
+
+    def commit(self, staged: StagedFile, target: UploadTarget, *, sha256: str | None = None) -> PendingUpload:
+        """Make ``staged`` durable and journal its upload; call BEFORE uploading, before close() returns.
+
+        Committing a file again (rewritten after a first commit) replaces its record.
+        """
+        with self._mutex, _no_space(self.root, f"journaling {target.title!r}"):
+            os.fsync(staged.fd)
+            _fsync_dir(self._data)
+            record = PendingUpload(
+                id=staged.id,
+                folder_uuid=target.folder_uuid,
+                title=target.title,
+                item_type=target.item_type,
+                size=staged.size(),
+                created=time.time(),
+                sha256=sha256,
+            )
+            self._write_record(record)
+        log.debug("journaled upload %s (%d bytes) as %s", record.id, record.size, record.item_type.value)
+        return record
+
+    def done(self, record: PendingUpload) -> None:
+        """The server confirmed the upload: forget the record, then the data."""
+        self._remove(record)
+
+    def failed(self, record: PendingUpload, error: str) -> PendingUpload:
+        """The upload failed: keep it pending for a retry, with one more attempt and the error."""
+        updated = replace(record, attempts=record.attempts + 1, last_error=_redact(error))
+        with self._mutex, _no_space(self.root, f"recording a failed upload of {record.title!r}"):
+            self._rewrite_record(updated)
+        return updated
+
+    def rename_target(
+        self,
+        record: PendingUpload,
+        *,
+        folder_uuid: UUID | None = None,
+        title: str | None = None,
+        item_type: StorageItemType | None = None,
+    ) -> PendingUpload:
+        """A pending file was renamed (or moved, or its type re-detected): point the record there."""
+        updated = replace(
+            record,
+            folder_uuid=folder_uuid or record.folder_uuid,
+            title=title or record.title,
+            item_type=item_type or record.item_type,
+        )
+        with self._mutex, _no_space(self.root, f"renaming pending upload to {updated.title!r}"):
+            self._rewrite_record(updated)
+        return updated
+
+    def discard(self, what: PendingUpload | StagedFile) -> None:
+        """The file was deleted before its upload: forget it (closing a StagedFile's fd)."""
+        if isinstance(what, StagedFile):
+            what.close()
+        self._remove(what)
+
+    def pending(self) -> list[PendingUpload]:
+        """Uploads journaled and not confirmed, oldest first: replay them on mount, show in status."""
+        records = [self._read_record(path) for path in self._pending.glob("*.json")]
+        return sorted((r for r in records if r is not None), key=lambda r: (r.created, r.id))
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _record_path(self, file_id: str) -> Path:
+        return self._pending / f"{file_id}.json"
+
+    def _rewrite_record(self, record: PendingUpload) -> None:
+        if not self._record_path(record.id).exists():
+            raise NotPending(f"upload {record.id} of {record.title!r} is no longer pending")
+        self._write_record(record)
+
+    def _write_record(self, record: PendingUpload) -> None:
+        """Atomically (re)write a record: temp + fsync + rename + fsync dir."""
+        final = self._record_path(record.id)
+        temp = final.with_name(final.name + ".tmp")
+        payload = json.dumps(record.to_json(), sort_keys=True).encode()
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, payload)
+            os.fsync(fd)
+        except OSError:
+            os.close(fd)
+            temp.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+        os.replace(temp, final)
+        _fsync_dir(self._pending)
+
+    def _read_record(self, path: Path) -> PendingUpload | None:
+        try:
+            return PendingUpload.from_json(json.loads(path.read_bytes()))
+        except FileNotFoundError:
+            return None  # done() by another thread while listing
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StagingError(f"unreadable upload journal record {path}: {exc}") from exc
+
+    def _remove(self, what: PendingUpload | StagedFile) -> None:
+        with self._mutex:
+            record = self._record_path(what.id)
+            if record.exists():
+                record.unlink()
+                _fsync_dir(self._pending)
+            self.data_path(what).unlink(missing_ok=True)
+
+    def _recover(self) -> None:
+        """Remove what a crash left half-made; set aside records that do not match their data."""
+        for temp in self._pending.glob("*.tmp"):
+            log.info("removing an interrupted journal write %s", temp.name)
+            temp.unlink()
+        kept: set[str] = set()
+        for path in self._pending.glob("*.json"):
+            problem = self._check_record(path)
+            if problem:
+                self._set_aside(path, problem)
+            else:
+                kept.add(path.name.removesuffix(".json"))
+        for data in self._data.iterdir():
+            if data.name not in kept:
+                log.warning("removing staged data %s of a write that never completed its close()", data.name)
+                data.unlink()
+        if kept:
+            log.info("%d upload(s) pending from an earlier mount", len(kept))
+
+    def _check_record(self, path: Path) -> str | None:
+        """Why the record at ``path`` cannot be replayed, or None when it is complete and consistent."""
+        try:
+            record = self._read_record(path)
+        except StagingError as exc:
+            return str(exc)
+        assert record is not None  # nothing else runs during recovery
+        size = _size_or_none(self.data_path(record))
+        if record.id != path.name.removesuffix(".json") or size != record.size:
+            return f"record for {record.title!r} expects {record.size} bytes, found {size}"
+        return None
+
+    def _set_aside(self, record_path: Path, problem: str) -> None:
+        broken = self.root / "broken"
+        _private_dir(broken)
+        file_id = record_path.name.removesuffix(".json")
+        log.error("upload journal record %s cannot be replayed (%s): moved to %s", file_id, problem, broken)
+        os.replace(record_path, broken / record_path.name)
+        if (self._data / file_id).exists():
+            os.replace(self._data / file_id, broken / file_id)
+
+
+@contextmanager
+def _no_space(root: Path, doing: str) -> Iterator[None]:
+    """Turn ENOSPC/EDQUOT into ``StagingFull``, naming the cache dir and what was being done, and log it."""
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, StagingFull) or exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        full = StagingFull(root, doing)
+        log.error("%s", full.strerror)
+        raise full from exc
+
+
+def _private_dir(path: Path) -> None:
+    """Create ``path`` 0700, or check an existing one: ours, and readable by no one else (fixed if so)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode):
+        raise StagingError(f"staging cache {path} is not a directory")
+    if info.st_uid != os.getuid():
+        raise StagingError(f"staging cache {path} belongs to uid {info.st_uid}, not to this user")
+    if info.st_mode & 0o077:
+        log.warning("staging cache %s was readable by others (mode %o): making it 0700", path, info.st_mode & 0o777)
+        os.chmod(path, 0o700)
+
+
+def _lock(path: Path) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        os.close(fd)
+        raise StagingBusy(f"staging cache {path.parent} is in use by another mount") from exc
+    return fd
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _size_or_none(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return None
+
+
+def _redact(error: str) -> str:
+    """Drop signed URLs' query strings from an error message before it is stored or shown."""
+    return _SIGNED_QUERY.sub(r"\1?<redacted>", error)

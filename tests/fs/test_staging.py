@@ -1,0 +1,308 @@
+"""Write staging and the upload journal: permissions, atomicity at every crash point, replay, rename, discard."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import stat
+import threading
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+
+from encordfs.fs.staging import (
+    NotPending,
+    PendingUpload,
+    StagedFile,
+    Staging,
+    StagingBusy,
+    StagingError,
+    StagingFull,
+    UploadTarget,
+)
+from encordfs.wire.enums import StorageItemType
+
+FOLDER = UUID("11111111-2222-4333-8444-555555555555")
+OTHER_FOLDER = UUID("66666666-7777-4888-9999-000000000000")
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def staging(root: Path) -> Staging:
+    with Staging(root) as opened:
+        yield opened
+
+
+def stage(staging: Staging, content: bytes, title: str = "photo.jpg") -> tuple[StagedFile, PendingUpload]:
+    staged = staging.new_file()
+    staged.pwrite(content, 0)
+    record = staging.commit(staged, UploadTarget(FOLDER, title, StorageItemType.IMAGE))
+    staged.close()
+    return staged, record
+
+
+def test_cache_dir_and_files_are_private(root: Path) -> None:
+    old_umask = os.umask(0)  # even a permissive umask must not leak the user's data
+    try:
+        with Staging(root) as staging:
+            staged, record = stage(staging, b"secret")
+            assert mode(root) == 0o700
+            assert mode(root / "data") == 0o700
+            assert mode(root / "pending") == 0o700
+            assert mode(staging.data_path(record)) == 0o600
+            assert mode(root / "pending" / f"{record.id}.json") == 0o600
+    finally:
+        os.umask(old_umask)
+
+
+def test_a_cache_dir_others_can_read_is_fixed(root: Path) -> None:
+    root.mkdir(mode=0o755)
+    os.chmod(root, 0o755)
+    Staging(root).close()
+    assert mode(root) == 0o700
+
+
+def test_a_cache_dir_owned_by_someone_else_is_refused(root: Path) -> None:
+    root.mkdir()
+    os.chown(root, 12345, 12345)
+    with pytest.raises(StagingError, match="belongs to uid 12345"):
+        Staging(root)
+
+
+def test_a_cache_dir_in_use_by_another_mount_is_refused(staging: Staging, root: Path) -> None:
+    with pytest.raises(StagingBusy):
+        Staging(root)
+    staging.close()
+    Staging(root).close()
+
+
+def test_staged_file_supports_pwrite_pread_truncate(staging: Staging) -> None:
+    staged = staging.new_file()
+    staged.pwrite(b"hello world", 0)
+    staged.pwrite(b"W", 6)
+    assert staged.pread(100, 0) == b"hello World"
+    staged.truncate(5)
+    assert staged.size() == 5
+    staged.truncate(8)
+    assert staged.pread(100, 0) == b"hello\0\0\0"
+    staged.close()
+    assert staged.closed
+
+
+def test_commit_journals_the_target_and_the_size(staging: Staging) -> None:
+    staged, record = stage(staging, b"x" * 1000)
+    assert (record.folder_uuid, record.title, record.item_type, record.size) == (
+        FOLDER,
+        "photo.jpg",
+        StorageItemType.IMAGE,
+        1000,
+    )
+    assert record.attempts == 0 and record.last_error is None
+    on_disk = json.loads((staging.root / "pending" / f"{record.id}.json").read_text())
+    assert on_disk["folder_uuid"] == str(FOLDER) and on_disk["item_type"] == "image"
+    assert staging.pending() == [record]
+    assert staging.open_data(record).pread(2000, 0) == b"x" * 1000
+
+
+def test_commit_fsyncs_data_before_the_record_is_visible(staging: Staging, monkeypatch: pytest.MonkeyPatch) -> None:
+    staged = staging.new_file()
+    staged.pwrite(b"data", 0)
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(f"fsync:{os.readlink(f'/proc/self/fd/{fd}')}")
+        real_fsync(fd)
+
+    def replace(source: Path, target: Path) -> None:
+        events.append(f"replace:{target}")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    staging.commit(staged, UploadTarget(FOLDER, "a.jpg", StorageItemType.IMAGE))
+    data, data_dir, pending = str(staged.path), str(staging.root / "data"), str(staging.root / "pending")
+    record = f"{pending}/{staged.id}.json"
+    assert events == [
+        f"fsync:{data}",
+        f"fsync:{data_dir}",
+        f"fsync:{record}.tmp",
+        f"replace:{record}",
+        f"fsync:{pending}",
+    ]
+
+
+def test_done_forgets_record_and_data(staging: Staging) -> None:
+    _, record = stage(staging, b"abc")
+    staging.done(record)
+    assert staging.pending() == []
+    assert not staging.data_path(record).exists()
+
+
+def test_failed_keeps_it_pending_with_the_error_and_counts_attempts(staging: Staging) -> None:
+    _, record = stage(staging, b"abc")
+    once = staging.failed(record, "PUT https://bucket.example/obj?X-Signature=abc123 answered 503")
+    twice = staging.failed(once, "timeout")
+    assert "X-Signature" not in once.last_error and "https://bucket.example/obj?<redacted>" in once.last_error
+    assert (twice.attempts, twice.last_error) == (2, "timeout")
+    assert staging.pending() == [twice]
+
+
+def test_rename_target_rewrites_the_record(staging: Staging) -> None:
+    _, record = stage(staging, b"abc", title=".photo.jpg.Xy12Zq")
+    renamed = staging.rename_target(record, folder_uuid=OTHER_FOLDER, title="photo.jpg")
+    assert (renamed.folder_uuid, renamed.title, renamed.item_type) == (OTHER_FOLDER, "photo.jpg", StorageItemType.IMAGE)
+    retyped = staging.rename_target(renamed, item_type=StorageItemType.VIDEO)
+    assert staging.pending() == [retyped]
+    assert retyped.target == UploadTarget(OTHER_FOLDER, "photo.jpg", StorageItemType.VIDEO)
+
+
+def test_updating_a_record_no_longer_pending_is_refused(staging: Staging) -> None:
+    _, record = stage(staging, b"abc")
+    staging.done(record)
+    with pytest.raises(NotPending):
+        staging.failed(record, "late failure")
+    with pytest.raises(NotPending):
+        staging.rename_target(record, title="b.jpg")
+    assert staging.pending() == []
+
+
+def test_discard_a_pending_upload_or_an_uncommitted_file(staging: Staging) -> None:
+    _, record = stage(staging, b"abc")
+    staging.discard(record)
+    uncommitted = staging.new_file()
+    uncommitted.pwrite(b"half", 0)
+    staging.discard(uncommitted)
+    assert uncommitted.closed
+    assert staging.pending() == []
+    assert list((staging.root / "data").iterdir()) == []
+
+
+def test_pending_survives_reopening_oldest_first(root: Path) -> None:
+    with Staging(root) as staging:
+        records = [stage(staging, bytes([i]) * (i + 1), title=f"{i}.jpg")[1] for i in range(3)]
+        staging.failed(records[1], "boom")
+    with Staging(root) as reopened:
+        replay = reopened.pending()
+        assert [r.title for r in replay] == ["0.jpg", "1.jpg", "2.jpg"]
+        assert replay[1].attempts == 1 and replay[1].last_error == "boom"
+        assert [reopened.open_data(r).pread(10, 0) for r in replay] == [b"\0", b"\1\1", b"\2\2\2"]
+
+
+# --- crash points --------------------------------------------------------------------------------
+
+
+def test_crash_before_commit_promises_nothing_and_leaves_nothing(root: Path) -> None:
+    with Staging(root) as staging:
+        staged = staging.new_file()
+        staged.pwrite(b"never closed", 0)
+    with Staging(root) as reopened:
+        assert reopened.pending() == []
+        assert list((root / "data").iterdir()) == []
+
+
+def test_crash_while_writing_the_record_drops_the_temp_and_keeps_complete_records(root: Path) -> None:
+    with Staging(root) as staging:
+        _, complete = stage(staging, b"kept")
+        staged = staging.new_file()
+        staged.pwrite(b"interrupted", 0)
+        (root / "pending" / f"{staged.id}.json.tmp").write_bytes(b'{"version": 1, "id": "')  # torn write
+        # an interrupted rewrite of a complete record: the old complete record stays authoritative
+        (root / "pending" / f"{complete.id}.json.tmp").write_bytes(b"{")
+    with Staging(root) as reopened:
+        assert reopened.pending() == [complete]
+        assert sorted(p.name for p in (root / "pending").iterdir()) == [f"{complete.id}.json"]
+        assert [p.name for p in (root / "data").iterdir()] == [complete.id]
+
+
+def test_crash_between_record_delete_and_data_delete_in_done(root: Path) -> None:
+    with Staging(root) as staging:
+        _, record = stage(staging, b"uploaded")
+        (root / "pending" / f"{record.id}.json").unlink()
+    with Staging(root) as reopened:
+        assert reopened.pending() == []
+        assert not reopened.data_path(record).exists()
+
+
+def test_inconsistent_records_are_set_aside_not_replayed_nor_deleted(root: Path) -> None:
+    with Staging(root) as staging:
+        _, good = stage(staging, b"good")
+        _, truncated = stage(staging, b"was longer")
+        _, missing = stage(staging, b"gone")
+        staging.data_path(truncated).write_bytes(b"short")
+        staging.data_path(missing).unlink()
+        (root / "pending" / "garbage.json").write_bytes(b"not json")
+    with Staging(root) as reopened:
+        assert reopened.pending() == [good]
+        broken = sorted(p.name for p in (root / "broken").iterdir())
+        assert broken == sorted([f"{truncated.id}.json", truncated.id, f"{missing.id}.json", "garbage.json"])
+        assert mode(root / "broken") == 0o700
+
+
+def test_concurrent_commits_and_dones_from_threads(staging: Staging) -> None:
+    def worker(i: int) -> None:
+        _, record = stage(staging, bytes([i]) * 10, title=f"{i}.jpg")
+        if i % 2:
+            staging.done(record)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.title for r in staging.pending()) == sorted(f"{i}.jpg" for i in range(0, 16, 2))
+
+
+# --- a full disk ---------------------------------------------------------------------------------
+
+
+def _enospc(*args: object) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_on_write_raises_a_clear_enospc(staging: Staging, monkeypatch: pytest.MonkeyPatch) -> None:
+    staged = staging.new_file()
+    monkeypatch.setattr(os, "pwrite", _enospc)
+    with pytest.raises(StagingFull) as info:
+        staged.pwrite(b"x", 0)
+    assert info.value.errno == errno.ENOSPC
+    assert str(staging.root) in str(info.value)
+
+
+def test_a_full_disk_while_journaling_leaves_no_record(staging: Staging, monkeypatch: pytest.MonkeyPatch) -> None:
+    staged = staging.new_file()
+    staged.pwrite(b"x", 0)
+    monkeypatch.setattr(os, "write", _enospc)
+    with pytest.raises(StagingFull, match="journaling 'a.jpg'"):
+        staging.commit(staged, UploadTarget(FOLDER, "a.jpg", StorageItemType.IMAGE))
+    monkeypatch.undo()
+    assert staging.pending() == []
+    assert list((staging.root / "pending").iterdir()) == []
+
+
+def test_record_round_trips_through_json() -> None:
+    record = PendingUpload(
+        id=uuid4().hex,
+        folder_uuid=FOLDER,
+        title="scan.nii.gz",
+        item_type=StorageItemType.NIFTI,
+        size=7,
+        created=1.5,
+        attempts=3,
+        last_error="x",
+        sha256="ab" * 32,
+    )
+    assert PendingUpload.from_json(json.loads(json.dumps(record.to_json()))) == record
+    with pytest.raises(ValueError, match="version"):
+        PendingUpload.from_json({**record.to_json(), "version": 99})
+
