@@ -50,6 +50,8 @@ Content rules in ``detect`` (the content wins where the name is silent or wrong,
   DICOM, HEIF/AVIF) is refused whatever the name.
 * UTF-8 text without NUL bytes is PLAIN_TEXT when the name is text or silent; under a media or PDF
   name it is refused (typically an HTML error page saved as ``photo.jpg``).
+* An empty file is PLAIN_TEXT under a text or silent name; under a media or PDF name it raises
+  ``EmptyFile`` (an ``UnsupportedType``).
 * Unrecognised binary content is refused, except under an audio or video name (these formats are too
   varied to sniff exhaustively, e.g. MPEG-TS or MP3 with leading junk): the name is trusted.
 * A final name that is UNSTORABLE is refused whatever the content, as at create.
@@ -75,6 +77,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "NameVerdict",
     "UnsupportedType",
+    "EmptyFile",
     "judge_name",
     "is_temporary_name",
     "detect",
@@ -99,6 +102,13 @@ class UnsupportedType(ValueError):
         super().__init__(f"{name!r}: {found}; Encord storage cannot hold this type of file")
         self.name = name
         self.found = found
+
+
+class EmptyFile(UnsupportedType):
+    """A zero-byte file under a media or PDF name: no such item can exist (``touch photo.jpg``).
+
+    A distinct class so the filesystem may choose to keep such a file local until it is written.
+    """
 
 
 _IMAGE = StorageItemType.IMAGE
@@ -364,6 +374,10 @@ def _is_utf8_text(path: Path) -> bool:
     return True
 
 
+_UNKNOWN_BINARY = _Sniff(None, "binary content of an unknown type")
+_EMPTY = _Sniff(_TEXT, "an empty file")
+
+
 def _sniff(path: Path) -> _Sniff:
     with path.open("rb") as f:
         head = f.read(_HEAD_BYTES)
@@ -371,8 +385,8 @@ def _sniff(path: Path) -> _Sniff:
     if found:
         return found
     if _is_utf8_text(path):
-        return _Sniff(_TEXT, "UTF-8 text" if head else "an empty file")
-    return _Sniff(None, "binary content of an unknown type")
+        return _Sniff(_TEXT, "UTF-8 text") if head else _EMPTY
+    return _UNKNOWN_BINARY
 
 
 def detect(path: Path, name: str) -> StorageItemType:
@@ -392,10 +406,12 @@ def detect(path: Path, name: str) -> StorageItemType:
 
 def _decide(name: str, by_name: StorageItemType | None, found: _Sniff) -> StorageItemType:
     if found.item_type is None:
-        if by_name in (_AUDIO, _VIDEO) and found.label.startswith("binary content"):
+        if by_name in (_AUDIO, _VIDEO) and found is _UNKNOWN_BINARY:
             log.warning("%r: unrecognised %s content, trusting its name", name, by_name.value)
             return by_name
         raise UnsupportedType(name, f"found {found.label}")
+    if found is _EMPTY and by_name not in (None, _TEXT):
+        raise EmptyFile(name, f"named as {by_name.value} but empty")
     if found.item_type is _TEXT and by_name not in (None, _TEXT):
         raise UnsupportedType(name, f"named as {by_name.value} but found {found.label}")
     if found.av_ambiguous and by_name in (_AUDIO, _VIDEO):
@@ -420,6 +436,14 @@ _TEXT_MIME_BY_EXTENSION = {
 }
 
 
+_FIXED_MIME = {
+    _VIDEO: "application/octet-stream",
+    _AUDIO: "application/octet-stream",
+    _PDF: "application/pdf",
+    _NIFTI: "application/nifti",
+}
+
+
 def mime_type(item_type: StorageItemType, name: str) -> str:
     """The upload Content-Type the SDK would send for ``name`` as ``item_type``.
 
@@ -430,10 +454,8 @@ def mime_type(item_type: StorageItemType, name: str) -> str:
         return mimetypes.guess_type(name)[0] or "application/octet-stream"
     if item_type is _TEXT:
         return _text_mime(name)
-    fixed = {_VIDEO: "application/octet-stream", _AUDIO: "application/octet-stream", _PDF: "application/pdf"}
-    fixed[_NIFTI] = "application/nifti"
-    if item_type in fixed:
-        return fixed[item_type]
+    if item_type in _FIXED_MIME:
+        return _FIXED_MIME[item_type]
     raise ValueError(f"{item_type.value} is not a single-file upload type")
 
 

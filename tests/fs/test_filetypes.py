@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from encordfs.fs.filetypes import (
+    EmptyFile,
     NameVerdict,
     UnsupportedType,
     detect,
@@ -120,7 +121,8 @@ def _audio(path: Path, fmt: str, codec: str, rate: int = 48000) -> Path:
     with av.open(str(path), mode="w", format=fmt) as container:
         stream = container.add_stream(codec, rate=rate)
         stream.layout = "mono"
-        fmt_name = stream.codec_context.codec.audio_formats[0].name if stream.codec_context.codec.audio_formats else "s16"
+        formats = stream.codec_context.codec.audio_formats
+        fmt_name = formats[0].name if formats else "s16"
         samples = 1152 * 4
         frame = av.AudioFrame(format=fmt_name, layout="mono", samples=samples)
         for plane in frame.planes:
@@ -282,7 +284,14 @@ def test_text_under_an_unknown_or_missing_extension_is_text(tmp_path: Path) -> N
     source = write(tmp_path, "x", b"print('hi')\n")
     assert detect(source, "script.py") is T.PLAIN_TEXT
     assert detect(source, "Makefile") is T.PLAIN_TEXT
-    assert detect(write(tmp_path, "e", b""), "empty.txt") is T.PLAIN_TEXT
+
+
+def test_an_empty_file_is_text_or_refused_as_empty(tmp_path: Path) -> None:
+    empty = write(tmp_path, "e", b"")
+    assert detect(empty, "empty.txt") is T.PLAIN_TEXT
+    assert detect(empty, "Untitled") is T.PLAIN_TEXT
+    with pytest.raises(EmptyFile, match="'photo.jpg': named as image but empty"):
+        detect(empty, "photo.jpg")
 
 
 @pytest.mark.parametrize(
