@@ -66,3 +66,7 @@ class UploadFailed(StorageError):
     def __init__(self, message: str, *, operation: str = "", errors: tuple[str, ...] = ()) -> None:
         super().__init__(message, operation=operation)
         self.errors = errors
+
+
+class CredentialsError(StorageError):
+    """No usable credentials: none configured, an unsafe key file, or a key that is not Ed25519."""

@@ -1,0 +1,177 @@
+"""The data plane: ranged reads, sizes and uploads through signed URLs (a mixin of ``StorageClient``).
+
+Download URLs are cached per item with their expiry (``SignedUrlCache``) and refreshed once,
+transparently, when the storage answers 403 (expired) or they are about to expire.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import AsyncIterator, Awaitable, Callable, Mapping, TypeVar
+from uuid import UUID
+
+import httpx
+import trio
+
+from encordfs.storage.errors import Forbidden, ServerError
+from encordfs.storage.signed_urls import SignedUrlCache
+from encordfs.storage.transport import Transport
+from encordfs.wire.models import StorageItem
+
+T = TypeVar("T")
+
+UPLOAD_CHUNK = 1 << 20
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
+
+
+def _parse_content_range(value: str | None) -> tuple[int, int, int | None] | None:
+    match = _CONTENT_RANGE.fullmatch((value or "").strip())
+    if match is None:
+        return None
+    total = None if match.group(3) == "*" else int(match.group(3))
+    return int(match.group(1)), int(match.group(2)), total
+
+
+async def file_chunks(path: Path, chunk_size: int = UPLOAD_CHUNK) -> AsyncIterator[bytes]:
+    """The file's bytes, a chunk at a time, read in a worker thread (never all in memory)."""
+    async with await trio.open_file(path, "rb") as handle:
+        while chunk := await handle.read(chunk_size):
+            yield chunk
+
+
+async def _drain(response: httpx.Response) -> None:
+    await response.aread()
+
+
+class DataPlane:
+    _transport: Transport
+    _signed_urls: SignedUrlCache
+    _url_locks: dict[UUID, trio.Lock]
+
+    get_item: Callable[..., Awaitable[StorageItem]]  # provided by ItemApi
+
+    # --- signed download URLs ------------------------------------------------------------
+    async def signed_url(self, item: StorageItem) -> str:
+        """A valid signed download URL for the item, from the cache or freshly fetched."""
+        url = self._signed_urls.get(item.uuid)
+        if url is not None:
+            return url
+        lock = self._url_locks.setdefault(item.uuid, trio.Lock())
+        try:
+            async with lock:  # one fetch per item however many readers wait for it
+                url = self._signed_urls.get(item.uuid)
+                if url is None:
+                    fresh = await self.get_item(item.uuid, sign_url=True)
+                    if not fresh.signed_url:
+                        raise ServerError(f"get item {item.uuid}: the server sent no signed URL", operation="get item")
+                    self._signed_urls.put(item.uuid, fresh.signed_url)
+                    url = fresh.signed_url
+        finally:
+            if not lock.statistics().tasks_waiting:
+                self._url_locks.pop(item.uuid, None)
+        return url
+
+    async def _with_signed_url(self, item: StorageItem, action: Callable[[str], Awaitable[T]]) -> T:
+        url = await self.signed_url(item)
+        try:
+            return await action(url)
+        except Forbidden:  # expired (or revoked): one fresh URL, then the answer stands
+            self._signed_urls.invalidate(item.uuid, url)
+            return await action(await self.signed_url(item))
+
+    # --- reads ---------------------------------------------------------------------------
+    async def read_into(self, item: StorageItem, offset: int, buffer: memoryview) -> int:
+        """Fill ``buffer`` with the content from ``offset``; returns the byte count (short at EOF)."""
+        if len(buffer) == 0:
+            return 0
+        return await self._with_signed_url(item, lambda url: self._ranged_get(url, offset, buffer))
+
+    async def read_range(self, item: StorageItem, offset: int, length: int) -> bytes:
+        """Bytes [offset, offset+length) of the item's content (fewer at EOF)."""
+        buffer = bytearray(length)
+        count = await self.read_into(item, offset, memoryview(buffer))
+        return bytes(buffer[:count])
+
+    async def _ranged_get(self, url: str, offset: int, buffer: memoryview) -> int:
+        length = len(buffer)
+
+        async def consume(response: httpx.Response) -> int:
+            if response.status_code == 416:  # the range starts at or after the end
+                return 0
+            skip, expected = offset, None
+            if response.status_code == 206:
+                content_range = _parse_content_range(response.headers.get("content-range"))
+                if content_range is None or content_range[0] != offset:
+                    raise ServerError(f"read {response.request.url.path}: wrong Content-Range", operation="read")
+                skip, expected = 0, min(length, content_range[1] - content_range[0] + 1)
+            filled = 0
+            async for chunk in response.aiter_bytes():
+                view = memoryview(chunk)
+                if skip:
+                    dropped = min(skip, len(view))
+                    view, skip = view[dropped:], skip - dropped
+                count = min(len(view), length - filled)
+                buffer[filled : filled + count] = view[:count]
+                filled += count
+                if filled == length:
+                    break
+            if expected is not None and filled < expected:
+                raise httpx.ReadError("the body ended early", request=response.request)
+            return filled
+
+        return await self._transport.data_request(
+            "GET",
+            url,
+            operation="read",
+            consume=consume,
+            headers={"Range": f"bytes={offset}-{offset + length - 1}"},
+            accept=lambda status: status in (200, 206, 416),
+        )
+
+    async def content_length(self, item: StorageItem) -> int:
+        """The content's size from a HEAD (or, where HEAD is not signed for, a 1-byte range GET)."""
+        try:
+            return await self._with_signed_url(item, self._head_size)
+        except Forbidden:
+            pass
+        except ServerError as exc:
+            if exc.status not in (405, 501):
+                raise
+        return await self._with_signed_url(item, self._probe_size)
+
+    async def _head_size(self, url: str) -> int:
+        async def consume(response: httpx.Response) -> int:
+            size = response.headers.get("content-length")
+            if size is None:
+                raise ServerError(f"size of {response.request.url.path}: no Content-Length", operation="size")
+            return int(size)
+
+        return await self._transport.data_request("HEAD", url, operation="size", consume=consume)
+
+    async def _probe_size(self, url: str) -> int:
+        async def consume(response: httpx.Response) -> int:
+            if response.status_code == 416:
+                content_range = response.headers.get("content-range", "")
+                return int(content_range.rsplit("/", 1)[-1]) if "/" in content_range else 0
+            if response.status_code == 200:
+                return int(response.headers.get("content-length", "0"))
+            parsed = _parse_content_range(response.headers.get("content-range"))
+            if parsed is None or parsed[2] is None:
+                raise ServerError(f"size of {response.request.url.path}: no total in Content-Range", operation="size")
+            return parsed[2]
+
+        return await self._transport.data_request(
+            "GET", url, operation="size", consume=consume, headers={"Range": "bytes=0-0"},
+            accept=lambda status: status in (200, 206, 416),
+        )
+
+    # --- uploads -------------------------------------------------------------------------
+    async def put_file(self, url: str, path: Path, headers: Mapping[str, str]) -> None:
+        """PUT the file to a signed upload URL, streamed from disk; retried (a PUT replaces)."""
+        size = (await trio.Path(path).stat()).st_size
+        all_headers = {**headers, "Content-Length": str(size)}
+        await self._transport.data_request(
+            "PUT", url, operation=f"upload {path.name}", consume=_drain, headers=all_headers,
+            content=lambda: file_chunks(path),
+        )

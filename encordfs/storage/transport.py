@@ -1,0 +1,209 @@
+"""One HTTP connection pool and the retry loop every request goes through.
+
+API calls (signed, JSON) and data-plane calls (signed URLs: no Encord auth) share the pool and
+the same rules: retry 429 (honouring Retry-After) always; retry 500/502/503/504 and dropped or
+timed-out connections only when the call is idempotent; a request that never reached the server
+(connect failure) is safe to retry either way. Everything else raises a specific StorageError.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from typing import Any, Awaitable, Callable, Mapping, Sequence, TypeVar
+
+import httpx
+import trio
+
+from encordfs import __version__ as _version
+from encordfs.storage.auth import Credentials
+from encordfs.storage.errors import ServerError, StorageError
+from encordfs.storage.retry import RETRYABLE_STATUSES, RetryPolicy
+from encordfs.storage.status import describe, error_for_exception, error_for_response
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+QueryParams = Sequence[tuple[str, str]]
+
+API_PREFIX = "/v2/public/"
+USER_AGENT = f"encordfs/{_version} httpx/{httpx.__version__}"
+
+# The request never reached the server: repeating it cannot duplicate anything.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def _api_success(status: int) -> bool:
+    """Like the SDK: only 200 and 204 count as success for API calls (201 is an error)."""
+    return status in (200, 204)
+
+
+def _any_2xx(status: int) -> bool:
+    return 200 <= status < 300
+
+
+async def _read_json(response: httpx.Response) -> Any:
+    body = await response.aread()
+    if response.status_code == 204 or not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise ServerError(describe("decode", response.request.url, "response is not JSON"), status=response.status_code) from None
+
+
+class Transport:
+    """Owns the ``httpx.AsyncClient``; use as an async context manager."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        domain: str,
+        *,
+        max_connections: int,
+        timeout: float,
+        retry: RetryPolicy,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.retry = retry
+        self.timeout = timeout
+        self._auth = credentials.httpx_auth()
+        self._base = httpx.URL(domain.rstrip("/") + "/")
+        self._client = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            timeout=httpx.Timeout(timeout),
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> "Transport":
+        await self._client.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._client.__aexit__(*exc_info)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def api_url(self, path: str) -> httpx.URL:
+        """Like the SDK, the API lives at the origin root whatever path the domain has."""
+        return self._base.join(API_PREFIX + path.lstrip("/"))
+
+    # --- API calls -----------------------------------------------------------------------
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        params: QueryParams = (),
+        body: Any = None,
+        send_body: bool = False,
+        idempotent: bool = True,
+        read_timeout: float | None = None,
+    ) -> Any:
+        """One signed JSON API call; returns the decoded JSON (None for an empty answer).
+
+        ``body`` is sent as JSON when it is not None or ``send_body`` is set; POST/PATCH/DELETE
+        without a body send ``Content-Length: 0`` like the SDK.
+        """
+        url = self.api_url(path)
+        has_body = body is not None or send_body
+        content = json.dumps(body).encode("utf-8") if has_body else (b"" if method != "GET" else None)
+        headers = {"Content-Type": "application/json"} if has_body else {}
+        timeout = httpx.Timeout(self.timeout, read=read_timeout) if read_timeout else None
+
+        def build() -> httpx.Request:
+            extra = {**headers, "X-Cloud-Trace-Context": f"{secrets.token_hex(16)}/1;o=1"}
+            request = self._client.build_request(method, url, params=list(params), content=content, headers=extra)
+            if timeout is not None:
+                request.extensions["timeout"] = timeout.as_dict()
+            return request
+
+        return await self.send(
+            build, operation=operation, idempotent=idempotent, consume=_read_json, auth=self._auth, accept=_api_success
+        )
+
+    # --- data plane (signed URLs) --------------------------------------------------------
+    async def data_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        operation: str,
+        consume: Callable[[httpx.Response], Awaitable[T]],
+        headers: Mapping[str, str] | None = None,
+        content: Callable[[], Any] | None = None,
+        accept: Callable[[int], bool] = _any_2xx,
+        timeout: httpx.Timeout | None = None,
+    ) -> T:
+        """A request to a signed URL: no Encord auth; always idempotent (GET/HEAD/PUT of one object).
+
+        ``content`` builds a fresh body for each attempt (an upload stream cannot be replayed).
+        """
+
+        def build() -> httpx.Request:
+            request = self._client.build_request(
+                method, url, headers=dict(headers or {}), content=content() if content else None
+            )
+            if timeout is not None:
+                request.extensions["timeout"] = timeout.as_dict()
+            return request
+
+        return await self.send(build, operation=operation, idempotent=True, consume=consume, auth=None, accept=accept)
+
+    # --- the retry loop ------------------------------------------------------------------
+    async def send(
+        self,
+        build: Callable[[], httpx.Request],
+        *,
+        operation: str,
+        idempotent: bool,
+        consume: Callable[[httpx.Response], Awaitable[T]],
+        auth: httpx.Auth | None,
+        accept: Callable[[int], bool],
+    ) -> T:
+        started = trio.current_time()
+        attempt = 0
+        while True:
+            request = build()
+            error, retryable, retry_after = None, False, None
+            try:
+                response = await self._client.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT, stream=True)
+            except httpx.HTTPError as exc:
+                error = error_for_exception(operation, request.url, exc)
+                retryable = idempotent or isinstance(exc, _NOT_SENT)
+            else:
+                try:
+                    if accept(response.status_code):
+                        return await consume(response)
+                    await response.aread()
+                    error = error_for_response(operation, response)
+                    status = response.status_code
+                    retryable = status == 429 or (idempotent and status in RETRYABLE_STATUSES)
+                    retry_after = getattr(error, "retry_after", None)
+                except httpx.HTTPError as exc:  # the body broke off mid-way
+                    error = error_for_exception(operation, request.url, exc)
+                    retryable = idempotent
+                finally:
+                    await response.aclose()
+            attempt += 1
+            delay = self.retry.backoff(attempt - 1, retry_after)
+            if not retryable or not self._may_retry(attempt, started, delay, retry_after):
+                raise error
+            log.warning("%s; retrying in %.2fs (attempt %d of %d)", error, delay, attempt + 1, self.retry.max_attempts)
+            await trio.sleep(delay)
+
+    def _may_retry(self, attempts_made: int, started: float, delay: float, retry_after: float | None) -> bool:
+        policy = self.retry
+        if attempts_made >= policy.max_attempts:
+            return False
+        if retry_after is not None and retry_after > policy.max_retry_after:
+            return False
+        return trio.current_time() - started + delay <= policy.max_total
+
+
+__all__ = ["Transport", "StorageError", "API_PREFIX", "QueryParams"]

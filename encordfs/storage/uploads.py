@@ -1,0 +1,238 @@
+"""Uploads (a mixin of ``StorageClient``): reserve slots, PUT the files, register them in an
+upload job, wait for it.
+
+Never a duplicate: the job start is not blindly repeated. After an ambiguous failure (timeout,
+dropped connection, 5xx) the client watches the slots' placeholder items; if they become real
+items the job ran. Only if they do not within ``RetryPolicy.job_settle_time`` is the same body
+(same placeholder item uuids, so the same items) submitted again.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Sequence
+from uuid import UUID
+
+import trio
+
+from encordfs.storage.errors import Forbidden, InvalidArgument, ServerError, UploadFailed
+from encordfs.storage.folders import AMBIGUOUS_FAILURES
+from encordfs.storage.models import ItemSummary
+from encordfs.storage.pages import results_of
+from encordfs.storage.transport import Transport
+from encordfs.storage.upload_payloads import (
+    CACHE_CONTROL,
+    FRAME_CONTENT_TYPE,
+    content_type,
+    data_items,
+    dicom_series_entry,
+    image_group_entry,
+    single_file_entry,
+    upload_job_body,
+)
+from encordfs.wire.enums import UPLOAD_FLOWS, StorageItemType, UploadJobStatus
+from encordfs.wire.models import Json, StorageItem, UploadJobState, UploadSignedUrl
+
+log = logging.getLogger(__name__)
+
+JOB_POLL_SECONDS = 604800  # what the SDK sends; the server caps how long it holds a poll
+POLL_READ_TIMEOUT = 190.0  # above any sane server hold time (the SDK's read timeout is 180 s)
+
+
+class UploadApi:
+    _transport: Transport
+    get_item: Callable[..., Awaitable[StorageItem]]
+    get_items: Callable[..., Awaitable[list[StorageItem]]]
+    item_summary: Callable[[StorageItem], Awaitable[ItemSummary]]
+    put_file: Callable[..., Awaitable[None]]
+
+    # --- public upload flows -------------------------------------------------------------
+    async def upload_file(
+        self, folder: UUID, path: Path, title: str, item_type: StorageItemType, *, client_metadata: Any = None
+    ) -> StorageItem:
+        """Upload one single-file item (image, video, audio, plain text, PDF, NIfTI) and return it
+        once the upload job is DONE; raises UploadFailed (or another StorageError) otherwise."""
+        if item_type not in UPLOAD_FLOWS:
+            raise InvalidArgument(f"upload {path.name}: {item_type.value} is not a single-file type", operation="upload")
+        key, _external = UPLOAD_FLOWS[item_type]
+        mime = content_type(path, item_type)  # before any request: bad text types fail here
+        slot = await self._put_into_slot(folder, item_type, path, mime)
+        entry = single_file_entry(item_type, slot, title, client_metadata)
+        uuid = await self._register(folder, data_items({key: [entry]}), [slot.item_uuid], composite=False)
+        return await self.get_item(uuid)
+
+    async def upload_image_group(
+        self, folder: UUID, paths: Sequence[Path], title: str | None = None, *, client_metadata: Any = None,
+        sequence: bool = False,
+    ) -> StorageItem:
+        """An image group (or, with ``sequence``, an image sequence) from local images."""
+        slots = await self._put_all(folder, StorageItemType.IMAGE, paths, FRAME_CONTENT_TYPE)
+        entry = image_group_entry(slots, [p.name for p in paths], title, client_metadata, sequence)
+        uuid = await self._register(folder, data_items({"imageGroups": [entry]}), [s.item_uuid for s in slots], composite=True)
+        return await self.get_item(uuid)
+
+    async def upload_image_sequence(
+        self, folder: UUID, paths: Sequence[Path], title: str | None = None, *, client_metadata: Any = None
+    ) -> StorageItem:
+        return await self.upload_image_group(folder, paths, title, client_metadata=client_metadata, sequence=True)
+
+    async def upload_dicom_series(
+        self, folder: UUID, paths: Sequence[Path], title: str | None = None, *, client_metadata: Any = None
+    ) -> StorageItem:
+        slots = await self._put_all(folder, StorageItemType.DICOM_FILE, paths, "application/dicom")
+        entry = dicom_series_entry(slots, [p.name for p in paths], title, client_metadata)
+        uuid = await self._register(folder, data_items({"dicomSeries": [entry]}), [s.item_uuid for s in slots], composite=True)
+        return await self.get_item(uuid)
+
+    async def add_private_data(
+        self,
+        folder: UUID,
+        integration: UUID,
+        *,
+        items: dict[str, list[Json]] | None = None,
+        external_files: Json | None = None,
+        ignore_errors: bool = False,
+        skip_duplicate_urls: bool = False,
+        upsert_metadata: bool = False,
+        file_name: str | None = None,
+    ) -> UUID:
+        """Start importing cloud (private) data: ``items`` as DataUploadItems lists by wire key, or
+        an ``external_files`` JSON spec. Returns the job uuid (see :meth:`wait_upload_job`).
+
+        Retried after an ambiguous failure only with ``skip_duplicate_urls`` (then a repeat
+        cannot create duplicates); otherwise the failure is raised for the caller to decide."""
+        body = upload_job_body(
+            items=None if items is None else data_items(items, skip_duplicate_urls=skip_duplicate_urls, upsert_metadata=upsert_metadata),
+            external_files=external_files,
+            integration_hash=str(integration),
+            ignore_errors=ignore_errors,
+            file_name=file_name,
+        )
+        idempotent = items is not None and skip_duplicate_urls
+        return await self._start_job(folder, body, idempotent=idempotent)
+
+    async def upload_job_state(self, folder: UUID, job: UUID, *, timeout_seconds: int = JOB_POLL_SECONDS) -> UploadJobState:
+        """One long poll of an upload job (the server holds it until done or its own cap)."""
+        data = await self._transport.call(
+            "GET",
+            f"storage/folders/{folder}/data-upload-jobs/{job}",
+            operation="upload job status",
+            params=[("timeoutSeconds", str(timeout_seconds))],
+            read_timeout=POLL_READ_TIMEOUT,
+        )
+        return UploadJobState.from_wire(data)
+
+    async def wait_upload_job(self, folder: UUID, job: UUID, *, timeout_seconds: int = JOB_POLL_SECONDS) -> UploadJobState:
+        """Poll until the job is DONE, ERROR or CANCELLED (or ``timeout_seconds`` pass)."""
+        state = await self.upload_job_state(folder, job, timeout_seconds=timeout_seconds)
+        with trio.move_on_after(timeout_seconds):
+            while not state.status.finished:
+                state = await self.upload_job_state(folder, job, timeout_seconds=timeout_seconds)
+        return state
+
+    async def cancel_upload_job(self, folder: UUID, job: UUID) -> int:
+        """Cancel a running upload job; returns how many units were cancelled."""
+        data = await self._transport.call(
+            "POST", f"storage/folders/{folder}/data-upload-jobs/{job}/cancel", operation="cancel upload job"
+        )
+        return int((data or {}).get("unitsCancelledCount", 0))
+
+    # --- steps ---------------------------------------------------------------------------
+    async def _slots(self, folder: UUID, item_type: StorageItemType, count: int) -> list[UploadSignedUrl]:
+        page = await self._transport.call(
+            "POST",
+            f"storage/folders/{folder}/upload-signed-urls",
+            operation="reserve upload",
+            body={"itemType": item_type.value, "count": count},
+        )
+        slots = [UploadSignedUrl.from_wire(s) for s in results_of(page, "reserve upload")]
+        if len(slots) != count:
+            raise ServerError(f"reserve upload: asked for {count} upload URLs, got {len(slots)}", operation="reserve upload")
+        return slots
+
+    async def _put(self, slot: UploadSignedUrl, path: Path, mime: str) -> None:
+        headers = {"Content-Type": mime, "Cache-Control": CACHE_CONTROL, **slot.upload_headers}
+        await self.put_file(slot.signed_url, path, headers)
+
+    async def _put_into_slot(
+        self, folder: UUID, item_type: StorageItemType, path: Path, mime: str, slot: UploadSignedUrl | None = None
+    ) -> UploadSignedUrl:
+        """PUT into ``slot`` (a new one if None); an expired upload URL (403) gets one new slot."""
+        slot = slot or (await self._slots(folder, item_type, 1))[0]
+        try:
+            await self._put(slot, path, mime)
+        except Forbidden:
+            log.info("upload URL for %s was refused; reserving a fresh one", path.name)
+            slot = (await self._slots(folder, item_type, 1))[0]
+            await self._put(slot, path, mime)
+        return slot
+
+    async def _put_all(self, folder: UUID, item_type: StorageItemType, paths: Sequence[Path], mime: str) -> list[UploadSignedUrl]:
+        if not paths:
+            raise InvalidArgument("upload: no files given", operation="upload")
+        slots = await self._slots(folder, item_type, len(paths))
+        return [await self._put_into_slot(folder, item_type, path, mime, slot) for path, slot in zip(paths, slots)]
+
+    async def _register(self, folder: UUID, items: Json, placeholders: list[UUID], *, composite: bool) -> UUID:
+        """Start the job for uploaded files and wait; returns the new (first) item's uuid."""
+        body = upload_job_body(items=items)
+        job = await self._start_job(folder, body, placeholders=placeholders, composite=composite)
+        if isinstance(job, StorageItem):
+            return job.uuid
+        state = await self.wait_upload_job(folder, job)
+        if state.status is not UploadJobStatus.DONE or not state.items_with_names:
+            reasons = state.errors or tuple(e.error for e in state.unit_errors)
+            raise UploadFailed(f"upload job {job} ended {state.status.value}: {'; '.join(reasons)}", operation="upload", errors=reasons)
+        return state.items_with_names[0][0]
+
+    async def _start_job(
+        self, folder: UUID, body: Json, *, idempotent: bool = False, placeholders: list[UUID] | None = None,
+        composite: bool = False,
+    ) -> Any:
+        """POST data-upload-jobs. Returns the job uuid, or (after an ambiguous failure whose job
+        did run) the resulting StorageItem."""
+        policy = self._transport.retry
+        for attempt in range(policy.max_attempts):
+            try:
+                job = await self._transport.call(
+                    "POST", f"storage/folders/{folder}/data-upload-jobs", operation="start upload job", body=body,
+                    idempotent=idempotent,
+                )
+                return UUID(str(job))
+            except AMBIGUOUS_FAILURES as exc:
+                if not placeholders or attempt + 1 >= policy.max_attempts:
+                    raise
+                log.warning("%s; checking whether the job ran before submitting it again", exc)
+                done = await self._settled_upload(placeholders, composite)
+                if done is not None:
+                    return done
+        raise AssertionError("unreachable: the last attempt raises")
+
+    async def _settled_upload(self, placeholders: list[UUID], composite: bool) -> StorageItem | None:
+        """Wait up to the settle time for the placeholders to become real items; the result item."""
+        with trio.move_on_after(self._transport.retry.job_settle_time):
+            while True:
+                items = await self._real_items(placeholders)
+                result = items and (await self._composite_of(items[0]) if composite else items[0])
+                if result:
+                    return result
+                await trio.sleep(self._transport.retry.job_settle_poll)
+        return None
+
+    async def _real_items(self, uuids: list[UUID]) -> list[StorageItem] | None:
+        try:
+            items = await self.get_items(uuids)
+        except Forbidden:  # not (yet) visible
+            return None
+        if len(items) != len(uuids) or any(i.is_placeholder for i in items):
+            return None
+        return items
+
+    async def _composite_of(self, frame: StorageItem) -> StorageItem | None:
+        """The group/series a just-registered frame belongs to (the job's first item)."""
+        summary = await self.item_summary(frame)
+        for group in summary.accessible_group_items:
+            if group.item_type.is_composite:
+                return await self.get_item(group.uuid)
+        return None
