@@ -219,19 +219,21 @@ def _probe_audio(path: Path) -> MediaInfo:
 TEXT_MIMES = frozenset({"application/json", "application/xml"})
 _CHUNK = 1 << 20
 _TEXT_GUESS_LIMIT = 16 << 20
+_BINARY_CONTROL = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f]")  # C0 controls text never holds (not \t\n\v\f\r ESC)
 _MARKDOWN = re.compile(r"^(#{1,6} |```|[-*] \[[ x]\] )", re.MULTILINE)
 
 
 def _read_utf8(path: Path) -> str:
-    """The first 16 MiB as text; raises UnicodeDecodeError/ValueError unless the whole file is UTF-8 text."""
+    """The first 16 MiB as text; raises UnicodeDecodeError/ValueError unless the whole file is UTF-8 text
+    (binary control characters such as NUL make it binary even when they decode)."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
     head: list[str] = []
     kept = 0
     with path.open("rb") as f:
         while chunk := f.read(_CHUNK):
             text = decoder.decode(chunk)
-            if "\x00" in text:
-                raise ValueError("NUL byte")
+            if _BINARY_CONTROL.search(text):
+                raise ValueError("binary control character")
             if kept < _TEXT_GUESS_LIMIT:
                 head.append(text)
                 kept += len(text)

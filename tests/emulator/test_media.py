@@ -214,3 +214,36 @@ def test_large_video_probe_is_header_only(tmp_path: Path) -> None:
     assert time.monotonic() - started < 1.0
     assert (info.width, info.height, info.fps) == (1280, 720, 30.0)
     assert info.frame_count and info.duration == pytest.approx(info.frame_count / 30)
+
+
+@pytest.mark.parametrize("kind", ["jpeg", "png", "mp4", "wav", "mp3", "pdf", "niigz", "txt", "csv", "dcm"])
+def test_stored_blobs_without_a_suffix_probe_the_same(files: dict[str, Path], tmp_path: Path, kind: str) -> None:
+    """The emulator keeps uploads as extension-less blobs: content alone must decide."""
+    item_type = sniff_item_type(files[kind])
+    assert item_type is not None
+    blob = _write(tmp_path / "0b5c6a1e-blob", files[kind].read_bytes())
+    assert sniff_item_type(blob) is item_type
+    assert probe(blob, item_type) == probe(files[kind], item_type)
+
+
+@pytest.mark.parametrize("suffix", [".mp3", ".flac", ".ogg", ".m4a"])
+def test_compressed_audio_without_a_suffix(tmp_path: Path, suffix: str) -> None:
+    named = mediagen.audio(tmp_path / f"a{suffix}", seconds=0.3)
+    blob = _write(tmp_path / "blob", named.read_bytes())
+    assert sniff_item_type(blob) is T.AUDIO
+    assert probe(blob, T.AUDIO) == probe(named, T.AUDIO)
+
+
+def test_binary_control_characters_are_not_text(tmp_path: Path) -> None:
+    path = _write(tmp_path / "bin.txt", b"looks like text\x01\x02 but is not")
+    with pytest.raises(UnsupportedMedia, match="expected UTF-8 text"):
+        probe(path, T.PLAIN_TEXT)
+    tabs = _write(tmp_path / "tabs.txt", b"a\tb\r\n\x0cpage\x1b[0m\n")
+    assert probe(tabs, T.PLAIN_TEXT).mime_type == "text/plain"
+
+
+def test_random_bytes_sniff_as_nothing(tmp_path: Path) -> None:
+    for seed in range(20):
+        rng = random.Random(seed)
+        path = _write(tmp_path / f"r{seed}", rng.randbytes(rng.choice([100, 1000, 10_000])))
+        assert sniff_item_type(path) is None, seed
