@@ -47,7 +47,9 @@ Content rules in ``detect`` (the content wins where the name is silent or wrong,
   either audio or video (ISO-BMFF with a generic brand, EBML, Ogg) follow the name when it says
   audio or video.
 * A known unstorable signature (ZIP, gzip, 7z, RAR, xz, bzip2, tar, ELF, PE, Mach-O, SQLite, OLE,
-  DICOM, HEIF/AVIF) is refused whatever the name.
+  DICOM, HEIF/AVIF) is refused whatever the name, unless the whole file is UTF-8 text (a text that
+  happens to start with "MZ" or "BZh" is text).
+* ``%PDF-`` must open the file, or come within its first 1024 bytes under a ``.pdf`` name.
 * UTF-8 text without NUL bytes is PLAIN_TEXT when the name is text or silent; under a media or PDF
   name it is refused (typically an HTML error page saved as ``photo.jpg``).
 * An empty file is PLAIN_TEXT under a text or silent name; under a media or PDF name it raises
@@ -280,15 +282,15 @@ def _sniff_magic(head: bytes) -> _Sniff | None:
         return _Sniff(_VIDEO, "QuickTime video")
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return _Sniff(_VIDEO, "Matroska/WebM video", av_ambiguous=True)
-    if head.startswith(b"OggS"):
+    if head.startswith(b"OggS\x00"):
         return _Sniff(_AUDIO, "Ogg audio", av_ambiguous=True)
-    if head.startswith(b"fLaC"):
+    if head.startswith(b"fLaC") and head[4:5] in (b"\x00", b"\x80"):  # STREAMINFO block first
         return _Sniff(_AUDIO, "FLAC audio")
-    if head.startswith(b"ID3"):
+    if head.startswith(b"ID3") and head[3:5] in (b"\x02\x00", b"\x03\x00", b"\x04\x00"):
         return _Sniff(_AUDIO, "MP3 audio (ID3)")
     if _is_mpeg_audio_frame(head):
         return _Sniff(_AUDIO, "MPEG/AAC audio")
-    if b"%PDF-" in head[:1024]:
+    if head.startswith(b"%PDF-"):
         return _Sniff(_PDF, "PDF document")
     for offset, magic, label in _UNSTORABLE_MAGIC:
         if head[offset : offset + len(magic)] == magic:
@@ -378,15 +380,19 @@ _UNKNOWN_BINARY = _Sniff(None, "binary content of an unknown type")
 _EMPTY = _Sniff(_TEXT, "an empty file")
 
 
-def _sniff(path: Path) -> _Sniff:
+def _sniff(path: Path, by_name: StorageItemType | None) -> _Sniff:
+    """What the content of ``path`` is; ``by_name`` only admits a PDF header after leading bytes."""
     with path.open("rb") as f:
         head = f.read(_HEAD_BYTES)
     found = _sniff_nifti(path, head) or _sniff_magic(head)
-    if found:
+    if found and found.item_type is not None:
         return found
+    if by_name is _PDF and b"%PDF-" in head[:1024]:
+        return _Sniff(_PDF, "PDF document (after leading bytes)")
+    # Short unstorable signatures ("MZ", "BZh") also start ordinary text: text wins.
     if _is_utf8_text(path):
         return _Sniff(_TEXT, "UTF-8 text") if head else _EMPTY
-    return _UNKNOWN_BINARY
+    return found or _UNKNOWN_BINARY
 
 
 def detect(path: Path, name: str) -> StorageItemType:
@@ -397,7 +403,7 @@ def detect(path: Path, name: str) -> StorageItemType:
     verdict, by_name = judge_name(name)
     if verdict is NameVerdict.UNSTORABLE:
         raise UnsupportedType(name, "its name says a type Encord does not store")
-    found = _sniff(path)
+    found = _sniff(path, by_name)
     item_type = _decide(name, by_name, found)
     if by_name is not None and item_type is not by_name:
         log.info("%r: content is %s, uploading as %s despite its name", name, found.label, item_type.value)

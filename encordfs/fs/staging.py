@@ -190,7 +190,8 @@ class Staging:
         """A new empty 0600 staged file, open read-write."""
         file_id = uuid.uuid4().hex
         path = self._data / file_id
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        with _no_space(self.root, "creating a staged file"):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         os.fchmod(fd, 0o600)
         return StagedFile(self.root, file_id, path, fd)
 
@@ -207,20 +208,26 @@ class Staging:
     def commit(self, staged: StagedFile, target: UploadTarget, *, sha256: str | None = None) -> PendingUpload:
         """Make ``staged`` durable and journal its upload; call BEFORE uploading, before close() returns.
 
-        Committing a file again (rewritten after a first commit) replaces its record.
+        ``staged`` must still be open. Committing a file again (rewritten after a first commit)
+        replaces its record. The data fsync runs outside the journal lock: a big file does not
+        hold up other files' commits.
         """
-        with self._mutex, _no_space(self.root, f"journaling {target.title!r}"):
+        if staged.closed:
+            raise ValueError(f"staged file {staged.id} is closed: commit it before closing it")
+        doing = f"journaling {target.title!r}"
+        with _no_space(self.root, doing):
             os.fsync(staged.fd)
             _fsync_dir(self._data)
-            record = PendingUpload(
-                id=staged.id,
-                folder_uuid=target.folder_uuid,
-                title=target.title,
-                item_type=target.item_type,
-                size=staged.size(),
-                created=time.time(),
-                sha256=sha256,
-            )
+        record = PendingUpload(
+            id=staged.id,
+            folder_uuid=target.folder_uuid,
+            title=target.title,
+            item_type=target.item_type,
+            size=staged.size(),
+            created=time.time(),
+            sha256=sha256,
+        )
+        with self._mutex, _no_space(self.root, doing):
             self._write_record(record)
         log.debug("journaled upload %s (%d bytes) as %s", record.id, record.size, record.item_type.value)
         return record

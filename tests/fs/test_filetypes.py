@@ -309,6 +309,23 @@ def test_utf8_split_across_read_chunks_is_text(tmp_path: Path) -> None:
     assert detect(write(tmp_path, "x", content), "big.txt") is T.PLAIN_TEXT
 
 
+@pytest.mark.parametrize(
+    "content",
+    [b"MZ is not an executable here\n", b"BZh is a bzip2 magic\n", b"ID3 tags are metadata\n", b"OggS is ogg\n"],
+)
+def test_text_starting_like_a_signature_is_text(tmp_path: Path, content: bytes) -> None:
+    assert detect(write(tmp_path, "x", content), "notes.txt") is T.PLAIN_TEXT
+
+
+def test_pdf_header_after_leading_bytes_only_under_a_pdf_name(tmp_path: Path) -> None:
+    preamble = write(tmp_path, "x", b"\x00\x01junk\n%PDF-1.7\n%%EOF\n")
+    assert detect(preamble, "paper.pdf") is T.PDF
+    with pytest.raises(UnsupportedType):
+        detect(preamble, "Untitled")
+    doc = write(tmp_path, "y", b"# Notes\nA PDF starts with %PDF-1.4 on its first line.\n")
+    assert detect(doc, "README.md") is T.PLAIN_TEXT
+
+
 def test_text_starting_with_bm_is_not_bmp(tmp_path: Path) -> None:
     assert detect(write(tmp_path, "x", b"BMW and Audi cars, a list\n"), "cars") is T.PLAIN_TEXT
 

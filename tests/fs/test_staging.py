@@ -142,6 +142,22 @@ def test_commit_fsyncs_data_before_the_record_is_visible(staging: Staging, monke
     ]
 
 
+def test_commit_refuses_a_closed_staged_file(staging: Staging) -> None:
+    staged = staging.new_file()
+    staged.close()
+    with pytest.raises(ValueError, match="closed"):
+        staging.commit(staged, UploadTarget(FOLDER, "a.jpg", StorageItemType.IMAGE))
+
+
+def test_recommitting_a_rewritten_file_replaces_its_record(staging: Staging) -> None:
+    staged = staging.new_file()
+    staged.pwrite(b"first", 0)
+    staging.commit(staged, UploadTarget(FOLDER, "a.txt", StorageItemType.PLAIN_TEXT))
+    staged.pwrite(b"second version", 0)
+    record = staging.commit(staged, UploadTarget(FOLDER, "a.txt", StorageItemType.PLAIN_TEXT))
+    assert staging.pending() == [record] and record.size == len(b"second version")
+
+
 def test_done_forgets_record_and_data(staging: Staging) -> None:
     _, record = stage(staging, b"abc")
     staging.done(record)
@@ -277,6 +293,12 @@ def test_a_full_disk_on_write_raises_a_clear_enospc(staging: Staging, monkeypatc
         staged.pwrite(b"x", 0)
     assert info.value.errno == errno.ENOSPC
     assert str(staging.root) in str(info.value)
+
+
+def test_a_full_disk_on_create_raises_a_clear_enospc(staging: Staging, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "open", _enospc)
+    with pytest.raises(StagingFull, match="creating a staged file"):
+        staging.new_file()
 
 
 def test_a_full_disk_while_journaling_leaves_no_record(staging: Staging, monkeypatch: pytest.MonkeyPatch) -> None:
