@@ -6,6 +6,8 @@ import errno
 import json
 import os
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -248,6 +250,32 @@ def test_crash_between_record_delete_and_data_delete_in_done(root: Path) -> None
     with Staging(root) as reopened:
         assert reopened.pending() == []
         assert not reopened.data_path(record).exists()
+
+
+CRASHING_WRITER = """
+import os, sys, uuid
+from pathlib import Path
+from encordfs.fs.staging import Staging, UploadTarget
+from encordfs.wire.enums import StorageItemType
+staging = Staging(Path(sys.argv[1]))
+promised = staging.new_file()
+promised.pwrite(b"promised bytes", 0)
+staging.commit(promised, UploadTarget(uuid.UUID(sys.argv[2]), "kept.png", StorageItemType.IMAGE))
+unfinished = staging.new_file()
+unfinished.pwrite(b"close() never returned", 0)
+os._exit(9)  # killed: no close(), no cleanup, the lock released only by the kernel
+"""
+
+
+def test_a_killed_process_leaves_its_promises_for_the_next_mount(root: Path) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    crashed = subprocess.run([sys.executable, "-c", CRASHING_WRITER, str(root), str(FOLDER)], cwd=repo, timeout=30)
+    assert crashed.returncode == 9
+    with Staging(root) as reopened:
+        [record] = reopened.pending()
+        assert (record.title, record.folder_uuid, record.size) == ("kept.png", FOLDER, len(b"promised bytes"))
+        assert reopened.open_data(record).pread(100, 0) == b"promised bytes"
+        assert [p.name for p in (root / "data").iterdir()] == [record.id]
 
 
 def test_inconsistent_records_are_set_aside_not_replayed_nor_deleted(root: Path) -> None:
