@@ -15,6 +15,7 @@ import logging
 import mimetypes
 import re
 import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +93,9 @@ def _open_image(path: Path) -> tuple[str, int, int]:
 def _probe_image(path: Path) -> MediaInfo:
     try:
         fmt, width, height = _open_image(path)
-    except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError, SyntaxError) as exc:
+    except Image.DecompressionBombError as exc:
+        raise _Mismatch(f"an image of at most {2 * (Image.MAX_IMAGE_PIXELS or 0)} pixels") from exc
+    except (OSError, ValueError, UnidentifiedImageError, SyntaxError) as exc:
         raise _Mismatch("an image (jpeg/png/gif/bmp/tiff/webp)") from exc
     mime = "image/jpeg" if fmt == "MPO" else Image.MIME.get(fmt)
     return MediaInfo(mime_type=mime, width=width, height=height)
@@ -108,8 +111,8 @@ AUDIO_MIME = {"wav": "audio/wav", "mp3": "audio/mpeg", "flac": "audio/flac", "og
 
 def _open_container(path: Path, allowed: frozenset[str], expected: str) -> av.container.InputContainer:
     try:
-        container = av.open(str(path), mode="r")
-    except (av.FFmpegError, UnicodeDecodeError) as exc:
+        container = av.open(str(path), mode="r", metadata_errors="replace")
+    except av.FFmpegError as exc:
         raise _Mismatch(expected) from exc
     if not allowed.intersection(container.format.name.split(",")):
         container.close()
@@ -146,8 +149,13 @@ def _duration(container: av.container.InputContainer, stream: av.stream.Stream) 
     return None
 
 
+_FIRST_FRAME_PACKETS = 100  # more than any decoder's delay; bounds the read when nothing decodes
+
+
 def _decodes_first_frame(container: av.container.InputContainer, stream: av.stream.Stream) -> bool:
-    for packet in container.demux(stream):
+    for index, packet in enumerate(container.demux(stream)):
+        if index >= _FIRST_FRAME_PACKETS:
+            return False
         for _frame in packet.decode():
             return True
     return False
@@ -291,11 +299,17 @@ def _probe_timeseries(path: Path) -> MediaInfo:
     rows = [row for row in csv.reader(text.splitlines()[:101]) if row]
     if len(rows) < 2 or len(rows[0]) < 2 or any(len(row) != len(rows[0]) for row in rows):
         raise _Mismatch(expected)
-    try:
-        [float(cell) for row in rows[1:] for cell in row]
-    except ValueError as exc:
-        raise _Mismatch(expected) from exc
+    if not all(_is_number(cell) for row in rows[1:] for cell in row):
+        raise _Mismatch(expected)
     return MediaInfo(mime_type="text/csv")
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 # --- PDF, NIfTI, DICOM ---------------------------------------------------------------------------
@@ -305,7 +319,7 @@ _PDF_COUNT_LIMIT = 64 << 20
 
 
 def _probe_pdf(path: Path) -> MediaInfo:
-    if not _head(path, 5) == b"%PDF-":
+    if _head(path, 5) != b"%PDF-":
         raise _Mismatch("a PDF (%PDF- header)")
     pages = None
     if path.stat().st_size <= _PDF_COUNT_LIMIT:
@@ -320,7 +334,7 @@ def _nifti_header(path: Path) -> bytes:
         try:
             with gzip.open(path, "rb") as f:
                 return f.read(544)
-        except (OSError, EOFError):
+        except (OSError, EOFError, zlib.error):
             return b""
     return _head(path, 544)
 
@@ -349,18 +363,25 @@ def _probe_nifti(path: Path) -> MediaInfo:
 def _probe_dicom(path: Path) -> MediaInfo:
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True)
-    except (pydicom.errors.InvalidDicomError, OSError, ValueError, EOFError) as exc:
+    except (pydicom.errors.InvalidDicomError, OSError, ValueError, EOFError, struct.error) as exc:
         raise _Mismatch("a DICOM file (DICM preamble)") from exc
+    if "SOPInstanceUID" not in ds:  # truncated, or not an image instance at all (e.g. a DICOMDIR)
+        raise _Mismatch("a DICOM instance (SOP Instance UID)")
     frames = ds.get("NumberOfFrames")
     return MediaInfo(
         mime_type="application/dicom",
         width=ds.get("Columns"),
         height=ds.get("Rows"),
         frame_count=int(frames) if frames else None,
-        dicom_instance_uid=ds.get("SOPInstanceUID"),
-        dicom_study_uid=ds.get("StudyInstanceUID"),
-        dicom_series_uid=ds.get("SeriesInstanceUID"),
+        dicom_instance_uid=_optional_str(ds.get("SOPInstanceUID")),
+        dicom_study_uid=_optional_str(ds.get("StudyInstanceUID")),
+        dicom_series_uid=_optional_str(ds.get("SeriesInstanceUID")),
     )
+
+
+def _optional_str(value: object) -> str | None:
+    """pydicom's UID is a str subclass; callers get a plain str (or None when the tag is absent)."""
+    return None if value is None else str(value)
 
 
 # --- dispatch ------------------------------------------------------------------------------------
@@ -394,20 +415,8 @@ def _is_pdf(path: Path) -> bool:
     return _head(path, 5) == b"%PDF-"
 
 
-def _is_dicom(path: Path) -> bool:
-    return _head(path, 132)[128:132] == b"DICM"
-
-
 def _is_nifti(path: Path) -> bool:
     return _nifti_dims(_nifti_header(path)) is not None
-
-
-def _is_image(path: Path) -> bool:
-    try:
-        _open_image(path)
-    except (OSError, ValueError, UnidentifiedImageError, Image.DecompressionBombError, SyntaxError):
-        return False
-    return True
 
 
 def _succeeds(probe_as: Callable[[Path], MediaInfo]) -> Callable[[Path], bool]:
@@ -424,9 +433,9 @@ def _succeeds(probe_as: Callable[[Path], MediaInfo]) -> Callable[[Path], bool]:
 # Cheap magic-number checks first; the decoders that accept the most go last (text accepts any UTF-8).
 _SNIFF_ORDER: tuple[tuple[StorageItemType, Callable[[Path], bool]], ...] = (
     (StorageItemType.PDF, _is_pdf),
-    (StorageItemType.DICOM_FILE, _is_dicom),
+    (StorageItemType.DICOM_FILE, _succeeds(_probe_dicom)),
     (StorageItemType.NIFTI, _is_nifti),
-    (StorageItemType.IMAGE, _is_image),
+    (StorageItemType.IMAGE, _succeeds(_probe_image)),
     (StorageItemType.VIDEO, _succeeds(_probe_video)),
     (StorageItemType.AUDIO, _succeeds(_probe_audio)),
     (StorageItemType.PLAIN_TEXT, _succeeds(_probe_text)),

@@ -247,3 +247,17 @@ def test_random_bytes_sniff_as_nothing(tmp_path: Path) -> None:
         rng = random.Random(seed)
         path = _write(tmp_path / f"r{seed}", rng.randbytes(rng.choice([100, 1000, 10_000])))
         assert sniff_item_type(path) is None, seed
+
+
+def test_corrupt_containers_are_refused_not_crashing(files: dict[str, Path], tmp_path: Path) -> None:
+    bad_gzip = _write(tmp_path / "bad.nii.gz", b"\x1f\x8b\x08\x00" + bytes(8) + b"\xff" * 64)
+    with pytest.raises(UnsupportedMedia, match="expected a NIfTI"):
+        probe(bad_gzip, T.NIFTI)
+    dicom = files["dcm"].read_bytes()
+    truncated = _write(tmp_path / "cut.dcm", dicom[:200])
+    with pytest.raises(UnsupportedMedia, match="expected a DICOM"):
+        probe(truncated, T.DICOM_FILE)
+    video = files["mp4"].read_bytes()
+    cut_video = _write(tmp_path / "cut.mp4", video[: len(video) // 3])
+    with pytest.raises(UnsupportedMedia, match="expected a video"):
+        probe(cut_video, T.VIDEO)
