@@ -26,6 +26,9 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 from encordfs.wire.enums import StorageItemType
 
 
+# Muxer options that leave out random IDs (Matroska segment UID, Ogg serial numbers): same seed, same bytes.
+BITEXACT = {"fflags": "+bitexact"}
+
 
 # --- images --------------------------------------------------------------------------------------
 
@@ -97,7 +100,7 @@ VIDEO_FORMATS = {".mp4": ("mp4", "mpeg4"), ".mov": ("mov", "mpeg4"), ".mkv": ("m
 def _encode_video(path: Path, fmt: str, codec: str, seconds: float, fps: int, width: int, height: int, seed: int) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), mode="w", format=fmt) as container:
+    with av.open(str(path), mode="w", format=fmt, options=BITEXACT) as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for frame in _frames(round(seconds * fps), width, height, seed):
@@ -124,7 +127,7 @@ def large_video(path: Path, approx_bytes: int, seed: int = 0, fps: int = 30) -> 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    with av.open(str(path), mode="w", format="mp4") as container:
+    with av.open(str(path), mode="w", format="mp4", options=BITEXACT) as container:
         stream = container.add_stream("mpeg4", rate=fps, options={"g": "1", "qscale": "2"})
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.time_base = Fraction(1, fps)
@@ -196,7 +199,7 @@ def _encode_audio(path: Path, fmt: str, codec: str, seconds: float, rate: int, c
     path.parent.mkdir(parents=True, exist_ok=True)
     layout = "mono" if channels == 1 else "stereo"
     samples = _tone(seconds, rate, channels, seed)
-    with av.open(str(path), mode="w", format=fmt) as container:
+    with av.open(str(path), mode="w", format=fmt, options=BITEXACT) as container:
         stream = container.add_stream(codec, rate=rate, layout=layout)
         frame = av.AudioFrame(format="s16", layout=layout, samples=len(samples[0]))
         frame.planes[0].update(_pcm(samples, 16))

@@ -218,3 +218,28 @@ def test_tree_is_deterministic(tmp_path: Path, tree: tuple[list[SampleFolder], f
     first, second = _files(folders), _files(again)
     assert [f.title for f in first] == [f.title for f in second]
     assert all(a.path.read_bytes() == b.path.read_bytes() for a, b in zip(first[:40], second[:40]))
+
+
+GENERATORS = {
+    "jpeg": lambda d, seed: mediagen.jpeg(d / "x.jpg", seed=seed),
+    "png": lambda d, seed: mediagen.png(d / "x.png", seed=seed),
+    "jpeg_of_size": lambda d, seed: mediagen.jpeg_of_size(d / "x.jpg", 30_000, seed=seed),
+    "mp4": lambda d, seed: mediagen.mp4(d / "x.mp4", seconds=0.3, seed=seed),
+    "webm": lambda d, seed: mediagen.video(d / "x.webm", seconds=0.3, seed=seed),
+    "mkv": lambda d, seed: mediagen.video(d / "x.mkv", seconds=0.3, seed=seed),
+    "large_video": lambda d, seed: mediagen.large_video(d / "x.mp4", 1 << 20, seed=seed),
+    "wav": lambda d, seed: mediagen.wav(d / "x.wav", seconds=0.1, seed=seed),
+    "mp3": lambda d, seed: mediagen.mp3(d / "x.mp3", seconds=0.1, seed=seed),
+    "ogg": lambda d, seed: mediagen.audio(d / "x.ogg", seconds=0.1, seed=seed),
+    "m4a": lambda d, seed: mediagen.audio(d / "x.m4a", seconds=0.1, seed=seed),
+    "nifti": lambda d, seed: mediagen.nifti(d / "x.nii.gz", seed=seed),
+    "dicom": lambda d, seed: mediagen.dicom_series(d / "s", count=1, seed=seed)[0],
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERATORS))
+def test_generators_are_deterministic_from_the_seed(tmp_path: Path, name: str) -> None:
+    make = GENERATORS[name]
+    first = make(tmp_path / "a", 1).read_bytes()
+    assert make(tmp_path / "b", 1).read_bytes() == first
+    assert make(tmp_path / "c", 2).read_bytes() != first
