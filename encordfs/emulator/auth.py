@@ -1,0 +1,77 @@
+"""Who is calling: Ed25519-signed requests checked against the registered keys, and their roles.
+
+Roles: ``admin`` may do everything; ``viewer`` may only read (any other method is a 403).
+Folders report ``userRole`` ``admin`` to admins and ``user`` to viewers.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Mapping
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from encordfs.wire.enums import StorageUserRole
+from encordfs.wire.signing import SignatureError, key_id, load_public_key, openssh_public_line, verify_request
+
+from .api_errors import Forbidden, Unauthorised
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OWNER = "user@emulator.local"
+
+
+class Role(str, Enum):
+    ADMIN = "admin"
+    VIEWER = "viewer"
+
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    keyid: str
+    role: Role
+    owner: str
+
+    @property
+    def folder_role(self) -> StorageUserRole:
+        return StorageUserRole.ADMIN if self.role is Role.ADMIN else StorageUserRole.USER
+
+    def require_write(self) -> None:
+        if self.role is not Role.ADMIN:
+            raise Forbidden("this key is read-only (role viewer)")
+
+
+def register_key(store: Store, public_key_file: Path, role: Role = Role.ADMIN, owner: str = DEFAULT_OWNER) -> str:
+    """Register an OpenSSH ``ssh-ed25519`` public key; returns its keyid."""
+    public_key = load_public_key(public_key_file.read_bytes())
+    keyid = key_id(public_key)
+    store.add_key(keyid, openssh_public_line(public_key), role.value, owner)
+    return keyid
+
+
+def authenticate(store: Store, method: str, target: str, body: bytes, headers: Mapping[str, str]) -> Principal:
+    """Verify one API request's signature; a 401 for any failure, a 403 for a viewer's write."""
+
+    def lookup(keyid: str) -> Ed25519PublicKey | None:
+        row = store.key(keyid)
+        return None if row is None else load_public_key(row["public_key"].encode())
+
+    try:
+        verified = verify_request(method, target, body, headers, lookup)
+    except SignatureError as exc:
+        log.info("refused %s %s: %s", method, target.split("?", 1)[0], exc)
+        raise Unauthorised(f"authentication failed: {exc}") from None
+    row = store.key(verified.keyid)
+    if row is None:
+        raise Unauthorised("authentication failed: unknown public key")
+    principal = Principal(keyid=verified.keyid, role=Role(row["role"]), owner=row["owner"])
+    if method.upper() not in READ_METHODS:
+        principal.require_write()
+    return principal

@@ -1,0 +1,56 @@
+"""Test-and-demo controls outside the Encord API, under ``/_emulator`` (unauthenticated; loopback only).
+
+* ``GET|POST /_emulator/faults``: read or change fault knobs (POST merges the JSON object given;
+  ``{"reset": true}`` first returns every knob to off).
+* ``POST /_emulator/items/{uuid}/datasets`` ``{"count": N}``: pretend the item backs N dataset data
+  units (``backedDataUnitsCount``; such items cannot be deleted).
+* ``GET /_emulator/health``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from .api_errors import BadRequest, Forbidden
+from .context import Emulator
+from .faults import FaultConfig, FaultConfigError, FaultMiddleware
+from .params import parse_json_object, parse_uuid, required
+
+
+async def health(request: Request) -> JSONResponse:
+    return JSONResponse({"ok": True})
+
+
+async def faults(request: Request) -> JSONResponse:
+    middleware: FaultMiddleware = request.app.state.faults
+    if request.method == "POST":
+        knobs: dict[str, Any] = parse_json_object(await request.body())
+        base = FaultConfig() if knobs.pop("reset", False) else middleware.config
+        try:
+            middleware.configure(FaultConfig.from_mapping(knobs, base))
+        except FaultConfigError as exc:
+            raise BadRequest(str(exc)) from None
+    return JSONResponse(middleware.config.as_dict())
+
+
+async def link_datasets(request: Request) -> JSONResponse:
+    emulator: Emulator = request.app.state.emulator
+    uuid = parse_uuid("item", request.path_params["item"])
+    count = required(parse_json_object(await request.body()), "count")
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise BadRequest("count must be a non-negative integer")
+    with emulator.store.tx() as db:
+        if not db.execute("UPDATE items SET backed_data_units_count=? WHERE uuid=?", (count, uuid)).rowcount:
+            raise Forbidden(f"item {uuid} does not exist")
+    return JSONResponse({"uuid": uuid, "backedDataUnitsCount": count})
+
+
+routes = [
+    Route("/_emulator/health", health, methods=["GET"]),
+    Route("/_emulator/faults", faults, methods=["GET", "POST"]),
+    Route("/_emulator/items/{item}/datasets", link_datasets, methods=["POST"]),
+]
