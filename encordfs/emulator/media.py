@@ -399,7 +399,9 @@ PROBES: dict[StorageItemType, Callable[[Path], MediaInfo]] = {
 
 
 def probe(path: Path, item_type: StorageItemType) -> MediaInfo:
-    """Metadata of the file at `path` as `item_type`; raises UnsupportedMedia if it is not one."""
+    """Metadata of the file at `path` as `item_type`; raises UnsupportedMedia if it is not one.
+
+    Blocking (file reads and a little decoding): async callers run it in a worker thread."""
     probe_as = PROBES.get(item_type)
     if probe_as is None:
         raise UnsupportedMedia(f"expected a single-file item type, found {item_type.value!r} which has no bytes")
