@@ -1,0 +1,61 @@
+"""The metadata caches (cachetools TTL caches), one place to invalidate them.
+
+* ``fresh``: inodes whose attributes were fetched or listed within ``attr_ttl``.
+* ``listings``: complete directory listings (name -> inode) younger than ``dir_ttl``.
+* ``negative``: (directory inode, name) known not to exist, for ``negative_ttl``.
+
+Our own changes call the ``note_*`` methods, so the next lookup or ``ls`` sees them at once; changes
+made elsewhere appear when the entries expire.
+"""
+
+from __future__ import annotations
+
+from cachetools import TTLCache
+
+_MAX_ATTRS = 2_000_000
+_MAX_LISTINGS = 4096
+_MAX_NEGATIVE = 100_000
+
+
+class Caches:
+    def __init__(self, *, attr_ttl: float, dir_ttl: float, negative_ttl: float) -> None:
+        self.fresh: TTLCache[int, bool] = TTLCache(_MAX_ATTRS, max(attr_ttl, 1e-9))
+        self.listings: TTLCache[int, dict[str, int]] = TTLCache(_MAX_LISTINGS, max(dir_ttl, 1e-9))
+        self.negative: TTLCache[tuple[int, str], bool] = TTLCache(_MAX_NEGATIVE, max(negative_ttl, 1e-9))
+
+    def is_fresh(self, ino: int) -> bool:
+        return ino in self.fresh
+
+    def mark_fresh(self, ino: int) -> None:
+        self.fresh[ino] = True
+
+    def stale(self, ino: int) -> None:
+        self.fresh.pop(ino, None)
+
+    def listing(self, dir_ino: int) -> dict[str, int] | None:
+        return self.listings.get(dir_ino)
+
+    def store_listing(self, dir_ino: int, names: dict[str, int]) -> None:
+        self.listings[dir_ino] = names
+        for key in [k for k in self.negative if k[0] == dir_ino]:
+            self.negative.pop(key, None)
+
+    def is_negative(self, dir_ino: int, name: str) -> bool:
+        return (dir_ino, name) in self.negative
+
+    def note_missing(self, dir_ino: int, name: str) -> None:
+        self.negative[(dir_ino, name)] = True
+
+    def note_added(self, dir_ino: int, name: str, ino: int) -> None:
+        self.negative.pop((dir_ino, name), None)
+        listing = self.listings.get(dir_ino)
+        if listing is not None:
+            listing[name] = ino
+
+    def note_removed(self, dir_ino: int, name: str) -> None:
+        listing = self.listings.get(dir_ino)
+        if listing is not None:
+            listing.pop(name, None)
+
+    def forget_listing(self, dir_ino: int) -> None:
+        self.listings.pop(dir_ino, None)

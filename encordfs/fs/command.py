@@ -1,0 +1,57 @@
+"""The ``mount``, ``unmount`` and ``status`` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from encordfs.fs.options import OptionError, add_mount_arguments, options_from_args
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    mount = subparsers.add_parser("mount", help="mount Encord storage on a directory")
+    add_mount_arguments(mount)
+    mount.set_defaults(func=_mount)
+
+    unmount = subparsers.add_parser("unmount", help="unmount (after the uploads in flight finish)")
+    unmount.add_argument("mountpoint", type=Path)
+    unmount.add_argument("--lazy", "-z", action="store_true", help="detach now even if busy")
+    unmount.set_defaults(func=_unmount)
+
+    status = subparsers.add_parser("status", help="list encordfs mounts and pending uploads")
+    status.add_argument("--cache-dir", type=Path, help="also count the uploads pending in this cache dir")
+    status.set_defaults(func=_status)
+
+
+def _mount(args: argparse.Namespace) -> int:
+    from encordfs.fs.mount import run_background, run_foreground
+
+    try:
+        options = options_from_args(args)
+    except OptionError as exc:
+        log.error("%s", exc)
+        return 2
+    if options.debug:
+        logging.getLogger().setLevel(logging.DEBUG)
+    return run_foreground(options) if options.foreground else run_background(options)
+
+
+def _unmount(args: argparse.Namespace) -> int:
+    from encordfs.fs.mount import unmount
+
+    return unmount(args.mountpoint.absolute(), lazy=args.lazy)
+
+
+def _status(args: argparse.Namespace) -> int:
+    with open("/proc/mounts") as mounts:
+        for line in mounts:
+            source, target, fstype, *_ = line.split()
+            if fstype == "fuse.encordfs" or source == "encordfs":
+                print(f"mounted: {target.encode().decode('unicode_escape')}")
+    if args.cache_dir is not None:
+        pending = sorted((args.cache_dir / "pending").glob("*.json"))
+        print(f"pending uploads in {args.cache_dir}: {len(pending)}")
+    return 0

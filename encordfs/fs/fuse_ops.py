@@ -1,0 +1,210 @@
+"""The pyfuse3 adapter: decode requests, call ``Filesystem``, encode replies, map errors to errno."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from typing import Any, Awaitable, Callable, TypeVar
+
+import pyfuse3
+import trio
+
+from encordfs.fs.attrs import Attrs
+from encordfs.fs.core import Filesystem
+from encordfs.fs.errors import errno_for
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def _errors(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """Turn whatever escapes an operation into a FUSEError through the one errno mapping."""
+
+    @functools.wraps(method)
+    async def wrapper(self: "FuseOperations", *args: Any) -> T:
+        try:
+            return await method(self, *args)
+        except pyfuse3.FUSEError:
+            raise
+        except trio.Cancelled:
+            raise
+        except Exception as exc:
+            raise pyfuse3.FUSEError(errno_for(exc, method.__name__)) from None
+
+    return wrapper
+
+
+class KernelNotifier:
+    """Invalidations through pyfuse3, sent asynchronously so a handler never waits on itself."""
+
+    def entry_changed(self, parent: int, name: str) -> None:
+        try:
+            pyfuse3.invalidate_entry_async(parent, os.fsencode(name), ignore_enoent=True)
+        except Exception as exc:  # the kernel may not know the entry: nothing to drop
+            log.debug("invalidate_entry %s/%s: %s", parent, name, exc)
+
+    def inode_changed(self, ino: int) -> None:
+        async def invalidate() -> None:
+            try:
+                await trio.to_thread.run_sync(pyfuse3.invalidate_inode, ino, False)
+            except OSError as exc:
+                log.debug("invalidate_inode %s: %s", ino, exc)
+
+        if self.nursery is not None:
+            self.nursery.start_soon(invalidate)
+
+    nursery: trio.Nursery | None = None
+
+
+class FuseOperations(pyfuse3.Operations):
+    supports_dot_lookup = False
+    enable_writeback_cache = False
+    enable_acl = False
+
+    def __init__(self, fs: Filesystem) -> None:
+        super().__init__()
+        self.fs = fs
+        self._ttl = fs.options.attr_ttl
+
+    def _entry(self, attrs: Attrs) -> pyfuse3.EntryAttributes:
+        entry = pyfuse3.EntryAttributes()
+        entry.st_ino = attrs.ino
+        entry.generation = 0
+        entry.entry_timeout = self._ttl
+        entry.attr_timeout = self._ttl
+        entry.st_mode = attrs.mode
+        entry.st_nlink = attrs.nlink
+        entry.st_uid = attrs.uid
+        entry.st_gid = attrs.gid
+        entry.st_rdev = 0
+        entry.st_size = attrs.size
+        entry.st_blksize = 4096
+        entry.st_blocks = attrs.blocks
+        entry.st_atime_ns = attrs.atime_ns
+        entry.st_mtime_ns = attrs.mtime_ns
+        entry.st_ctime_ns = attrs.ctime_ns
+        return entry
+
+    # --- metadata ----------------------------------------------------------------------------
+
+    @_errors
+    async def lookup(self, parent_inode: int, name: bytes, ctx: Any = None) -> pyfuse3.EntryAttributes:
+        return self._entry(await self.fs.lookup(parent_inode, os.fsdecode(name)))
+
+    async def forget(self, inode_list: list[tuple[int, int]]) -> None:
+        self.fs.forget(inode_list)
+
+    @_errors
+    async def getattr(self, inode: int, ctx: Any = None) -> pyfuse3.EntryAttributes:
+        return self._entry(await self.fs.getattr(inode))
+
+    @_errors
+    async def setattr(self, inode: int, attr: Any, fields: Any, fh: int | None, ctx: Any) -> pyfuse3.EntryAttributes:
+        size = attr.st_size if fields.update_size else None
+        return self._entry(await self.fs.setattr(inode, size, fh))
+
+    @_errors
+    async def statfs(self, ctx: Any) -> pyfuse3.StatvfsData:
+        stats = await self.fs.statfs()
+        data = pyfuse3.StatvfsData()
+        data.f_bsize = data.f_frsize = stats.block_size
+        data.f_blocks = stats.blocks
+        data.f_bfree = data.f_bavail = stats.blocks_free
+        data.f_files = stats.files
+        data.f_ffree = data.f_favail = stats.files_free
+        data.f_namemax = stats.name_max
+        return data
+
+    @_errors
+    async def listxattr(self, inode: int, ctx: Any) -> list[bytes]:
+        return [name.encode() for name in await self.fs.listxattr(inode)]
+
+    @_errors
+    async def getxattr(self, inode: int, name: bytes, ctx: Any) -> bytes:
+        return await self.fs.getxattr(inode, os.fsdecode(name))
+
+    @_errors
+    async def setxattr(self, inode: int, name: bytes, value: bytes, ctx: Any) -> None:
+        await self.fs.setxattr(inode, os.fsdecode(name), value)
+
+    # --- directories -------------------------------------------------------------------------
+
+    @_errors
+    async def opendir(self, inode: int, ctx: Any) -> int:
+        return await self.fs.opendir(inode)
+
+    @_errors
+    async def readdir(self, fh: int, start_id: int, token: pyfuse3.ReaddirToken) -> None:
+        index = start_id
+        while True:
+            found = await self.fs.readdir(fh, index)
+            if found is None:
+                return
+            entry, attrs = found
+            index = entry_index = index + 1
+            if not pyfuse3.readdir_reply(token, os.fsencode(entry.name), self._entry(attrs), entry_index):
+                return
+            node = self.fs.inodes.get(attrs.ino)
+            if node is not None:
+                node.lookups += 1
+
+    @_errors
+    async def releasedir(self, fh: int) -> None:
+        await self.fs.releasedir(fh)
+
+    @_errors
+    async def mkdir(self, parent_inode: int, name: bytes, mode: int, ctx: Any) -> pyfuse3.EntryAttributes:
+        return self._entry(await self.fs.mkdir(parent_inode, os.fsdecode(name)))
+
+    @_errors
+    async def rmdir(self, parent_inode: int, name: bytes, ctx: Any) -> None:
+        await self.fs.rmdir(parent_inode, os.fsdecode(name))
+
+    @_errors
+    async def unlink(self, parent_inode: int, name: bytes, ctx: Any) -> None:
+        await self.fs.unlink(parent_inode, os.fsdecode(name))
+
+    @_errors
+    async def rename(self, parent_old: int, name_old: bytes, parent_new: int, name_new: bytes, flags: int, ctx: Any) -> None:
+        await self.fs.rename(
+            parent_old,
+            os.fsdecode(name_old),
+            parent_new,
+            os.fsdecode(name_new),
+            noreplace=bool(flags & pyfuse3.RENAME_NOREPLACE),
+            exchange=bool(flags & pyfuse3.RENAME_EXCHANGE),
+        )
+
+    # --- files -------------------------------------------------------------------------------
+
+    @_errors
+    async def open(self, inode: int, flags: int, ctx: Any) -> pyfuse3.FileInfo:
+        fh, keep_cache = await self.fs.open(inode, flags)
+        return pyfuse3.FileInfo(fh=fh, keep_cache=keep_cache)
+
+    @_errors
+    async def create(self, parent_inode: int, name: bytes, mode: int, flags: int, ctx: Any) -> tuple[pyfuse3.FileInfo, pyfuse3.EntryAttributes]:
+        fh, attrs = await self.fs.create(parent_inode, os.fsdecode(name), flags)
+        return pyfuse3.FileInfo(fh=fh), self._entry(attrs)
+
+    @_errors
+    async def read(self, fh: int, off: int, size: int) -> bytes:
+        return await self.fs.read(fh, off, size)
+
+    @_errors
+    async def write(self, fh: int, off: int, buf: bytes) -> int:
+        return await self.fs.write(fh, off, buf)
+
+    @_errors
+    async def flush(self, fh: int) -> None:
+        await self.fs.flush(fh)
+
+    @_errors
+    async def fsync(self, fh: int, datasync: bool) -> None:
+        await self.fs.flush(fh)
+
+    @_errors
+    async def release(self, fh: int) -> None:
+        await self.fs.release(fh)

@@ -1,0 +1,137 @@
+"""The inode table: stable inode numbers for storage entries, with what each one is.
+
+A number, once given to a storage entry (a folder, an item, or a frame of a multi-file item), stays
+with it for the life of the mount, across renames and moves (the key is the UUID, not the path).
+Files being written get a number at create and keep it when their upload gives them a UUID.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from enum import Enum
+from uuid import UUID
+
+from encordfs.wire.models import StorageFolder, StorageItem
+
+ROOT_INO = 1
+
+
+class Kind(Enum):
+    ROOT = "root"
+    FOLDER = "folder"
+    FILE = "file"
+    GROUP = "group"  # an image group / sequence / DICOM series: a read-only directory of frames
+    FRAME = "frame"  # one frame/file of a group
+    PENDING = "pending"  # a new file being written, not yet uploaded
+
+    @property
+    def is_dir(self) -> bool:
+        return self in (Kind.ROOT, Kind.FOLDER, Kind.GROUP)
+
+    @property
+    def read_only(self) -> bool:
+        return self in (Kind.GROUP, Kind.FRAME)
+
+
+# Inodes are keyed by what they stand for: a folder or item UUID, a (group, frame) pair, or a
+# local serial for a file that has no UUID yet.
+Key = UUID | tuple[UUID, UUID] | int | None
+
+
+@dataclass
+class Node:
+    ino: int
+    kind: Kind
+    key: Key
+    parent: int
+    folder: StorageFolder | None = None
+    item: StorageItem | None = None
+    lookups: int = 0
+    open_handles: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def uuid(self) -> UUID | None:
+        if self.kind is Kind.ROOT:
+            return self.folder.uuid if self.folder else None
+        if self.item is not None:
+            return self.item.uuid
+        if self.folder is not None:
+            return self.folder.uuid
+        return None
+
+    @property
+    def title(self) -> str:
+        if self.item is not None:
+            return self.item.name
+        if self.folder is not None:
+            return self.folder.name
+        return ""
+
+
+class InodeTable:
+    """ino -> Node, and key -> ino so the same entry always gets the same number."""
+
+    def __init__(self, root_folder: StorageFolder | None) -> None:
+        self._nodes: dict[int, Node] = {}
+        self._by_key: dict[Key, int] = {}
+        self._next = itertools.count(ROOT_INO + 1)
+        self._serials = itertools.count(1)
+        root = Node(ROOT_INO, Kind.ROOT, None, ROOT_INO, folder=root_folder)
+        self._nodes[ROOT_INO] = root
+        if root_folder is not None:
+            self._by_key[root_folder.uuid] = ROOT_INO
+
+    def __getitem__(self, ino: int) -> Node:
+        return self._nodes[ino]
+
+    def get(self, ino: int) -> Node | None:
+        return self._nodes.get(ino)
+
+    def by_key(self, key: Key) -> Node | None:
+        ino = self._by_key.get(key)
+        return None if ino is None else self._nodes.get(ino)
+
+    def for_folder(self, folder: StorageFolder, parent: int) -> Node:
+        node = self._ensure(folder.uuid, Kind.FOLDER, parent)
+        node.folder, node.parent = folder, parent
+        return node
+
+    def for_item(self, item: StorageItem, parent: int) -> Node:
+        kind = Kind.GROUP if item.item_type.is_composite else Kind.FILE
+        node = self._ensure(item.uuid, kind, parent)
+        node.item, node.parent, node.kind = item, parent, kind
+        return node
+
+    def for_frame(self, group: UUID, frame: StorageItem, parent: int) -> Node:
+        node = self._ensure((group, frame.uuid), Kind.FRAME, parent)
+        node.item, node.parent = frame, parent
+        return node
+
+    def new_pending(self, parent: int) -> Node:
+        return self._ensure(next(self._serials), Kind.PENDING, parent)
+
+    def bind_uploaded(self, node: Node, item: StorageItem) -> None:
+        """A pending file's upload produced ``item``: the inode now stands for its UUID."""
+        self._by_key.pop(node.key, None)
+        old = self._by_key.get(item.uuid)
+        if old is not None and old != node.ino:
+            self._nodes.pop(old, None)
+        node.key, node.kind, node.item = item.uuid, Kind.FILE, item
+        self._by_key[item.uuid] = node.ino
+
+    def _ensure(self, key: Key, kind: Kind, parent: int) -> Node:
+        ino = self._by_key.get(key)
+        if ino is not None and ino in self._nodes:
+            return self._nodes[ino]
+        node = Node(next(self._next), kind, key, parent)
+        self._nodes[node.ino] = node
+        self._by_key[key] = node.ino
+        return node
+
+    def forget(self, ino: int, count: int) -> None:
+        """The kernel dropped ``count`` references. The number stays reserved for the entry's key."""
+        node = self._nodes.get(ino)
+        if node is not None:
+            node.lookups = max(0, node.lookups - count)

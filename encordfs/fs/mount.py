@@ -1,0 +1,202 @@
+"""Mount lifecycle: connect, resolve the root, mount, serve, and on SIGINT/SIGTERM or unmount
+finish the uploads in flight before leaving.
+
+Without ``--foreground`` the command forks: the child serves the mount, the parent waits until the
+mount answers a ``stat`` (exit 0) or the child reports why it could not mount (exit 1).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from uuid import UUID
+
+import pyfuse3
+import trio
+
+from encordfs.fs.core import Filesystem
+from encordfs.fs.fuse_ops import FuseOperations, KernelNotifier
+from encordfs.fs.options import MountOptions
+from encordfs.fs.staging import Staging, StagingError
+from encordfs.storage.auth import load_credentials
+from encordfs.storage.client import StorageClient
+from encordfs.storage.errors import CredentialsError, StorageError
+from encordfs.wire.models import StorageFolder
+
+log = logging.getLogger(__name__)
+
+LOG_NAME = "mount.log"
+
+
+class MountError(Exception):
+    """The mount could not start; the message says why, for the user."""
+
+
+async def resolve_root(storage: StorageClient, root: str | None) -> StorageFolder | None:
+    """The folder named by ``--root``: a UUID, or a path of folder names from the storage root."""
+    if not root:
+        return None
+    try:
+        return await storage.get_folder(UUID(root))
+    except ValueError:
+        pass
+    folder: StorageFolder | None = None
+    for part in filter(None, root.strip("/").split("/")):
+        parent = folder.uuid if folder else None
+        matches = [f async for f in storage.iter_folders(parent, search=part) if f.name == part]
+        if not matches:
+            raise MountError(f"--root {root!r}: no folder {part!r} in {folder.name if folder else 'the storage root'!r}")
+        folder = min(matches, key=lambda f: (f.created_at, f.uuid.hex))
+    return folder
+
+
+def _fuse_options(options: MountOptions) -> set[str]:
+    fuse_options = set(pyfuse3.default_options)
+    fuse_options.discard("default_permissions")
+    fuse_options |= {"fsname=encordfs", "subtype=encordfs", "default_permissions"}
+    if options.allow_other:
+        fuse_options.add("allow_other")
+    if options.read_only:
+        fuse_options.add("ro")
+    if options.debug:
+        fuse_options.add("debug")
+    return fuse_options
+
+
+async def _watch_signals(fs: Filesystem) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            log.info("%s: finishing uploads in flight, then unmounting", signal.Signals(signum).name)
+            await fs.drain()
+            pyfuse3.terminate()
+            return
+
+
+async def _announce_ready(mountpoint: Path, ready_fd: int | None) -> None:
+    await trio.to_thread.run_sync(os.stat, mountpoint)
+    log.info("mounted on %s", mountpoint)
+    if ready_fd is not None:
+        os.write(ready_fd, b"ok\n")
+        os.close(ready_fd)
+
+
+async def serve(options: MountOptions, ready_fd: int | None = None) -> None:
+    """Mount and serve until unmounted or signalled. Raises MountError before mounting."""
+    try:
+        credentials = load_credentials(ssh_key_file=options.ssh_key)
+        staging = Staging(options.staging_dir)
+    except (CredentialsError, StagingError, OSError) as exc:
+        raise MountError(str(exc)) from exc
+    try:
+        async with StorageClient(credentials, options.domain) as client:
+            try:
+                root = await resolve_root(client, options.root)
+            except StorageError as exc:
+                raise MountError(f"cannot open --root {options.root!r}: {exc}") from exc
+            notifier = KernelNotifier()
+            fs = Filesystem(client, staging, options, root, notifier)
+            try:
+                pyfuse3.init(FuseOperations(fs), str(options.mountpoint), _fuse_options(options))
+            except RuntimeError as exc:
+                raise MountError(f"cannot mount on {options.mountpoint}: {exc}") from exc
+            try:
+                async with trio.open_nursery() as nursery:
+                    fs.start(nursery)
+                    notifier.nursery = nursery
+                    nursery.start_soon(_watch_signals, fs)
+                    nursery.start_soon(_announce_ready, options.mountpoint, ready_fd)
+                    nursery.start_soon(fs.uploader.replay_pending)
+                    await pyfuse3.main()
+                    await fs.drain()
+                    nursery.cancel_scope.cancel()
+            finally:
+                pyfuse3.close(unmount=True)
+                log.info("unmounted %s", options.mountpoint)
+    finally:
+        staging.close()
+
+
+def _check_mountpoint(options: MountOptions) -> None:
+    if not options.mountpoint.is_dir():
+        raise MountError(f"mount point {options.mountpoint} is not a directory")
+
+
+def run_foreground(options: MountOptions) -> int:
+    try:
+        _check_mountpoint(options)
+        trio.run(serve, options)
+    except MountError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+def run_background(options: MountOptions) -> int:
+    """Fork; the parent returns 0 once the mount answers, 1 with the child's reason otherwise."""
+    try:
+        _check_mountpoint(options)
+    except MountError as exc:
+        log.error("%s", exc)
+        return 1
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(write_fd)
+        with os.fdopen(read_fd, "rb") as pipe:
+            report = pipe.read().decode(errors="replace").strip()
+        if report == "ok":
+            return 0
+        print(f"encordfs: mount failed: {report or 'the mount process died (see its log)'}", file=sys.stderr)
+        os.waitpid(pid, 0)
+        return 1
+    os.close(read_fd)
+    os._exit(_daemon(options, write_fd))
+
+
+def _daemon(options: MountOptions, ready_fd: int) -> int:
+    os.setsid()
+    log_path = options.staging_dir / LOG_NAME
+    try:
+        options.staging_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    except OSError:
+        log_fd = os.open(os.devnull, os.O_WRONLY)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    try:
+        trio.run(serve, options, ready_fd)
+    except MountError as exc:
+        log.error("%s", exc)
+        _report(ready_fd, str(exc))
+        return 1
+    except BaseException as exc:  # the parent must hear why, whatever it was
+        log.exception("mount failed")
+        _report(ready_fd, f"{type(exc).__name__}: {exc}")
+        return 1
+    return 0
+
+
+def _report(fd: int, message: str) -> None:
+    try:
+        os.write(fd, message.encode() + b"\n")
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def unmount(mountpoint: Path, *, lazy: bool = False) -> int:
+    """``fusermount3 -u``: the filesystem then finishes its uploads and exits."""
+    command = ["fusermount3", "-u"] + (["-z"] if lazy else []) + [str(mountpoint)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        message = result.stderr.strip() or f"fusermount3 exited {result.returncode}"
+        print(f"encordfs: cannot unmount {mountpoint}: {message}", file=sys.stderr)
+        return errno.EBUSY if "busy" in message.lower() else 1
+    return 0

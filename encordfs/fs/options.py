@@ -1,0 +1,156 @@
+"""Mount options: the ``mount`` flags and their ``-o name[=value]`` forms, as one frozen dataclass.
+
+Every flag also works as ``-o`` (``--dir-ttl 5`` is ``-o dir_ttl=5``), so a mount can come from
+/etc/fstab through mount.fuse3. Generic mount(8) options that mean nothing here (``rw``, ``dev``,
+``nosuid``, ``_netdev``, ...) are accepted and ignored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Callable
+
+DEFAULT_DOMAIN = "https://api.encord.com"
+DEFAULT_DIR_TTL = 10.0
+DEFAULT_ATTR_TTL = 10.0
+DEFAULT_NEGATIVE_TTL = 5.0
+
+IGNORED_MOUNT_OPTIONS = frozenset(
+    {"rw", "dev", "nodev", "suid", "nosuid", "exec", "noexec", "auto", "noauto", "user", "nouser",
+     "users", "_netdev", "nofail", "defaults", "async", "sync", "atime", "noatime", "relatime"}
+)
+
+
+class OptionError(ValueError):
+    """A mount option that cannot be understood; the message names it."""
+
+
+def _octal(text: str) -> int:
+    return int(text, 8)
+
+
+def _flag(text: str) -> bool:
+    if text.lower() in ("", "1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
+@dataclass(frozen=True)
+class MountOptions:
+    mountpoint: Path
+    root: str | None = None
+    domain: str = DEFAULT_DOMAIN
+    ssh_key: Path | None = None
+    foreground: bool = False
+    read_only: bool = False
+    allow_other: bool = False
+    uid: int = field(default_factory=os.getuid)
+    gid: int = field(default_factory=os.getgid)
+    umask: int = 0o022
+    dir_ttl: float = DEFAULT_DIR_TTL
+    attr_ttl: float = DEFAULT_ATTR_TTL
+    negative_ttl: float = DEFAULT_NEGATIVE_TTL
+    cache_dir: Path | None = None
+    allow_delete_linked: bool = False
+    debug: bool = False
+
+    @property
+    def dir_mode(self) -> int:
+        return 0o777 & ~self.umask
+
+    @property
+    def file_mode(self) -> int:
+        return 0o666 & ~self.umask
+
+    @property
+    def staging_dir(self) -> Path:
+        """Where staged writes live (made 0700 by the staging area). One mount per cache dir, so the
+        default is one per (domain, root, mountpoint): a remount finds its pending uploads."""
+        if self.cache_dir is not None:
+            return self.cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        key = hashlib.sha256(f"{self.domain}|{self.root}|{self.mountpoint}".encode()).hexdigest()[:16]
+        return Path(base) / "encordfs" / key
+
+
+# name in -o -> (dataclass field, parser of the value)
+_O_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "root": ("root", str),
+    "domain": ("domain", str),
+    "ssh_key": ("ssh_key", Path),
+    "foreground": ("foreground", _flag),
+    "ro": ("read_only", _flag),
+    "read_only": ("read_only", _flag),
+    "allow_other": ("allow_other", _flag),
+    "uid": ("uid", int),
+    "gid": ("gid", int),
+    "umask": ("umask", _octal),
+    "dir_ttl": ("dir_ttl", float),
+    "attr_ttl": ("attr_ttl", float),
+    "negative_ttl": ("negative_ttl", float),
+    "cache_dir": ("cache_dir", Path),
+    "allow_delete_linked": ("allow_delete_linked", _flag),
+    "debug": ("debug", _flag),
+}
+
+
+def parse_o(text: str) -> dict[str, Any]:
+    """``-o a,b=1,...`` into dataclass field values."""
+    values: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, has_value, raw = part.partition("=")
+        name = name.replace("-", "_")
+        if name in IGNORED_MOUNT_OPTIONS:
+            continue
+        if name not in _O_PARSERS:
+            raise OptionError(f"unknown mount option {name!r}")
+        target, parse = _O_PARSERS[name]
+        try:
+            values[target] = parse(raw if has_value else "")
+        except ValueError as exc:
+            raise OptionError(f"bad value for mount option {name!r}: {raw!r}") from exc
+    return values
+
+
+def add_mount_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("mountpoint", type=Path, help="directory to mount on")
+    parser.add_argument("--root", help="mount this folder (path like a/b or UUID) instead of the storage root")
+    parser.add_argument("--domain", help=f"API domain (default {DEFAULT_DOMAIN} or $ENCORD_DOMAIN)")
+    parser.add_argument("--ssh-key", type=Path, help="Ed25519 private key file (or $ENCORD_SSH_KEY_FILE)")
+    parser.add_argument("--foreground", "-f", action="store_true", default=None, help="stay in the foreground")
+    parser.add_argument("--read-only", action="store_true", default=None, help="refuse every change (EROFS)")
+    parser.add_argument("--allow-other", action="store_true", default=None, help="let other users see the mount")
+    parser.add_argument("--uid", type=int, help="owner of every file (default: yours)")
+    parser.add_argument("--gid", type=int, help="group of every file (default: yours)")
+    parser.add_argument("--umask", type=_octal, help="octal umask for modes (default 022)")
+    parser.add_argument("--dir-ttl", type=float, help=f"seconds a listing is trusted (default {DEFAULT_DIR_TTL:g})")
+    parser.add_argument("--attr-ttl", type=float, help=f"seconds attributes are trusted (default {DEFAULT_ATTR_TTL:g})")
+    parser.add_argument("--negative-ttl", type=float, help=f"seconds a missing name is trusted (default {DEFAULT_NEGATIVE_TTL:g})")
+    parser.add_argument("--cache-dir", type=Path, help="private dir for staged writes (default ~/.cache/encordfs)")
+    parser.add_argument("--allow-delete-linked", action="store_true", default=None,
+                        help="let rm/overwrite delete items linked to datasets")
+    parser.add_argument("-o", dest="o", action="append", default=[], metavar="OPT[=VAL],...",
+                        help="any option above as name=value (dashes as underscores), plus ro")
+
+
+def options_from_args(args: argparse.Namespace) -> MountOptions:
+    """Flags win over ``-o`` values; unset ones keep the defaults ($ENCORD_DOMAIN for the domain)."""
+    values: dict[str, Any] = {}
+    for text in args.o:
+        values.update(parse_o(text))
+    for f in fields(MountOptions):
+        flag = getattr(args, f.name, None)
+        if flag is not None and f.name != "mountpoint":
+            values[f.name] = flag
+    if "domain" not in values and os.environ.get("ENCORD_DOMAIN"):
+        values["domain"] = os.environ["ENCORD_DOMAIN"]
+    options = MountOptions(mountpoint=Path(args.mountpoint).absolute(), **values)
+    if options.cache_dir is not None:
+        options = replace(options, cache_dir=options.cache_dir.absolute())
+    return options
