@@ -66,7 +66,7 @@ def png(path: Path, width: int = 64, height: int = 48, seed: int = 0) -> Path:
 
 def jpeg_of_size(path: Path, approx_bytes: int, seed: int = 0) -> Path:
     """A photo-like JPEG within about 10% of `approx_bytes` (4:3, quality 85)."""
-    area = max(64.0, approx_bytes / 0.9)  # grain-textured JPEG at q85 is close to 0.9 bytes per pixel
+    area = max(64.0, approx_bytes / 0.35)  # grain-textured JPEG at q85 takes about 0.35 bytes per pixel
     for _attempt in range(4):
         width = max(8, round((area * 4 / 3) ** 0.5))
         height = max(6, round(width * 3 / 4))
