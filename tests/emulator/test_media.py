@@ -205,10 +205,10 @@ def test_sniff_item_type(files: dict[str, Path], kind: str, item_type: StorageIt
 
 
 def test_large_video_probe_is_header_only(tmp_path: Path) -> None:
-    """Probing must not read the stream: a 64 MiB video probes in well under a second."""
+    """Probing must not read the stream: a 32 MiB video probes in well under a second."""
     import time
 
-    path = mediagen.large_video(tmp_path / "big.mp4", 64 << 20)
+    path = mediagen.large_video(tmp_path / "big.mp4", 32 << 20)
     started = time.monotonic()
     info = probe(path, T.VIDEO)
     assert time.monotonic() - started < 1.0
