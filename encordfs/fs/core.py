@@ -70,6 +70,13 @@ class _Found:
     item: StorageItem | None = None
 
 
+@dataclass(frozen=True)
+class StagedReader:
+    """A read-only open of a file still being written: reads the staged bytes, never uploads."""
+
+    writer: WriteHandle
+
+
 def _candidate(model: StorageFolder | StorageItem) -> names.Candidate:
     return names.Candidate(model.uuid, model.name, isinstance(model, StorageFolder), model.created_at)
 
@@ -93,7 +100,7 @@ class Filesystem:
         self.notifier: Notifier = notifier or NullNotifier()
         self._own = Ownership(options.uid, options.gid, options.umask, options.read_only)
         self._mount_ns = time.time_ns()
-        self._handles: dict[int, Listing | Reader | WriteHandle] = {}
+        self._handles: dict[int, Listing | Reader | WriteHandle | StagedReader] = {}
         self._next_fh = 1
         self._nursery: trio.Nursery | None = None
         self._pending: dict[int, dict[str, Node]] = {}  # dir ino -> new files not uploaded yet
@@ -128,7 +135,7 @@ class Filesystem:
             raise FsError(errno.EROFS, "multi-file items are read-only")
         return node.uuid
 
-    def _add_handle(self, handle: Listing | Reader | WriteHandle) -> int:
+    def _add_handle(self, handle: Listing | Reader | WriteHandle | StagedReader) -> int:
         fh = self._next_fh
         self._next_fh += 1
         self._handles[fh] = handle
@@ -542,10 +549,12 @@ class Filesystem:
         """Server-side rename and/or move (never copy + delete)."""
         target_folder = self._folder_uuid(target_dir)
         if node.kind is Kind.PENDING:
+            if target_folder is None:
+                raise FsError(errno.EPERM, "files must live in a folder")
+            node.extra["target"] = (target_folder, title)
             writer = self._writers.get(node.ino)
-            if writer is None or target_folder is None:
-                raise FsError(errno.EBUSY, "a file still being uploaded cannot move there")
-            writer.title, writer.folder_uuid = title, target_folder
+            if writer is not None:
+                writer.title, writer.folder_uuid = title, target_folder
             return
         if node.folder is not None:
             if source_dir.ino != target_dir.ino:
@@ -577,7 +586,7 @@ class Filesystem:
         if writer is not None or node.item is None:
             if writer is None:
                 raise FsError(errno.ENOENT, "not uploaded")
-            return self._add_handle(writer), False
+            return self._add_handle(StagedReader(writer)), False
         if not self.caches.is_fresh(ino):
             await self._refresh(node)
         changed = node.extra.pop("changed", False)
@@ -599,6 +608,11 @@ class Filesystem:
                 existing.staged.truncate(0)
                 existing.dirty = True
             return existing
+        if node.kind is Kind.PENDING:  # an empty placeholder (see Uploader.upload)
+            folder, title = node.extra["target"]
+            handle = self.uploader.new_handle(node, folder, title)
+            self._writers[node.ino] = handle
+            return handle
         assert node.item is not None
         await self._may_drop(node, "overwrite")
         handle = self.uploader.new_handle(node, node.item.parent, node.item.name, replaces=node.item)
@@ -633,6 +647,7 @@ class Filesystem:
             existing.lookups += 1
             return self._add_handle(handle), await self._attrs(existing)
         node = self.inodes.new_pending(parent)
+        node.extra["target"] = (folder, title)
         handle = self.uploader.new_handle(node, folder, title)
         self._writers[node.ino] = handle
         self._pending.setdefault(parent, {})[name] = node
@@ -642,6 +657,8 @@ class Filesystem:
 
     async def read(self, fh: int, offset: int, size: int) -> bytes:
         handle = self._handles[fh]
+        if isinstance(handle, StagedReader):
+            handle = handle.writer
         if isinstance(handle, WriteHandle):
             return handle.staged.pread(size, offset)
         assert isinstance(handle, Reader)
@@ -669,6 +686,8 @@ class Filesystem:
         except FsError:
             self._forget_pending(dir_ino, name, handle)
             raise
+        if item is None:
+            return
         replaced = handle.replaces
         self.inodes.bind_uploaded(node, item)
         if name is not None:
@@ -713,9 +732,17 @@ class Filesystem:
         else:
             self.uploader.discard(handle)
         name = self._pending_name(handle.node)
-        if name is not None and handle.node.kind is Kind.PENDING:
+        if name is not None and handle.node.kind is Kind.PENDING and handle.journaled:
             self._pending[handle.node.parent].pop(name, None)
             self._removed(handle.node.parent, name, handle.node)
+
+    async def retry_pending(self, every: float) -> None:
+        """Retry failed uploads (and those left by an earlier mount) now and every ``every`` seconds."""
+        while True:
+            busy = {h.staged.id for h in self._writers.values()}
+            if await self.uploader.replay_pending(skip=busy):
+                self.caches.listings.clear()
+            await trio.sleep(every)
 
     async def drain(self) -> None:
         """Wait for uploads in flight (unmount and signals call this before terminating)."""

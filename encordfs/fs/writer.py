@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import errno
 import logging
+import mimetypes
+import os
 import shutil
+from pathlib import Path
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -61,10 +64,18 @@ class Uploader:
         old.close()
         handle.staged = new
 
-    async def upload(self, handle: WriteHandle) -> StorageItem:
-        """Detect, journal and upload the handle's file; raises FsError(ENOTSUP) or StorageError."""
+    async def upload(self, handle: WriteHandle) -> StorageItem | None:
+        """Detect, journal and upload the handle's file; raises FsError(ENOTSUP) or StorageError.
+
+        None for an empty file under a media name (``touch photo.jpg``): no such item can exist
+        yet, so the file stays a local placeholder until something is written to it.
+        """
         try:
             item_type = await trio.to_thread.run_sync(filetypes.detect, handle.staged.path, handle.title)
+        except filetypes.EmptyFile:
+            log.info("%r is empty: kept as a local placeholder until it is written", handle.title)
+            handle.dirty = False
+            return None
         except filetypes.UnsupportedType as exc:
             log.warning("refusing %r: %s", handle.title, exc)
             raise FsError(exc.errno, str(exc)) from exc
@@ -77,21 +88,32 @@ class Uploader:
 
     async def _upload_record(self, record: PendingUpload) -> StorageItem:
         self.in_flight += 1
+        link = self._upload_link(record)
         try:
-            item = await self._storage.upload_file(
-                record.folder_uuid, self._staging.data_path(record), record.title, record.item_type
-            )
+            item = await self._storage.upload_file(record.folder_uuid, link, record.title, record.item_type)
         except StorageError as exc:
             log.error("upload of %r failed, kept in the pending area for a retry: %s", record.title, exc)
             await trio.to_thread.run_sync(self._staging.failed, record, str(exc))
             raise
         finally:
+            link.unlink(missing_ok=True)
             self.in_flight -= 1
             async with self._idle:
                 self._idle.notify_all()
         await trio.to_thread.run_sync(self._staging.done, record)
         log.info("uploaded %r (%d bytes) as %s %s", record.title, record.size, record.item_type.value, item.uuid)
         return item
+
+    def _upload_link(self, record: PendingUpload) -> Path:
+        """A hard link to the staged data whose extension says its type: the client guesses the
+        upload Content-Type from the path's name, and staged files (and temp names) have none."""
+        links = self._staging.root / "uploading"
+        links.mkdir(mode=0o700, exist_ok=True)
+        ext = mimetypes.guess_extension(filetypes.mime_type(record.item_type, record.title)) or ""
+        link = links / f"{record.id}{ext}"
+        link.unlink(missing_ok=True)
+        os.link(self._staging.data_path(record), link)
+        return link
 
     async def replay_pending(self, skip: set[str] = frozenset()) -> int:
         """Retry the journaled uploads (from this or an earlier mount); how many succeeded."""
