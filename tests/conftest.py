@@ -4,6 +4,7 @@ Fixtures (stable; other test packages use them):
 
 * ``emulator`` (session): a :class:`RunningEmulator` with ``.url``, ``.data_dir``, ``.key_path``
   (OpenSSH ed25519 private key, mode 0600, registered as admin), ``.public_key_path``,
+  ``.integration_hash`` / ``.bucket_dir`` (a local "bucket" for private-data imports),
   ``.set_faults(**knobs)``, ``.clear_faults()``, ``.link_datasets(item_uuid, n)``.
   Tests that change faults must clear them (use ``with emulator.faults(...)``).
 * ``emulator_factory`` (function): ``emulator_factory(*cli_args, register_key=True)`` starts a
@@ -21,7 +22,8 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -60,7 +62,8 @@ class RunningEmulator:
     public_key_path: Path
     process: subprocess.Popen[str]
     log_path: Path
-    extra: dict[str, Any] = field(default_factory=dict)
+    integration_hash: str | None = None
+    bucket_dir: Path | None = None
 
     def _post(self, path: str, payload: dict[str, Any]) -> Any:
         request = urllib.request.Request(
@@ -139,7 +142,10 @@ def start_emulator(data_dir: Path, key_dir: Path, *args: str, register_key: bool
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
     base = tmp_path_factory.mktemp("emulator")
-    running = start_emulator(base / "data", base)
+    bucket, integration = base / "bucket", str(uuid.uuid4())
+    bucket.mkdir()
+    running = start_emulator(base / "data", base, "--integration", f"{integration}={bucket}")
+    running.integration_hash, running.bucket_dir = integration, bucket
     try:
         yield running
     finally:

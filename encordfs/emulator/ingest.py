@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
 import uuid as uuidlib
 from dataclasses import dataclass, field
@@ -199,6 +200,14 @@ class Planner:
             "last_edited_at": self.now,
             "media": media,
         }
+
+
+def commit_plan(store: Store, db: sqlite3.Connection, plan: Plan) -> None:
+    """Insert a plan's rows inside the caller's transaction and retire the upload slots they used."""
+    for row in plan.rows:
+        store.insert_item(db, row)
+    db.executemany("DELETE FROM slots WHERE uuid=?", [(r["uuid"],) for r in plan.rows])
+    db.executemany("UPDATE items SET client_metadata=? WHERE uuid=?", [(m, u) for u, m in plan.metadata_updates])
 
 
 def resolve_in_integration(root: Path, url: str) -> Path:

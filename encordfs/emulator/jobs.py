@@ -16,7 +16,7 @@ from typing import Any
 from encordfs.wire.enums import UploadJobStatus
 from encordfs.wire.models import UploadJobState
 
-from .ingest import JobSource, Planner
+from .ingest import JobSource, Planner, commit_plan
 from .store import Row, Store
 
 
@@ -71,10 +71,7 @@ def advance(store: Store, job: Row) -> Row:
             (state.status.value, json.dumps(state.to_wire()), job["uuid"], UploadJobStatus.PENDING.value),
         ).rowcount
         if updated and not failed:
-            for row in plan.rows:
-                store.insert_item(db, row)
-            db.executemany("DELETE FROM slots WHERE uuid=?", [(r["uuid"],) for r in plan.rows])
-            db.executemany("UPDATE items SET client_metadata=? WHERE uuid=?", [(m, u) for u, m in plan.metadata_updates])
+            commit_plan(store, db, plan)
     return store.one("SELECT * FROM jobs WHERE uuid=?", (job["uuid"],)) or job
 
 
