@@ -569,9 +569,10 @@ class Filesystem:
         item = node.item
         if source_dir.ino != target_dir.ino:
             await self.storage.move_items(item.parent, [item.uuid], target_folder)
+            item = await self.storage.get_item(item.uuid)
         if title != item.name:
             item = await self.storage.update_item(item, name=title)
-        node.item = await self.storage.get_item(item.uuid)
+        node.item = item
 
     # --- files -----------------------------------------------------------------------------
 

@@ -1,0 +1,242 @@
+"""Real mounts against the emulator: what users do with a drive (ls, cat, cp, mv, rm, rsync, ...)."""
+
+from __future__ import annotations
+
+import errno
+import filecmp
+import os
+import shutil
+import subprocess
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from encordfs.emulator import mediagen
+
+from .conftest import encordfs
+
+pytestmark = pytest.mark.fuse
+
+
+def sdk_bytes(sdk_user: Any, item_uuid: str) -> bytes:
+    """The item's content as the official SDK downloads it (its signed URL)."""
+    item = sdk_user.get_storage_item(item_uuid, sign_url=True)
+    with urllib.request.urlopen(item.get_signed_url(), timeout=10) as response:
+        return response.read()
+
+
+def xattr(path: Path, name: str) -> str:
+    return os.getxattr(path, f"user.encord.{name}").decode()
+
+
+def sh(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> dict[str, Path]:
+    src = tmp_path / "media"
+    src.mkdir()
+    return {
+        "photo.jpg": mediagen.jpeg(src / "photo.jpg"),
+        "clip.mp4": mediagen.mp4(src / "clip.mp4", seconds=0.5),
+        "tone.wav": mediagen.wav(src / "tone.wav", seconds=0.25),
+        "notes.txt": mediagen.text(src / "notes.txt", ["one", "two"]),
+        "doc.pdf": mediagen.pdf(src / "doc.pdf"),
+        "scan.nii": mediagen.nifti(src / "scan.nii"),
+    }
+
+
+def test_browse_and_read_every_item_type(emulator, sdk_user, fs_root, mount_fs, media, tmp_path) -> None:
+    uploads = {
+        "photo.jpg": fs_root.upload_image, "clip.mp4": fs_root.upload_video, "tone.wav": fs_root.upload_audio,
+        "notes.txt": fs_root.upload_text, "doc.pdf": fs_root.upload_pdf, "scan.nii": fs_root.upload_nifti,
+    }
+    uuids = {name: str(upload(media[name], title=name)) for name, upload in uploads.items()}
+    frames = [mediagen.png(tmp_path / f"f{i}.png", seed=i) for i in range(2)]
+    group = str(fs_root.create_image_group(frames, title="views"))
+    series = mediagen.dicom_series(tmp_path / "dicom", count=2)
+    dicom = str(fs_root.create_dicom_series(series, title="ct"))
+    sub = fs_root.create_subfolder("nested")
+    sub.upload_text(media["notes.txt"], title="deep.txt")
+
+    mnt = mount_fs(emulator, fs_root.uuid).path
+    listing = sh("ls", "-l", str(mnt))
+    assert listing.returncode == 0, listing.stderr
+    assert sorted(os.listdir(mnt)) == sorted([*uuids, "views", "ct", "nested"])
+    for name, uuid in uuids.items():
+        path = mnt / name
+        assert path.read_bytes() == media[name].read_bytes() == sdk_bytes(sdk_user, uuid), name
+        assert path.stat().st_size == media[name].stat().st_size
+        assert xattr(path, "uuid") == uuid
+    assert xattr(mnt / "photo.jpg", "width") == "64" and xattr(mnt / "photo.jpg", "item_type") == "image"
+    assert int(xattr(mnt / "clip.mp4", "frame_count") or 0) >= 1 or float(xattr(mnt / "clip.mp4", "duration")) > 0
+    assert (mnt / "views").is_dir() and len(os.listdir(mnt / "views")) == 2
+    frame_bytes = sorted(p.read_bytes() for p in (mnt / "views").iterdir())
+    assert frame_bytes == sorted(p.read_bytes() for p in frames)
+    assert sorted(p.read_bytes() for p in (mnt / "ct").iterdir()) == sorted(p.read_bytes() for p in series)
+    assert xattr(mnt / "views", "uuid") == group and xattr(mnt / "ct", "uuid") == dicom
+    with pytest.raises(OSError) as refused:
+        (mnt / "views" / "new.png").write_bytes(frames[0].read_bytes())
+    assert refused.value.errno == errno.EROFS
+    assert (mnt / "nested" / "deep.txt").read_text() == "one\ntwo\n"
+
+    walked = {str(Path(d).relative_to(mnt) / f) for d, _, files in os.walk(mnt) for f in files}
+    assert {"photo.jpg", "nested/deep.txt", "views/" + os.listdir(mnt / "views")[0]} <= walked
+    found = sh("find", str(mnt), "-name", "*.txt")
+    assert sorted(Path(p).name for p in found.stdout.split()) == ["deep.txt", "notes.txt"]
+    du = sh("du", "-sb", str(mnt))
+    assert du.returncode == 0 and int(du.stdout.split()[0]) >= sum(p.stat().st_size for p in media.values())
+    df = sh("df", str(mnt))
+    assert df.returncode == 0 and "encordfs" in df.stdout
+    stat_out = sh("stat", "-c", "%s %U", str(mnt / "notes.txt"))
+    assert stat_out.stdout.split()[0] == str(media["notes.txt"].stat().st_size)
+
+
+def test_copy_in_and_out_rsync_and_copytree(emulator, sdk_user, fs_root, mount_fs, media, tmp_path) -> None:
+    mnt = mount_fs(emulator, fs_root.uuid).path
+    tree = tmp_path / "tree"
+    (tree / "a" / "b").mkdir(parents=True)
+    shutil.copy(media["photo.jpg"], tree / "a" / "photo.jpg")
+    shutil.copy(media["notes.txt"], tree / "a" / "b" / "notes.txt")
+    shutil.copy(media["doc.pdf"], tree / "doc.pdf")
+
+    copied = sh("cp", "-r", str(tree), str(mnt / "tree"))
+    assert copied.returncode == 0, copied.stderr
+    assert (mnt / "tree" / "a" / "photo.jpg").exists(), "cp x .; ls always shows x"
+    for rel in ("a/photo.jpg", "a/b/notes.txt", "doc.pdf"):
+        uuid = xattr(mnt / "tree" / rel, "uuid")
+        assert sdk_bytes(sdk_user, uuid) == (tree / rel).read_bytes(), rel
+    out = tmp_path / "out"
+    assert sh("cp", "-r", str(mnt / "tree"), str(out)).returncode == 0
+    assert sh("diff", "-r", str(tree), str(out)).returncode == 0
+
+    synced = sh("rsync", "-a", str(tree) + "/", str(mnt / "synced"))
+    assert synced.returncode == 0, synced.stderr
+    assert sorted(os.listdir(mnt / "synced")) == ["a", "doc.pdf"]
+    assert xattr(mnt / "synced" / "a" / "photo.jpg", "item_type") == "image"
+    assert (mnt / "synced" / "a" / "b" / "notes.txt").read_bytes() == (tree / "a" / "b" / "notes.txt").read_bytes()
+    assert not [n for n in os.listdir(mnt / "synced" / "a") if n.startswith(".")], "rsync temp names are renamed away"
+
+    shutil.copytree(tree, mnt / "copytree")
+    assert filecmp.cmp(tree / "doc.pdf", mnt / "copytree" / "doc.pdf", shallow=False)
+    assert sh("cp", "-p", str(media["tone.wav"]), str(mnt)).returncode == 0  # chmod/chown/utimes are no-ops
+    assert (mnt / "tone.wav").read_bytes() == media["tone.wav"].read_bytes()
+
+
+def test_mv_rm_mkdir_rmdir_keep_uuids(emulator, sdk_user, fs_root, mount_fs, media) -> None:
+    mnt = mount_fs(emulator, fs_root.uuid).path
+    (mnt / "d1").mkdir()
+    (mnt / "d2").mkdir()
+    shutil.copy(media["photo.jpg"], mnt / "d1" / "p.jpg")
+    item_uuid, dir_uuid = xattr(mnt / "d1" / "p.jpg", "uuid"), xattr(mnt / "d1", "uuid")
+    assert sh("mv", str(mnt / "d1" / "p.jpg"), str(mnt / "d2" / "q.jpg")).returncode == 0
+    assert xattr(mnt / "d2" / "q.jpg", "uuid") == item_uuid and not (mnt / "d1" / "p.jpg").exists()
+    assert sdk_user.get_storage_item(item_uuid).name == "q.jpg"
+    assert sh("mv", str(mnt / "d1"), str(mnt / "d2" / "moved")).returncode == 0
+    assert xattr(mnt / "d2" / "moved", "uuid") == dir_uuid
+    assert sorted(os.listdir(mnt / "d2")) == ["moved", "q.jpg"]
+
+    shutil.copy(media["notes.txt"], mnt / "d2" / "n.txt")
+    noreplace = sh("mv", "-n", str(mnt / "d2" / "n.txt"), str(mnt / "d2" / "q.jpg"))
+    assert xattr(mnt / "d2" / "q.jpg", "uuid") == item_uuid, noreplace.stderr
+    with pytest.raises(OSError) as full:
+        (mnt / "d2").rmdir()
+    assert full.value.errno == errno.ENOTEMPTY
+    os.unlink(mnt / "d2" / "q.jpg")
+    os.unlink(mnt / "d2" / "n.txt")
+    (mnt / "d2" / "moved").rmdir()
+    (mnt / "d2").rmdir()
+    assert os.listdir(mnt) == [] and list(fs_root.list_subfolders()) == []
+    os.chmod(mnt, 0o700)
+    os.utime(mnt)
+
+
+def test_refusals(emulator, fs_root, mount_fs, media, tmp_path) -> None:
+    linked = fs_root.upload_image(media["photo.jpg"], title="linked.jpg")
+    emulator.link_datasets(linked, 1)
+    mnt = mount_fs(emulator, fs_root.uuid).path
+    archive = tmp_path / "x.zip"
+    archive.write_bytes(b"PK\x03\x04" + b"\0" * 30)
+    refused = sh("cp", str(archive), str(mnt))
+    assert refused.returncode != 0 and "not supported" in refused.stderr
+    binary = tmp_path / "blob"
+    binary.write_bytes(b"\x7fELF" + os.urandom(64))
+    late = sh("cp", str(binary), str(mnt))
+    assert late.returncode != 0 and not (mnt / "blob").exists()
+    with pytest.raises(OSError) as linked_rm:
+        os.unlink(mnt / "linked.jpg")
+    assert linked_rm.value.errno == errno.EPERM
+    assert sorted(os.listdir(mnt)) == ["linked.jpg"]
+    with pytest.raises(OSError) as too_long:
+        (mnt / ("x" * 300 + ".txt")).write_text("x")
+    assert too_long.value.errno == errno.ENAMETOOLONG
+
+    ro = mount_fs(emulator, fs_root.uuid, "-o", "ro").path
+    with pytest.raises(OSError) as read_only:
+        (ro / "new").mkdir()
+    assert read_only.value.errno == errno.EROFS
+    assert (ro / "linked.jpg").read_bytes() == media["photo.jpg"].read_bytes()
+
+
+def test_changes_elsewhere_appear_after_the_ttl(emulator, sdk_user, fs_root, mount_fs, media) -> None:
+    first = mount_fs(emulator, fs_root.uuid, "--dir-ttl", "1", "--attr-ttl", "1", "-o", "negative_ttl=1").path
+    second = mount_fs(emulator, fs_root.uuid, "-o", "dir_ttl=1,attr_ttl=1,negative_ttl=1").path
+    assert os.listdir(first) == [] and not (first / "sdk.txt").exists()
+    fs_root.upload_text(media["notes.txt"], title="sdk.txt")
+    shutil.copy(media["photo.jpg"], second / "mine.jpg")
+    deadline = time.monotonic() + 5
+    while sorted(os.listdir(first)) != ["mine.jpg", "sdk.txt"]:
+        assert time.monotonic() < deadline, os.listdir(first)
+        time.sleep(0.2)
+    assert (first / "mine.jpg").read_bytes() == media["photo.jpg"].read_bytes()
+    os.setxattr(first / "sdk.txt", "user.encord.client_metadata", b'{"split": "train"}')
+    uuid = xattr(first / "sdk.txt", "uuid")
+    assert sdk_user.get_storage_item(uuid).client_metadata == {"split": "train"}
+
+
+def test_concurrent_readers_of_a_large_file(emulator, sdk_user, fs_root, mount_fs, tmp_path) -> None:
+    big = mediagen.large_video(tmp_path / "big.mp4", 3 << 20)
+    fs_root.upload_video(big, title="big.mp4")
+    mnt = mount_fs(emulator, fs_root.uuid).path
+    expected = big.read_bytes()
+    results: list[bool] = []
+
+    def read(offset: int) -> None:
+        with open(mnt / "big.mp4", "rb") as handle:
+            handle.seek(offset)
+            results.append(handle.read() == expected[offset:])
+
+    threads = [threading.Thread(target=read, args=(i * 777_777,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results == [True] * 4
+    with open(mnt / "big.mp4", "rb") as handle:
+        for offset in (2_000_001, 17, len(expected) - 3, 1_048_575):
+            handle.seek(offset)
+            assert handle.read(4096) == expected[offset : offset + 4096]
+
+
+def test_daemon_mount_status_and_unmount(emulator, fs_root, mount_fs, media) -> None:
+    mounted = mount_fs(emulator, fs_root.uuid, daemon=True)
+    shutil.copy(media["notes.txt"], mounted.path / "d.txt")
+    status = encordfs("status")
+    assert str(mounted.path) in status.stdout
+    result = encordfs("unmount", str(mounted.path))
+    assert result.returncode == 0, result.stderr
+    assert not os.path.ismount(mounted.path)
+    assert [i.name for i in fs_root.list_items()] == ["d.txt"]
+
+
+def test_mount_fails_clearly(emulator, tmp_path) -> None:
+    (tmp_path / "m").mkdir()
+    result = encordfs("mount", str(tmp_path / "m"), "--domain", emulator.url, "--ssh-key", str(emulator.key_path),
+                      "--cache-dir", str(tmp_path / "c"), "--root", "no/such/folder")
+    assert result.returncode != 0 and "no/such/folder" in result.stderr
+    assert not os.path.ismount(tmp_path / "m")
