@@ -171,6 +171,12 @@ def emulator_factory(tmp_path: Path) -> Iterator[Callable[..., RunningEmulator]]
 
 
 @pytest.fixture
+def make_keypair(tmp_path: Path) -> Callable[[str], tuple[Path, Path]]:
+    """``make_keypair(name)``: a fresh OpenSSH ed25519 (private, public) pair of files in tmp_path."""
+    return lambda name: write_keypair(tmp_path, name)
+
+
+@pytest.fixture
 def stranger_key_path(tmp_path: Path) -> Path:
     return write_keypair(tmp_path, "stranger")[0]
 
@@ -192,3 +198,98 @@ def sdk_user(emulator: RunningEmulator) -> Any:
 def make_sdk_client() -> Callable[..., Any]:
     """``make_sdk_client(emulator, key_path=None)``: an SDK client for any running emulator and key."""
     return sdk_client
+
+
+class SignedApi:
+    """Raw, Ed25519-signed HTTP calls to an emulator's ``/v2/public/`` API (for wire-level tests).
+
+    ``call(method, path, json=..., content=..., params=..., created=..., tamper=...)`` returns the
+    ``httpx.Response``; ``tamper(headers)`` may change the signed headers before sending.
+    """
+
+    def __init__(self, base_url: str, key_path: Path) -> None:
+        import httpx
+
+        from encordfs.wire.signing import load_private_key
+
+        self.base_url = base_url
+        self.key = load_private_key(key_path.read_bytes())
+        self.client = httpx.Client(base_url=base_url, timeout=30)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        params: Any = None,
+        created: int | None = None,
+        tamper: Callable[[dict[str, str]], None] | None = None,
+    ) -> Any:
+        import json as jsonlib
+
+        from encordfs.wire.signing import sign_headers
+
+        body = content if content is not None else (jsonlib.dumps(json).encode() if json is not None else b"")
+        request = self.client.build_request(
+            method, "/v2/public/" + path.lstrip("/"), content=body, params=params,
+            headers={"Content-Type": "application/json"} if body else {},
+        )
+        headers = sign_headers(method, request.url.raw_path.decode("ascii"), body, self.key, created=created)
+        if tamper is not None:
+            tamper(headers)
+        request.headers.update(headers)
+        return self.client.send(request)
+
+    def ok(self, method: str, path: str, **kwargs: Any) -> Any:
+        """``call`` that must answer 200; returns the decoded JSON."""
+        response = self.call(method, path, **kwargs)
+        assert response.status_code == 200, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def create_folder(self, name: str, parent: str | None = None) -> str:
+        body = {"name": name, **({"parent": parent} if parent else {})}
+        return self.ok("POST", "storage/folders", json=body)["uuid"]
+
+    def upload(self, folder: str, data: bytes, title: str, item_type: str = "plainText") -> str:
+        """Upload one single-file item the way the SDK does (slot, PUT, job, poll); returns its UUID."""
+        from encordfs.wire.enums import UPLOAD_FLOWS, StorageItemType
+
+        key, external = UPLOAD_FLOWS[StorageItemType(item_type)]
+        slot = self.ok("POST", f"storage/folders/{folder}/upload-signed-urls", json={"itemType": item_type, "count": 1})["results"][0]
+        put = self.client.put(slot["signedUrl"], content=data)
+        assert put.status_code == 200, put.text
+        entry = {"objectUrl": slot["objectKey"], "title": title, "clientMetadata": {}, "externalFileType": external.value, "placeholderItemUuid": slot["itemUuid"]}
+        job = self.ok("POST", f"storage/folders/{folder}/data-upload-jobs", json={"dataItems": {key: [entry]}, "ignoreErrors": False})
+        state = self.ok("GET", f"storage/folders/{folder}/data-upload-jobs/{job}", params={"timeoutSeconds": 10})
+        assert state["status"] == "DONE", state
+        return state["itemsWithNames"][0]["itemUuid"]
+
+    def signed_url(self, item: str) -> str:
+        return self.ok("GET", f"storage/items/{item}", params={"signUrl": "true"})["signedUrl"]
+
+    def close(self) -> None:
+        self.client.close()
+
+
+@pytest.fixture(scope="session")
+def signed_api(emulator: RunningEmulator) -> Iterator[SignedApi]:
+    """A :class:`SignedApi` for the session ``emulator`` with its admin key."""
+    api = SignedApi(emulator.url, emulator.key_path)
+    yield api
+    api.close()
+
+
+@pytest.fixture
+def make_signed_api() -> Iterator[Callable[[RunningEmulator, Path | None], SignedApi]]:
+    """``make_signed_api(emulator, key_path=None)``: a :class:`SignedApi` for any emulator and key."""
+    made: list[SignedApi] = []
+
+    def make(running: RunningEmulator, key_path: Path | None = None) -> SignedApi:
+        made.append(SignedApi(running.url, key_path or running.key_path))
+        return made[-1]
+
+    yield make
+    for api in made:
+        api.close()
