@@ -7,8 +7,9 @@ Fixtures (stable; other test packages use them):
   ``.integration_hash`` / ``.bucket_dir`` (a local "bucket" for private-data imports),
   ``.set_faults(**knobs)``, ``.clear_faults()``, ``.link_datasets(item_uuid, n)``.
   Tests that change faults must clear them (use ``with emulator.faults(...)``).
-* ``emulator_factory`` (function): ``emulator_factory(*cli_args, register_key=True)`` starts a
-  separate emulator with extra ``serve`` options; each is stopped after the test.
+* ``emulator_factory`` (function): ``emulator_factory(*cli_args, register_key=True, env=None)``
+  starts a separate emulator with extra ``serve`` options (and extra environment variables; the
+  caller's ``ENCORDFS_FAULT_*`` variables are never inherited); each is stopped after the test.
 * ``stranger_key_path``: a valid ed25519 key that no emulator knows.
 * ``sdk_user``: the official SDK's ``EncordUserClient`` for ``emulator``.
 """
@@ -103,7 +104,9 @@ class RunningEmulator:
             self.process.stdout.close()
 
 
-def start_emulator(data_dir: Path, key_dir: Path, *args: str, register_key: bool = True) -> RunningEmulator:
+def start_emulator(
+    data_dir: Path, key_dir: Path, *args: str, register_key: bool = True, env: dict[str, str] | None = None
+) -> RunningEmulator:
     """Start ``encordfs emulator serve --port 0`` and wait for its ``listening on`` line."""
     data_dir.mkdir(parents=True, exist_ok=True)
     key_path, public_key_path = write_keypair(key_dir, "id_ed25519")
@@ -116,15 +119,15 @@ def start_emulator(data_dir: Path, key_dir: Path, *args: str, register_key: bool
         store.close()
     log_path = data_dir / "emulator.log"
     pythonpath = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath}
-    env = {k: v for k, v in env.items() if not k.startswith("ENCORDFS_FAULT_")}
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("ENCORDFS_FAULT_")}
+    child_env = {**inherited, "PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath, **(env or {})}
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "encordfs.cli", "emulator", "serve", "--data", str(data_dir), "--host", "127.0.0.1", "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
-            env=env,
+            env=child_env,
         )
     deadline = time.monotonic() + START_TIMEOUT
     assert process.stdout is not None
@@ -156,10 +159,10 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulat
 def emulator_factory(tmp_path: Path) -> Iterator[Callable[..., RunningEmulator]]:
     started: list[RunningEmulator] = []
 
-    def factory(*args: str, register_key: bool = True) -> RunningEmulator:
+    def factory(*args: str, register_key: bool = True, env: dict[str, str] | None = None) -> RunningEmulator:
         directory = tmp_path / f"emulator{len(started)}"
         directory.mkdir()
-        running = start_emulator(directory / "data", directory, *args, register_key=register_key)
+        running = start_emulator(directory / "data", directory, *args, register_key=register_key, env=env)
         started.append(running)
         return running
 
