@@ -746,5 +746,13 @@ class Filesystem:
             await trio.sleep(every)
 
     async def drain(self) -> None:
-        """Wait for uploads in flight (unmount and signals call this before terminating)."""
+        """Before terminating (unmount, SIGINT/SIGTERM): wait for the uploads in flight, then
+        upload what files still open hold, so nothing written is dropped."""
         await self.uploader.wait_idle()
+        for handle in {id(h): h for h in self._writers.values()}.values():
+            if handle.dirty:
+                log.warning("%r is still open at shutdown: uploading what was written", handle.title)
+                try:
+                    await self._upload(handle)
+                except (FsError, StorageError) as exc:
+                    log.error("upload of %r at shutdown failed: %s", handle.title, exc)

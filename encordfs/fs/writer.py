@@ -14,6 +14,8 @@ import mimetypes
 import os
 import shutil
 from pathlib import Path
+from typing import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -70,24 +72,35 @@ class Uploader:
         None for an empty file under a media name (``touch photo.jpg``): no such item can exist
         yet, so the file stays a local placeholder until something is written to it.
         """
+        async with self._busy():
+            try:
+                item_type = await trio.to_thread.run_sync(filetypes.detect, handle.staged.path, handle.title)
+            except filetypes.EmptyFile:
+                log.info("%r is empty: kept as a local placeholder until it is written", handle.title)
+                handle.dirty = False
+                return None
+            except filetypes.UnsupportedType as exc:
+                log.warning("refusing %r: %s", handle.title, exc)
+                raise FsError(exc.errno, str(exc)) from exc
+            target = UploadTarget(handle.folder_uuid, handle.title, item_type)
+            record = await trio.to_thread.run_sync(self._staging.commit, handle.staged, target)
+            handle.journaled = True
+            item = await self._upload_record(record)
+            handle.dirty, handle.uploaded, handle.journaled = False, item, False
+            return item
+
+    @asynccontextmanager
+    async def _busy(self) -> AsyncIterator[None]:
+        """Counts an upload from its start until the handle knows the outcome (see wait_idle)."""
+        self.in_flight += 1
         try:
-            item_type = await trio.to_thread.run_sync(filetypes.detect, handle.staged.path, handle.title)
-        except filetypes.EmptyFile:
-            log.info("%r is empty: kept as a local placeholder until it is written", handle.title)
-            handle.dirty = False
-            return None
-        except filetypes.UnsupportedType as exc:
-            log.warning("refusing %r: %s", handle.title, exc)
-            raise FsError(exc.errno, str(exc)) from exc
-        target = UploadTarget(handle.folder_uuid, handle.title, item_type)
-        record = await trio.to_thread.run_sync(self._staging.commit, handle.staged, target)
-        handle.journaled = True
-        item = await self._upload_record(record)
-        handle.dirty, handle.uploaded, handle.journaled = False, item, False
-        return item
+            yield
+        finally:
+            self.in_flight -= 1
+            async with self._idle:
+                self._idle.notify_all()
 
     async def _upload_record(self, record: PendingUpload) -> StorageItem:
-        self.in_flight += 1
         link = self._upload_link(record)
         try:
             item = await self._storage.upload_file(record.folder_uuid, link, record.title, record.item_type)
@@ -97,9 +110,6 @@ class Uploader:
             raise
         finally:
             link.unlink(missing_ok=True)
-            self.in_flight -= 1
-            async with self._idle:
-                self._idle.notify_all()
         await trio.to_thread.run_sync(self._staging.done, record)
         log.info("uploaded %r (%d bytes) as %s %s", record.title, record.size, record.item_type.value, item.uuid)
         return item
@@ -122,7 +132,8 @@ class Uploader:
             if record.id in skip:
                 continue
             try:
-                await self._upload_record(record)
+                async with self._busy():
+                    await self._upload_record(record)
                 done += 1
             except StorageError:
                 continue

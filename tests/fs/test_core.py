@@ -299,3 +299,62 @@ async def test_truncate_of_a_file_being_written(storage, staging, nursery) -> No
     await fs.flush(fh)
     await fs.release(fh)
     assert storage.content[next(iter(storage.items))] == b"hello"
+
+
+async def test_readdir_streams_before_the_folder_is_fully_listed(storage, staging, nursery) -> None:
+    top = storage.add_folder("top")
+    for i in range(3000):
+        storage.add_item(top.uuid, f"{i:05}.txt", b"x")
+    fetched = []
+    original = storage.iter_items
+
+    async def counting(folder, **kwargs):
+        async for item in original(folder, **kwargs):
+            fetched.append(item)
+            yield item
+
+    storage.iter_items = counting
+    fs = make_fs(storage, staging, nursery, root=top)
+    fh = await fs.opendir(ROOT_INO)
+    first, _ = await fs.readdir(fh, 0)
+    assert first.name == "00000.txt" and len(fetched) < 10
+    tenth, _ = await fs.readdir(fh, 9)
+    storage.add_item(top.uuid, "00000a.txt", b"new")  # a concurrent change does not shift offsets
+    assert (await fs.readdir(fh, 9))[0] == tenth and (await fs.readdir(fh, 10))[0].name == "00010.txt"
+    await fs.releasedir(fh)
+
+
+async def test_touch_of_a_media_name_is_a_placeholder_until_written(storage, staging, nursery) -> None:
+    top = storage.add_folder("top")
+    fs = make_fs(storage, staging, nursery, root=top)
+    fh, attrs = await fs.create(ROOT_INO, "later.png", os.O_WRONLY)
+    await fs.flush(fh)
+    await fs.release(fh)
+    assert storage.titles(top.uuid) == [] and "later.png" in await ls(fs, ROOT_INO)
+    fh, _ = await fs.open(attrs.ino, os.O_WRONLY | os.O_TRUNC)
+    await fs.write(fh, 0, PNG)
+    await fs.flush(fh)
+    await fs.release(fh)
+    assert storage.titles(top.uuid) == ["later.png"]
+    assert await cat(fs, (await fs.lookup(ROOT_INO, "later.png")).ino) == PNG
+
+
+async def test_an_item_deleted_elsewhere_is_enoent(storage, staging, nursery) -> None:
+    top = storage.add_folder("top")
+    item = storage.add_item(top.uuid, "gone.txt", b"x")
+    fs = make_fs(storage, staging, nursery, root=top, attr_ttl=0.01)
+    ino = (await fs.lookup(ROOT_INO, "gone.txt")).ino
+    del storage.items[item.uuid]
+    await trio.sleep(0.02)
+    with pytest.raises(FsError) as gone:
+        await fs.getattr(ino)
+    assert gone.value.errno == errno.ENOENT
+
+
+async def test_shutdown_uploads_files_still_open(storage, staging, nursery) -> None:
+    top = storage.add_folder("top")
+    fs = make_fs(storage, staging, nursery, root=top)
+    fh, _ = await fs.create(ROOT_INO, "open.txt", os.O_WRONLY)
+    await fs.write(fh, 0, b"unsaved")
+    await fs.drain()
+    assert storage.titles(top.uuid) == ["open.txt"]

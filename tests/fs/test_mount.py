@@ -240,3 +240,16 @@ def test_mount_fails_clearly(emulator, tmp_path) -> None:
                       "--cache-dir", str(tmp_path / "c"), "--root", "no/such/folder")
     assert result.returncode != 0 and "no/such/folder" in result.stderr
     assert not os.path.ismount(tmp_path / "m")
+
+
+def test_sigterm_finishes_the_upload_in_flight_then_unmounts(emulator, fs_root, mount_fs, media) -> None:
+    mounted = mount_fs(emulator, fs_root.uuid)
+    with emulator.faults(blob_latency_ms=1500):
+        copy = subprocess.Popen(["cp", str(media["photo.jpg"]), str(mounted.path / "slow.jpg")], stderr=subprocess.PIPE)
+        time.sleep(0.7)
+        assert copy.poll() is None, "the upload should still be in flight"
+        mounted.process.terminate()
+        assert copy.wait(timeout=20) == 0, copy.stderr.read()
+        assert mounted.process.wait(timeout=20) == 0, mounted.log()
+    assert not os.path.ismount(mounted.path)
+    assert [i.name for i in fs_root.list_items()] == ["slow.jpg"]

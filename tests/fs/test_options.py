@@ -1,0 +1,35 @@
+import argparse
+from pathlib import Path
+
+import pytest
+
+from encordfs.fs.options import OptionError, add_mount_arguments, options_from_args
+
+
+def parse(*argv: str):
+    parser = argparse.ArgumentParser()
+    add_mount_arguments(parser)
+    return options_from_args(parser.parse_args(argv))
+
+
+def test_every_flag_also_works_as_o() -> None:
+    flags = parse("/mnt", "--root", "a/b", "--domain", "http://127.0.0.1:1", "--ssh-key", "/k", "--read-only",
+                  "--allow-other", "--uid", "7", "--gid", "8", "--umask", "027", "--dir-ttl", "3", "--attr-ttl", "4",
+                  "--cache-dir", "/c", "--allow-delete-linked", "--foreground")
+    o = parse("/mnt", "-o", "rw,nosuid,_netdev,root=a/b,domain=http://127.0.0.1:1,ssh_key=/k,ro,allow_other,uid=7,gid=8",
+              "-o", "umask=027,dir_ttl=3,attr-ttl=4,cache_dir=/c,allow_delete_linked,foreground")
+    assert flags == o
+    assert o.read_only and o.umask == 0o027 and o.file_mode == 0o640 and o.dir_mode == 0o750 and o.uid == 7
+
+
+def test_flags_win_over_o_and_defaults_apply() -> None:
+    options = parse("/mnt", "-o", "dir_ttl=9", "--dir-ttl", "2")
+    assert options.dir_ttl == 2 and options.attr_ttl == 10 and not options.read_only
+    assert options.mountpoint == Path("/mnt")
+    assert parse("/mnt").staging_dir != parse("/other").staging_dir
+
+
+@pytest.mark.parametrize("bad", ["nonsense", "uid=x", "umask=9"])
+def test_bad_options_are_named(bad: str) -> None:
+    with pytest.raises(OptionError, match=bad.split("=")[0]):
+        parse("/mnt", "-o", bad)
