@@ -50,6 +50,8 @@ class EmulatorProcess:
         self.set_faults()
 
     def log_position(self) -> int:
+        """The log's end, once the server has logged what it already answered (it logs just after)."""
+        time.sleep(0.05)
         return self.request_log.stat().st_size if self.request_log.exists() else 0
 
     def log_since(self, position: int) -> list[dict[str, Any]]:
