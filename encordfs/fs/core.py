@@ -293,6 +293,8 @@ class Filesystem:
 
     async def getxattr(self, ino: int, name: str) -> bytes:
         node = self._node(ino)
+        if not name.startswith(xattrs.PREFIX):
+            raise FsError(errno.ENODATA)  # e.g. security.capability, asked before every write
         if name == xattrs.DATASET_LINKS and node.kind in (Kind.FILE, Kind.GROUP) and node.item is not None:
             return str(await self.storage.dataset_link_count(node.item)).encode()
         if not self.caches.is_fresh(ino) and node.kind is not Kind.PENDING:
@@ -672,6 +674,12 @@ class Filesystem:
         await self.uploader.ensure_writable(handle)
         handle.dirty = True
         return handle.staged.pwrite(data, offset)
+
+    async def fsync(self, fh: int) -> None:
+        """The bytes are made durable in the staging area; the upload still happens at close."""
+        handle = self._handles.get(fh)
+        if isinstance(handle, WriteHandle) and not handle.staged.closed:
+            await trio.to_thread.run_sync(os.fsync, handle.staged.fd)
 
     async def flush(self, fh: int) -> None:
         """close(): upload what was written; its failure is close()'s."""

@@ -203,7 +203,7 @@ class FuseOperations(pyfuse3.Operations):
 
     @_errors
     async def fsync(self, fh: int, datasync: bool) -> None:
-        await self.fs.flush(fh)
+        await self.fs.fsync(fh)
 
     @_errors
     async def release(self, fh: int) -> None:

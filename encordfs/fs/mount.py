@@ -88,6 +88,8 @@ async def _announce_ready(mountpoint: Path, ready_fd: int | None) -> None:
 
 async def serve(options: MountOptions, ready_fd: int | None = None) -> None:
     """Mount and serve until unmounted or signalled. Raises MountError before mounting."""
+    for noisy in ("httpx", "httpcore"):  # they log full URLs, signed query strings included
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         credentials = load_credentials(ssh_key_file=options.ssh_key)
         staging = Staging(options.staging_dir)

@@ -253,3 +253,27 @@ def test_sigterm_finishes_the_upload_in_flight_then_unmounts(emulator, fs_root, 
         assert mounted.process.wait(timeout=20) == 0, mounted.log()
     assert not os.path.ismount(mounted.path)
     assert [i.name for i in fs_root.list_items()] == ["slow.jpg"]
+
+
+def test_ls_l_needs_no_request_per_entry_and_lookup_needs_no_listing(emulator_factory, make_sdk_client, mount_fs, tmp_path) -> None:
+    log_path = tmp_path / "requests.jsonl"
+    server = emulator_factory("--request-log", str(log_path))
+    folder = make_sdk_client(server).create_storage_folder("many")
+    note = mediagen.text(tmp_path / "n.txt")
+    for i in range(12):
+        folder.upload_text(note, title=f"n{i:02}.txt")
+    mnt = mount_fs(server, folder.uuid).path
+
+    def requests_during(action) -> list[dict]:
+        import json
+
+        before = len(log_path.read_text().splitlines())
+        action()
+        return [json.loads(line) for line in log_path.read_text().splitlines()[before:]]
+
+    looked_up = requests_during(lambda: (mnt / "n07.txt").stat())
+    item_lists = [r for r in looked_up if r["path"].endswith("/items")]
+    assert item_lists and all("search=n07.txt" in r["query"] for r in item_lists), looked_up
+    listed = requests_during(lambda: sh("ls", "-l", str(mnt)))
+    per_item = [r for r in listed if "/storage/items/" in r["path"]]
+    assert per_item == [] and len(os.listdir(mnt)) == 12
