@@ -16,7 +16,7 @@ pytest.importorskip("encordfs.emulator.app", reason="the emulator is not in this
 INTEGRATION = UUID("7a000000-0000-4000-8000-000000000001")
 
 # Small delays so fault-injection runs stay fast, many attempts so they still succeed.
-TEST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.2, max_total=30.0, job_settle_time=1.0, job_settle_poll=0.05)
+TEST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.2, max_total=30.0, job_settle_time=0.5, job_settle_poll=0.05)
 
 
 @pytest.fixture(scope="session")

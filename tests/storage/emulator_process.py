@@ -51,12 +51,15 @@ class EmulatorProcess:
 
     def log_position(self) -> int:
         """The log's end, once the server has logged what it already answered (it logs just after)."""
-        time.sleep(0.05)
-        return self.request_log.stat().st_size if self.request_log.exists() else 0
+        size = -1
+        while (current := self.request_log.stat().st_size if self.request_log.exists() else 0) != size:
+            size = current
+            time.sleep(0.01)
+        return size
 
     def log_since(self, position: int) -> list[dict[str, Any]]:
-        """Request-log entries written after ``position`` (waits briefly for the writer)."""
-        time.sleep(0.05)
+        """Request-log entries written after ``position``."""
+        self.log_position()
         with self.request_log.open("rb") as handle:
             handle.seek(position)
             return [json.loads(line) for line in handle.read().splitlines() if line.strip()]
