@@ -307,7 +307,7 @@ class Filesystem:
     async def setxattr(self, ino: int, name: str, value: bytes) -> None:
         node = self._node(ino)
         if name != xattrs.CLIENT_METADATA:
-            raise FsError(errno.ENOTSUP, f"only {xattrs.CLIENT_METADATA} can be set")
+            raise FsError(errno.ENOTSUP, f"only {xattrs.CLIENT_METADATA} can be set", quiet=not name.startswith(xattrs.PREFIX))
         self._writable(node)
         try:
             metadata = xattrs.parse_client_metadata(value)

@@ -17,9 +17,10 @@ log = logging.getLogger(__name__)
 class FsError(Exception):
     """A filesystem refusal with its errno; the message says why (it is logged, never shown)."""
 
-    def __init__(self, code: int, message: str = "") -> None:
+    def __init__(self, code: int, message: str = "", *, quiet: bool = False) -> None:
         super().__init__(message or errno.errorcode.get(code, str(code)))
         self.errno = code
+        self.quiet = quiet  # an expected answer (a probe for an unsupported feature): debug log only
 
 
 _STORAGE_ERRNO: tuple[tuple[type[se.StorageError], int], ...] = (
@@ -40,7 +41,9 @@ _STORAGE_ERRNO: tuple[tuple[type[se.StorageError], int], ...] = (
 def errno_for(exc: BaseException, operation: str = "") -> int:
     """The errno for an exception escaping a filesystem operation, logging what deserves it."""
     if isinstance(exc, FsError):
-        if exc.errno not in (errno.ENOENT, errno.EEXIST, errno.ENOTEMPTY, errno.ENODATA):
+        if exc.quiet:
+            log.debug("%s: %s", operation, exc)
+        elif exc.errno not in (errno.ENOENT, errno.EEXIST, errno.ENOTEMPTY, errno.ENODATA):
             log.warning("%s refused (%s): %s", operation, errno.errorcode.get(exc.errno), exc)
         return exc.errno
     if isinstance(exc, se.StorageError):
