@@ -11,8 +11,6 @@ from encordfs.storage.retry import RetryPolicy
 
 from .emulator_process import EmulatorProcess, start_emulator
 
-pytest.importorskip("encordfs.emulator.app", reason="the emulator is not in this tree yet")
-
 INTEGRATION = UUID("7a000000-0000-4000-8000-000000000001")
 
 # Small delays so fault-injection runs stay fast, many attempts so they still succeed.

@@ -12,6 +12,10 @@ from uuid import UUID, uuid4
 
 import pytest
 import trio
+from encord.exceptions import EncordException
+from encord.http.bundle import Bundle
+from encord.orm import storage as sdk_storage
+from encord.user_client import EncordUserClient
 
 from encordfs.emulator import mediagen
 from encordfs.storage.errors import StorageError
@@ -20,11 +24,6 @@ from encordfs.wire.enums import SortBy, StorageItemType, StorageUserRole
 
 from .conftest import INTEGRATION
 
-encord = pytest.importorskip("encord")
-from encord.exceptions import EncordException  # noqa: E402
-from encord.http.bundle import Bundle  # noqa: E402
-from encord.orm import storage as sdk_storage  # noqa: E402
-from encord.user_client import EncordUserClient  # noqa: E402
 
 _JOB_PATH = re.compile(r"(data-upload-jobs/)[0-9a-f-]{36}")
 _SLOT_KEYS = {"placeholderItemUuid", "objectUrl", "url"}
