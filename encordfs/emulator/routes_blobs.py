@@ -7,6 +7,7 @@ large chunks, and no database lock is held while bytes move.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -122,6 +123,34 @@ async def get_blob(request: Request) -> Response:
     return FileSlice(path, start, end, 206, headers, head)
 
 
+async def _receive_into(request: Request, handle: Any) -> None:
+    """Copy the request body to ``handle``: socket reads are gathered into ~1 MiB writes that run in
+    a worker thread while the next megabyte arrives (at most one write in flight)."""
+    loop = asyncio.get_running_loop()
+    in_flight: asyncio.Future[Any] | None = None
+    pending: list[bytes] = []
+    buffered = 0
+    more = True
+    try:
+        while more:
+            message = await request.receive()
+            if message["type"] == "http.disconnect":
+                raise BadRequest("the client went away mid-upload")
+            body = message.get("body", b"")
+            if body:
+                pending.append(body)
+                buffered += len(body)
+            more = message.get("more_body", False)
+            if pending and (buffered >= CHUNK or not more):
+                if in_flight is not None:
+                    await in_flight
+                in_flight = loop.run_in_executor(None, handle.write, b"".join(pending))
+                pending, buffered = [], 0
+    finally:
+        if in_flight is not None:
+            await in_flight
+
+
 async def put_blob(request: Request) -> Response:
     emulator, key = _authorise(request, BlobOp.PUT)
     if emulator.store.one("SELECT uuid FROM slots WHERE uuid=?", (key,)) is None:
@@ -129,9 +158,8 @@ async def put_blob(request: Request) -> Response:
     final = emulator.store.blob_dir / key
     partial = final.with_name(f"{key}.{uuidlib.uuid4().hex}.part")
     try:
-        with open(partial, "wb", buffering=CHUNK) as handle:
-            async for chunk in request.stream():
-                handle.write(chunk)
+        with open(partial, "wb", buffering=0) as handle:
+            await _receive_into(request, handle)
         os.replace(partial, final)
     finally:
         partial.unlink(missing_ok=True)
