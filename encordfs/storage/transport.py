@@ -18,7 +18,7 @@ import trio
 
 from encordfs import __version__ as _version
 from encordfs.storage.auth import Credentials
-from encordfs.storage.errors import ServerError, StorageError
+from encordfs.storage.errors import ServerError
 from encordfs.storage.retry import RETRYABLE_STATUSES, RetryPolicy
 from encordfs.storage.status import describe, error_for_exception, error_for_response
 
@@ -205,5 +205,3 @@ class Transport:
             return False
         return trio.current_time() - started + delay <= policy.max_total
 
-
-__all__ = ["Transport", "StorageError", "API_PREFIX", "QueryParams"]

@@ -6,7 +6,6 @@ is the witness). Every request of ours is signed, so it also shows our signature
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any, Awaitable, Callable
 from uuid import UUID, uuid4
 
