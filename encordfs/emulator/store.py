@@ -107,6 +107,7 @@ class Store:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA busy_timeout=10000")  # other processes (add-key) may write too
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
