@@ -63,6 +63,7 @@ class Reader:
         last_ahead = min(last + self._ahead, (self.size - 1) // self._chunk_size)
         for index in range(first, last_ahead + 1):
             self._start(index)
+        self._evict(first, last)
         parts = []
         for index in range(first, last + 1):
             chunk = self._start(index)
@@ -87,16 +88,18 @@ class Reader:
         if chunk is not None:
             return chunk
         chunk = self._chunks[index] = _Chunk()
-        self._evict()
         self._nursery.start_soon(self._load, index, chunk)
         return chunk
 
-    def _evict(self) -> None:
+    def _evict(self, first: int, last: int) -> None:
+        """Over the limit, drop fetched chunks behind the read (least recently used first), then
+        the farthest ahead; never the ones this read needs."""
         while len(self._chunks) > self._max_chunks:
-            index, chunk = next(iter(self._chunks.items()))
-            if not chunk.ready.is_set():
-                break
-            del self._chunks[index]
+            ready = [i for i, c in self._chunks.items() if c.ready.is_set() and not first <= i <= last]
+            if not ready:
+                return
+            behind = [i for i in ready if i < first]
+            del self._chunks[behind[0] if behind else max(ready)]
 
     async def _load(self, index: int, chunk: _Chunk) -> None:
         scope = trio.CancelScope()

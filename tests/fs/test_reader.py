@@ -1,0 +1,64 @@
+import os
+
+import pytest
+import trio
+
+from encordfs.fs.reader import Reader
+
+CHUNK = 1024
+DATA = os.urandom(40 * CHUNK + 17)
+
+
+class Source:
+    def __init__(self) -> None:
+        self.requests: list[tuple[int, int]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.fail_next = False
+
+    async def fetch(self, offset: int, length: int) -> bytes:
+        self.requests.append((offset, length))
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            await trio.sleep(0.001)
+            if self.fail_next:
+                self.fail_next = False
+                raise OSError("flaky")
+            return DATA[offset : offset + length]
+        finally:
+            self.in_flight -= 1
+
+
+def reader(source: Source, nursery: trio.Nursery, **kwargs) -> Reader:
+    return Reader(source.fetch, len(DATA), nursery, chunk_size=CHUNK, **kwargs)
+
+
+async def test_sequential_reads_fetch_ahead_in_parallel(nursery) -> None:
+    source = Source()
+    r = reader(source, nursery, max_ahead=4, max_chunks=8)
+    out = b"".join([await r.read(off, 512) for off in range(0, len(DATA), 512)])
+    assert out == DATA
+    assert source.max_in_flight > 1, "read-ahead chunks are fetched in parallel"
+    assert len(source.requests) == len(set(source.requests)) == 41, "each chunk fetched once"
+    assert len(r._chunks) <= 8, "memory stays bounded"
+
+
+async def test_random_reads_fetch_only_what_they_touch(nursery) -> None:
+    source = Source()
+    r = reader(source, nursery)
+    for off in (30 * CHUNK + 5, 3 * CHUNK, 17 * CHUNK + 1000):
+        assert await r.read(off, 100) == DATA[off : off + 100]
+    await trio.sleep(0.01)
+    assert len(source.requests) <= 5
+    assert await r.read(len(DATA) - 3, 100) == DATA[-3:]
+    assert await r.read(len(DATA) + 10, 100) == b""
+
+
+async def test_a_failed_chunk_raises_then_is_retried(nursery) -> None:
+    source = Source()
+    r = reader(source, nursery, max_ahead=0)
+    source.fail_next = True
+    with pytest.raises(OSError):
+        await r.read(0, 10)
+    assert await r.read(0, 10) == DATA[:10]
