@@ -17,6 +17,7 @@ import httpx
 import trio
 
 from encordfs import __version__ as _version
+from encordfs.storage import log_redaction
 from encordfs.storage.auth import Credentials
 from encordfs.storage.errors import ServerError
 from encordfs.storage.retry import RETRYABLE_STATUSES, RetryPolicy
@@ -66,6 +67,7 @@ class Transport:
         retry: RetryPolicy,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        log_redaction.install()
         self.retry = retry
         self.timeout = timeout
         self._auth = credentials.httpx_auth()

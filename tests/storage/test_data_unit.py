@@ -4,11 +4,13 @@ PUTs, and upload jobs that are never started twice."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from uuid import uuid4
 
 import httpx
 import pytest
+import trio
 
 from encordfs.storage import errors
 from encordfs.storage.signed_urls import SignedUrlCache, url_expiry
@@ -220,3 +222,31 @@ async def test_failed_upload_job_raises_upload_failed(tmp_path):
         with pytest.raises(errors.UploadFailed) as raised:
             await client.upload_file(folder, path, "a.png", StorageItemType.IMAGE)
     assert raised.value.errors == ("bad image",)
+
+
+async def test_logs_never_carry_signed_url_queries(caplog):
+    api = FakeApi()
+    item = item_with_url(api, ["/b/1"])
+    api.route("GET", "/b/1", reply(503), blob)
+    with caplog.at_level(logging.DEBUG):
+        async with api.client() as client:
+            assert await client.read_range(item, 0, 10) == CONTENT[:10]
+    assert "/b/1" in caplog.text  # the requests were logged...
+    assert "SECRET" not in caplog.text and "sig=" not in caplog.text  # ...without their credentials
+
+
+async def test_concurrent_readers_share_one_signed_url_fetch():
+    api = FakeApi()
+    item = item_with_url(api, ["/b/1"])
+    api.route("GET", "/b/1", blob)
+    results: list[bytes] = []
+
+    async def read(offset: int) -> None:
+        results.append(await client.read_range(item, offset, 10))
+
+    async with api.client() as client:
+        async with trio.open_nursery() as nursery:
+            for offset in range(0, 200, 10):
+                nursery.start_soon(read, offset)
+    assert sorted(results) == sorted(CONTENT[o : o + 10] for o in range(0, 200, 10))
+    assert len(api.calls("GET", f"storage/items/{item.uuid}")) == 1
