@@ -56,8 +56,10 @@ def emulator_target(api: EncordApi, dataset: Dataset) -> RawTarget:
         finally:
             api.delete_folder(folder)
 
-    return RawTarget("emulator", video_item(api)["signedUrl"], small, lambda: len(api.items(flat)),
-                     lambda: api.item(one, sign_url=False) and None, upload)
+    def stat() -> None:
+        api.item(one, sign_url=False)
+
+    return RawTarget("emulator", video_item(api)["signedUrl"], small, lambda: len(api.items(flat)), stat, upload)
 
 
 def webdav_target(url: str, dataset: Dataset) -> RawTarget:

@@ -71,6 +71,8 @@ def render(regime: str, scale: Scale, runs: int, result: dict) -> str:
     for metric in metrics(scale):
         enc, rcl = (median(samples.get(side, {}).get(metric.key)) for side in SIDES)
         r = ratio(metric, enc, rcl)
+        if enc is None and rcl is None and not any(metric.key in by_tool for tools in raw.values() for by_tool in tools.values()):
+            continue  # not measured in this regime (peak RSS in the cloud) or filtered out
         rows.append([metric.title, metric.unit, _fmt(enc), _fmt(rcl), _pair(raw, "curl", metric.key),
                      _pair(raw, "httpx", metric.key), f"{r:.2f}x" if r else "-"])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]

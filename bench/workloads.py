@@ -20,6 +20,7 @@ MB = 1e6
 MiB = 1 << 20
 READ_BLOCK = 1 << 20
 UPLOAD_TIMEOUT = 900.0
+COMMAND_TIMEOUT = 1800.0  # a hung mount fails the probe instead of the whole run
 POLL_SECONDS = 0.02
 
 
@@ -80,7 +81,7 @@ def small_read_8(ctx: MountContext) -> dict[str, float]:
 
 def _timed_ls(ctx: MountContext) -> float:
     start = time.perf_counter()
-    out = subprocess.run(["ls", "-l", str(ctx.mnt / FLAT)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["ls", "-l", str(ctx.mnt / FLAT)], capture_output=True, text=True, check=True, timeout=COMMAND_TIMEOUT).stdout
     elapsed = time.perf_counter() - start
     names = {line.split()[-1] for line in out.splitlines()[1:]}
     expected = {Path(p).name for p in ctx.dataset.under(FLAT)}
@@ -110,7 +111,7 @@ def stat_one(ctx: MountContext) -> dict[str, float]:
 
 def find_tree(ctx: MountContext) -> dict[str, float]:
     start = time.perf_counter()
-    out = subprocess.run(["find", str(ctx.mnt / TREE)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["find", str(ctx.mnt / TREE)], capture_output=True, text=True, check=True, timeout=COMMAND_TIMEOUT).stdout
     elapsed = time.perf_counter() - start
     found = {os.path.relpath(line, ctx.mnt) for line in out.splitlines()}
     files = ctx.dataset.under(TREE)
@@ -141,7 +142,7 @@ def copy_tree_in(ctx: MountContext) -> dict[str, float]:
     sources = sorted(ctx.dataset.upload_small_dir.iterdir())
     folder = (UPLOADS, ctx.tag)
     start = time.perf_counter()
-    subprocess.run(["cp", "-r", str(ctx.dataset.upload_small_dir), str(ctx.mnt.joinpath(*folder))], check=True)
+    subprocess.run(["cp", "-r", str(ctx.dataset.upload_small_dir), str(ctx.mnt.joinpath(*folder))], check=True, timeout=COMMAND_TIMEOUT)
     _wait_on_server(ctx.view, folder, {p.name: p.stat().st_size for p in sources})
     rate = len(sources) / (time.perf_counter() - start)
     _check_server_bytes(ctx.view, folder, sources)
@@ -154,7 +155,7 @@ def copy_big_in(ctx: MountContext) -> dict[str, float]:
     folder = (UPLOADS, ctx.tag)
     ctx.mnt.joinpath(*folder).mkdir()
     start = time.perf_counter()
-    subprocess.run(["cp", str(source), str(ctx.mnt.joinpath(*folder))], check=True)
+    subprocess.run(["cp", str(source), str(ctx.mnt.joinpath(*folder))], check=True, timeout=COMMAND_TIMEOUT)
     _wait_on_server(ctx.view, folder, {source.name: source.stat().st_size})
     rate = source.stat().st_size / MB / (time.perf_counter() - start)
     _check_server_bytes(ctx.view, folder, [source])
@@ -164,7 +165,7 @@ def copy_big_in(ctx: MountContext) -> dict[str, float]:
 
 def peak_memory(ctx: MountContext) -> dict[str, float]:
     """ls -l of the big listing folder, then the mount process's peak RSS."""
-    out = subprocess.run(["ls", "-l", str(ctx.mnt / LISTING)], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["ls", "-l", str(ctx.mnt / LISTING)], capture_output=True, text=True, check=True, timeout=COMMAND_TIMEOUT).stdout
     count = len(out.splitlines()) - 1
     if count != len(ctx.dataset.under(LISTING)):
         raise CheckFailed(f"ls -l {LISTING}: {count} entries, expected {len(ctx.dataset.under(LISTING))}")
