@@ -730,7 +730,7 @@ class Filesystem:
             return
         if not isinstance(handle, WriteHandle) or handle in self._handles.values():
             return
-        if handle.dirty:
+        if handle.dirty and not handle.journaled:  # a failed upload is retried from the journal
             try:
                 await self._upload(handle)
             except (FsError, StorageError) as exc:
@@ -758,7 +758,7 @@ class Filesystem:
         upload what files still open hold, so nothing written is dropped."""
         await self.uploader.wait_idle()
         for handle in {id(h): h for h in self._writers.values()}.values():
-            if handle.dirty:
+            if handle.dirty and not handle.journaled:
                 log.warning("%r is still open at shutdown: uploading what was written", handle.title)
                 try:
                     await self._upload(handle)

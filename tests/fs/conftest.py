@@ -2,7 +2,7 @@
 
 * ``fs_root`` (function): a fresh top-level folder (an SDK ``StorageFolder``) for one test, so
   tests sharing the session emulator never see each other's files.
-* ``mount_fs`` (function): ``mount_fs(emulator, root_uuid, *extra_args, daemon=False) -> Mounted``
+* ``mount_fs`` (function): ``mount_fs(emulator, root_uuid, *extra_args, daemon=False, cache_dir=None)``
   runs ``encordfs mount --root ... --foreground`` (or the daemonizing form) into a temp dir and
   waits until it answers; every mount is unmounted (``fusermount3 -u``, then ``-uz``) and its
   process killed after the test, whatever happened.
@@ -78,9 +78,9 @@ def _mount_args(emulator: RunningEmulator, mountpoint: Path, cache_dir: Path, ro
 def mount_fs(tmp_path: Path) -> Iterator[Callable[..., Mounted]]:
     mounts: list[Mounted] = []
 
-    def mount(emulator: RunningEmulator, root: Any, *extra: str, daemon: bool = False) -> Mounted:
+    def mount(emulator: RunningEmulator, root: Any, *extra: str, daemon: bool = False, cache_dir: Path | None = None) -> Mounted:
         index = len(mounts)
-        mountpoint, cache_dir = tmp_path / f"mnt{index}", tmp_path / f"cache{index}"
+        mountpoint, cache_dir = tmp_path / f"mnt{index}", cache_dir or tmp_path / f"cache{index}"
         mountpoint.mkdir()
         args = _mount_args(emulator, mountpoint, cache_dir, root, extra)
         if daemon:

@@ -277,3 +277,35 @@ def test_ls_l_needs_no_request_per_entry_and_lookup_needs_no_listing(emulator_fa
     listed = requests_during(lambda: sh("ls", "-l", str(mnt)))
     per_item = [r for r in listed if "/storage/items/" in r["path"]]
     assert per_item == [] and len(os.listdir(mnt)) == 12
+
+
+def test_a_failed_upload_fails_cp_and_is_replayed_on_the_next_mount(emulator, fs_root, mount_fs, media, tmp_path) -> None:
+    cache = tmp_path / "shared-cache"
+    first = mount_fs(emulator, fs_root.uuid, cache_dir=cache)
+    with emulator.faults(error_rate=1.0, scope="blobs"):
+        failed = sh("cp", str(media["photo.jpg"]), str(first.path / "kept.jpg"))
+    assert failed.returncode != 0 and "kept.jpg" in failed.stderr
+    assert "pending uploads in" in encordfs("status", "--cache-dir", str(cache)).stdout
+    assert encordfs("status", "--cache-dir", str(cache)).stdout.strip().endswith(": 1")
+    assert [i.name for i in fs_root.list_items()] == []
+    assert encordfs("unmount", str(first.path)).returncode == 0
+    first.process.wait(timeout=20)
+    second = mount_fs(emulator, fs_root.uuid, cache_dir=cache)
+    deadline = time.monotonic() + 10
+    while [i.name for i in fs_root.list_items()] != ["kept.jpg"]:
+        assert time.monotonic() < deadline, second.log()
+        time.sleep(0.2)
+    assert encordfs("status", "--cache-dir", str(cache)).stdout.strip().endswith(": 0")
+
+
+def test_odd_and_duplicate_titles_are_all_reachable(emulator, fs_root, mount_fs, media) -> None:
+    first = fs_root.upload_text(media["notes.txt"], title="dup.txt")
+    second = fs_root.upload_text(media["notes.txt"], title="dup.txt")
+    fs_root.upload_text(media["notes.txt"], title="a/b.txt")
+    fs_root.upload_text(media["notes.txt"], title="..")
+    mnt = mount_fs(emulator, fs_root.uuid).path
+    names = sorted(os.listdir(mnt))
+    assert names == sorted(["dup.txt", f"dup%~{second.hex[:8]}.txt", "a%2Fb.txt", "%2E%2E"])
+    assert xattr(mnt / "dup.txt", "uuid") == str(first)
+    for name in names:
+        assert (mnt / name).read_text() == "one\ntwo\n"
