@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping, Sequence, TypeVar
 
 import httpx
@@ -19,11 +20,20 @@ import trio
 from encordfs import __version__ as _version
 from encordfs.storage import log_redaction
 from encordfs.storage.auth import Credentials
-from encordfs.storage.errors import ServerError
+from encordfs.storage.errors import RateLimited, ServerError, StorageError
 from encordfs.storage.retry import RETRYABLE_STATUSES, RetryPolicy
 from encordfs.storage.status import describe, error_for_exception, error_for_response
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """One failed attempt: what to raise, and whether trying again is safe."""
+
+    error: StorageError
+    retryable: bool
+    retry_after: float | None = None
 
 T = TypeVar("T")
 QueryParams = Sequence[tuple[str, str]]
@@ -103,17 +113,16 @@ class Transport:
         operation: str,
         params: QueryParams = (),
         body: Any = None,
-        send_body: bool = False,
         idempotent: bool = True,
         read_timeout: float | None = None,
     ) -> Any:
         """One signed JSON API call; returns the decoded JSON (None for an empty answer).
 
-        ``body`` is sent as JSON when it is not None or ``send_body`` is set; POST/PATCH/DELETE
-        without a body send ``Content-Length: 0`` like the SDK.
+        ``body`` is sent as JSON unless it is None; POST/PATCH/DELETE without a body send
+        ``Content-Length: 0`` like the SDK.
         """
         url = self.api_url(path)
-        has_body = body is not None or send_body
+        has_body = body is not None
         content = json.dumps(body).encode("utf-8") if has_body else (b"" if method != "GET" else None)
         headers = {"Content-Type": "application/json"} if has_body else {}
         timeout = httpx.Timeout(self.timeout, read=read_timeout) if read_timeout else None
@@ -140,7 +149,6 @@ class Transport:
         headers: Mapping[str, str] | None = None,
         content: Callable[[], Any] | None = None,
         accept: Callable[[int], bool] = _any_2xx,
-        timeout: httpx.Timeout | None = None,
     ) -> T:
         """A request to a signed URL: no Encord auth; always idempotent (GET/HEAD/PUT of one object).
 
@@ -148,12 +156,7 @@ class Transport:
         """
 
         def build() -> httpx.Request:
-            request = self._client.build_request(
-                method, url, headers=dict(headers or {}), content=content() if content else None
-            )
-            if timeout is not None:
-                request.extensions["timeout"] = timeout.as_dict()
-            return request
+            return self._client.build_request(method, url, headers=dict(headers or {}), content=content() if content else None)
 
         return await self.send(build, operation=operation, idempotent=True, consume=consume, auth=None, accept=accept)
 
@@ -168,36 +171,45 @@ class Transport:
         auth: httpx.Auth | None,
         accept: Callable[[int], bool],
     ) -> T:
+        """Send ``build()`` until ``consume`` returns or the failure may not (or need not) be retried."""
         started = trio.current_time()
         attempt = 0
         while True:
-            request = build()
-            error, retryable, retry_after = None, False, None
-            try:
-                response = await self._client.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT, stream=True)
-            except httpx.HTTPError as exc:
-                error = error_for_exception(operation, request.url, exc)
-                retryable = idempotent or isinstance(exc, _NOT_SENT)
-            else:
-                try:
-                    if accept(response.status_code):
-                        return await consume(response)
-                    await response.aread()
-                    error = error_for_response(operation, response)
-                    status = response.status_code
-                    retryable = status == 429 or (idempotent and status in RETRYABLE_STATUSES)
-                    retry_after = getattr(error, "retry_after", None)
-                except httpx.HTTPError as exc:  # the body broke off mid-way
-                    error = error_for_exception(operation, request.url, exc)
-                    retryable = idempotent
-                finally:
-                    await response.aclose()
+            result = await self._attempt(build(), operation, idempotent, consume, auth, accept)
+            if not isinstance(result, _Failure):
+                return result
             attempt += 1
-            delay = self.retry.backoff(attempt - 1, retry_after)
-            if not retryable or not self._may_retry(attempt, started, delay, retry_after):
-                raise error
-            log.warning("%s; retrying in %.2fs (attempt %d of %d)", error, delay, attempt + 1, self.retry.max_attempts)
+            delay = self.retry.backoff(attempt - 1, result.retry_after)
+            if not result.retryable or not self._may_retry(attempt, started, delay, result.retry_after):
+                raise result.error
+            log.warning("%s; retrying in %.2fs (attempt %d of %d)", result.error, delay, attempt + 1, self.retry.max_attempts)
             await trio.sleep(delay)
+
+    async def _attempt(
+        self,
+        request: httpx.Request,
+        operation: str,
+        idempotent: bool,
+        consume: Callable[[httpx.Response], Awaitable[T]],
+        auth: httpx.Auth | None,
+        accept: Callable[[int], bool],
+    ) -> "T | _Failure":
+        try:
+            response = await self._client.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT, stream=True)
+        except httpx.HTTPError as exc:
+            return _Failure(error_for_exception(operation, request.url, exc), idempotent or isinstance(exc, _NOT_SENT))
+        try:
+            if accept(response.status_code):
+                return await consume(response)
+            await response.aread()
+        except httpx.HTTPError as exc:  # the body broke off mid-way
+            return _Failure(error_for_exception(operation, request.url, exc), idempotent)
+        finally:
+            await response.aclose()
+        error = error_for_response(operation, response)
+        status = response.status_code
+        retryable = status == 429 or (idempotent and status in RETRYABLE_STATUSES)
+        return _Failure(error, retryable, error.retry_after if isinstance(error, RateLimited) else None)
 
     def _may_retry(self, attempts_made: int, started: float, delay: float, retry_after: float | None) -> bool:
         policy = self.retry
