@@ -176,10 +176,13 @@ def test_refusals(emulator, fs_root, mount_fs, media, tmp_path) -> None:
         (mnt / ("x" * 300 + ".txt")).write_text("x")
     assert too_long.value.errno == errno.ENAMETOOLONG
 
-    ro = mount_fs(emulator, fs_root.uuid, "-o", "ro").path
+    ro = mount_fs(emulator, fs_root.uuid, "-o", "ro,uid=1234,gid=5678,umask=027").path
     with pytest.raises(OSError) as read_only:
         (ro / "new").mkdir()
     assert read_only.value.errno == errno.EROFS
+    info = (ro / "linked.jpg").stat()
+    assert (info.st_uid, info.st_gid, oct(info.st_mode & 0o777)) == (1234, 5678, oct(0o440))
+    assert oct(ro.stat().st_mode & 0o777) == oct(0o550)
     assert (ro / "linked.jpg").read_bytes() == media["photo.jpg"].read_bytes()
 
 
