@@ -749,8 +749,11 @@ class Filesystem:
         """Retry failed uploads (and those left by an earlier mount) now and every ``every`` seconds."""
         while True:
             busy = {h.staged.id for h in self._writers.values()}
-            if await self.uploader.replay_pending(skip=busy):
-                self.caches.listings.clear()
+            try:
+                if await self.uploader.replay_pending(skip=busy):
+                    self.caches.listings.clear()
+            except Exception:  # a broken journal must not take the mount down; say so and go on
+                log.exception("retrying pending uploads failed")
             await trio.sleep(every)
 
     async def drain(self) -> None:
