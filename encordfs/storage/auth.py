@@ -132,5 +132,10 @@ def _parse_key(data: bytes, password: bytes | None, source: str) -> Ed25519Priva
         if "Ed25519" in str(exc):
             raise CredentialsError(f"the private key in {source} is not Ed25519 (use ssh-keygen -t ed25519)") from None
         raise CredentialsError(f"the private key in {source} is not a valid OpenSSH/PEM private key") from None
-    except UnsupportedAlgorithm:
+    except UnsupportedAlgorithm as exc:
+        if "bcrypt" in str(exc):
+            raise CredentialsError(
+                f"the private key in {source} is passphrase-protected in OpenSSH format, which needs the "
+                "'bcrypt' package; install it or use an unencrypted (chmod 600) or PEM-encrypted key"
+            ) from None
         raise CredentialsError(f"the private key in {source} uses an unsupported algorithm") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -82,3 +83,27 @@ def test_bearer_token():
     assert credentials.bearer_token == "s3cr3t" and "s3cr3t" not in repr(credentials)
     with pytest.raises(CredentialsError):
         load_credentials(bearer_token="  ")
+
+
+def test_password_protected_key(tmp_path):
+    key = Ed25519PrivateKey.generate()
+    path = tmp_path / "enc"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"pw")))
+    os.chmod(path, 0o600)
+    assert keyid_of(load_credentials(ssh_key_file=path, password=b"pw")) == key_id(key.public_key())
+    with pytest.raises(CredentialsError):
+        load_credentials(ssh_key_file=path)
+    with pytest.raises(CredentialsError):
+        load_credentials(ssh_key_file=path, password=b"wrong")
+
+
+def test_passphrase_openssh_key_loads_or_says_what_is_missing(tmp_path):
+    path = tmp_path / "ssh_enc"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "pw", "-f", str(path)], check=True)
+    try:
+        import bcrypt  # noqa: F401
+    except ImportError:
+        with pytest.raises(CredentialsError, match="bcrypt"):
+            load_credentials(ssh_key_file=path, password=b"pw")
+    else:
+        assert load_credentials(ssh_key_file=path, password=b"pw").private_key is not None

@@ -250,3 +250,23 @@ async def test_concurrent_readers_share_one_signed_url_fetch():
                 nursery.start_soon(read, offset)
     assert sorted(results) == sorted(CONTENT[o : o + 10] for o in range(0, 200, 10))
     assert len(api.calls("GET", f"storage/items/{item.uuid}")) == 1
+
+
+async def test_expired_upload_url_gets_a_fresh_slot(tmp_path):
+    api = FakeApi()
+    folder = uuid4()
+    placeholder, job = upload_routes(api, folder)
+    fresh = uuid4()
+    expired_slot = {"itemUuid": str(uuid4()), "objectKey": "k/old", "signedUrl": "http://blobs.test/up/old?sig=S", "uploadHeaders": {}}
+    fresh_slot = {"itemUuid": str(fresh), "objectKey": "k/0", "signedUrl": "http://blobs.test/up/0?sig=S", "uploadHeaders": {}}
+    api.route("POST", f"storage/folders/{folder}/upload-signed-urls",
+              reply(body={"results": [expired_slot], "nextPageToken": None}), reply(body={"results": [fresh_slot], "nextPageToken": None}))
+    api.route("PUT", "/up/old", reply(403, {"message": "expired"}))
+    api.route("GET", f"storage/items/{placeholder}", reply(body=item_wire(uuid=placeholder, parent=folder)))
+    path = tmp_path / "a.png"
+    path.write_bytes(b"png")
+    async with api.client() as client:
+        await client.upload_file(folder, path, "a.png", StorageItemType.IMAGE)
+    assert api.calls("PUT", "/up/0")[0].content == b"png"
+    body = json.loads(api.calls("POST", f"storage/folders/{folder}/data-upload-jobs")[0].content)
+    assert body["dataItems"]["images"][0]["placeholderItemUuid"] == str(fresh)
