@@ -171,6 +171,9 @@ def test_refusals(emulator, fs_root, mount_fs, media, tmp_path) -> None:
     with pytest.raises(OSError) as linked_rm:
         os.unlink(mnt / "linked.jpg")
     assert linked_rm.value.errno == errno.EPERM
+    overwrite = sh("cp", str(media["notes.txt"]), str(mnt / "linked.jpg"))
+    assert overwrite.returncode != 0 and "not permitted" in overwrite.stderr
+    assert xattr(mnt / "linked.jpg", "uuid") == str(linked)
     assert sorted(os.listdir(mnt)) == ["linked.jpg"]
     with pytest.raises(OSError) as too_long:
         (mnt / ("x" * 300 + ".txt")).write_text("x")
