@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from .auth import DEFAULT_OWNER, Role, register_key
 from .faults import FaultConfig, FaultConfigError
 
-log = logging.getLogger(__name__)
 
 FAULT_FLAGS = {
     "latency_ms": ("--fault-latency-ms", float, "added latency before every API answer"),
@@ -59,14 +58,15 @@ def register(sub: Any) -> None:
 
 
 def _integrations(specs: list[str]) -> dict[str, Path]:
-    from .params import parse_uuid
-
     found: dict[str, Path] = {}
     for spec in specs:
         uuid, sep, directory = spec.partition("=")
         if not sep or not Path(directory).is_dir():
             raise SystemExit(f"--integration wants UUID=DIR with an existing DIR, got {spec!r}")
-        found[parse_uuid("integration", uuid)] = Path(directory).resolve()
+        try:
+            found[str(UUID(uuid))] = Path(directory).resolve()
+        except ValueError:
+            raise SystemExit(f"--integration: {uuid!r} is not a UUID") from None
     return found
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import time
 import uuid as uuidlib
 from typing import Any
@@ -18,8 +17,6 @@ from .pages import decode_token, page, single_page
 from .params import in_order, metadata_object, parse_bool, parse_enum, parse_uuid, required, string, uuid_list
 from .routes_folders import PREFIX, existing_folder
 from .store import Row
-
-log = logging.getLogger(__name__)
 
 
 def existing_item(ctx: Ctx, uuid: str) -> Row:

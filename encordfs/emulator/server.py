@@ -3,13 +3,10 @@ and ``listening on http://HOST:PORT`` is printed only once connections can be ac
 
 from __future__ import annotations
 
-import logging
 import socket
 from typing import Any
 
 import uvicorn
-
-log = logging.getLogger(__name__)
 
 
 def bind(host: str, port: int) -> socket.socket:
