@@ -2,8 +2,9 @@
 
 For the emulator the signed URLs are fetched beforehand (untimed), so the read figures are the data
 plane alone; a listing is the paged API listing; "stat" is one item GET by UUID; an upload is the
-whole protocol (upload slot, PUT, upload job until DONE). For rclone's WebDAV server the same
-figures are plain GETs, PROPFIND (Depth 1 for the folder, 0 for one file) and one PUT.
+whole protocol (one slot request, the PUTs 8 at a time, one upload job until DONE). For rclone's
+WebDAV server the same figures are plain GETs, PROPFIND (Depth 1 for the folder, 0 for one file)
+and PUTs 8 at a time.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import subprocess
 import tempfile
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -21,7 +23,7 @@ import httpx
 import trio
 
 from bench.dataset import FLAT, IMAGES, UPLOADS, VIDEO, Dataset, FileFacts
-from bench.encord_api import EncordApi
+from bench.encord_api import PUT_WORKERS, EncordApi
 from bench.load import video_item
 from bench.views import WebdavView
 from bench.workloads import MB, CheckFailed
@@ -38,7 +40,7 @@ class RawTarget:
     small_urls: dict[str, str]  # dataset path -> URL
     list_flat: Callable[[], int]  # returns how many entries it listed
     stat_one: Callable[[], None]
-    upload_big: Callable[[Path, str], None]  # (file, tag); must leave nothing behind
+    upload: Callable[[list[Path], str, str], None]  # (files, item type, tag); must leave nothing behind
     curl_list_argv: list[str] | None = None
 
 
@@ -48,11 +50,11 @@ def emulator_target(api: EncordApi, dataset: Dataset) -> RawTarget:
     small = {f"{IMAGES}/{i['name']}": i["signedUrl"] for i in api.items(images, sign_urls=True)}
     one = api.items(flat)[0]["uuid"]
 
-    def upload(path: Path, tag: str) -> None:
+    def upload(paths: list[Path], item_type: str, tag: str) -> None:
         parent = api.folder_by_path(UPLOADS)
         folder = api.create_folder(f"raw-{tag}", parent)
         try:
-            api.upload(folder, [path], "video")
+            api.upload(folder, paths, item_type)
         finally:
             api.delete_folder(folder)
 
@@ -70,12 +72,16 @@ def webdav_target(url: str, dataset: Dataset) -> RawTarget:
     def stat() -> None:
         view.http.request("PROPFIND", f"{url}/{quote(one)}", headers={"Depth": "0"}).raise_for_status()
 
-    def upload(path: Path, tag: str) -> None:
+    def put(path: Path, tag: str) -> None:
+        with path.open("rb") as body:
+            view.http.put(f"{url}/{UPLOADS}/raw-{tag}/{quote(path.name)}", content=body,
+                          headers={"Content-Length": str(path.stat().st_size)}).raise_for_status()
+
+    def upload(paths: list[Path], item_type: str, tag: str) -> None:
         view.make_folder(UPLOADS, f"raw-{tag}")
         try:
-            with path.open("rb") as body:
-                view.http.put(f"{url}/{UPLOADS}/raw-{tag}/{quote(path.name)}", content=body,
-                              headers={"Content-Length": str(path.stat().st_size)}).raise_for_status()
+            with ThreadPoolExecutor(PUT_WORKERS) as pool:
+                list(pool.map(lambda path: put(path, tag), paths))
         finally:
             view.remove_folder(UPLOADS, f"raw-{tag}")
 
@@ -143,7 +149,12 @@ def listing(target: RawTarget, dataset: Dataset) -> float:
 
 def upload_big(target: RawTarget, dataset: Dataset, tag: str) -> float:
     source = dataset.upload_big
-    return source.stat().st_size / MB / timed(lambda: target.upload_big(source, tag))
+    return source.stat().st_size / MB / timed(lambda: target.upload([source], "video", f"big-{tag}"))
+
+
+def upload_small(target: RawTarget, dataset: Dataset, tag: str) -> float:
+    sources = sorted(dataset.upload_small_dir.iterdir())
+    return len(sources) / timed(lambda: target.upload(sources, "image", f"small-{tag}"))
 
 
 # --- curl -----------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import shutil
 import signal
 import subprocess
@@ -139,6 +140,7 @@ def _raw_run(bench: Bench, result: RegimeResult, targets: list[raw.RawTarget], t
             ("curl", "ls_cold", lambda: raw.curl_listing(target)),
             ("httpx", "ls_cold", lambda: raw.listing(target, bench.dataset)),
             ("httpx", "stat_cold", lambda: raw.timed(target.stat_one) * 1000),
+            ("httpx", "cp_r", lambda: raw.upload_small(target, bench.dataset, tag)),
             ("httpx", "cp_big", lambda: raw.upload_big(target, bench.dataset, tag)),
         ]
         for tool, key, measure in measures:
@@ -213,6 +215,22 @@ def _sides(requested: Sequence[str]) -> tuple[list[str], dict[str, str]]:
     return sides, skipped
 
 
+def _first_line(argv: list[str]) -> str | None:
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, check=True, timeout=30).stdout.splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return None
+
+
+def _versions() -> dict[str, str | None]:
+    """What was measured: the encordfs commit (``+dirty`` with uncommitted changes) and rclone."""
+    commit = _first_line(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"])
+    dirty = _first_line(["git", "-C", str(HERE.parent), "status", "--porcelain", "--", "encordfs"])
+    rclone = rclone_binary()
+    return {"encordfs": f"{commit}+dirty" if commit and dirty else commit,
+            "rclone": _first_line([rclone, "version"]) if rclone else None}
+
+
 def _probes(names: str | None) -> list[Probe]:
     known = {p.name: p for p in [*PROBES, MEMORY_PROBE]}
     if names is None:
@@ -241,7 +259,8 @@ def run(args: argparse.Namespace) -> dict:
     key_path = ensure_key(work / "keys")
     document: dict = {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "scale": asdict(scale),
                       "runs": runs, "settings": {"api_ms": args.api_ms, "blob_ms": args.blob_ms,
-                                                 "rclone_cache_mode": args.rclone_cache_mode}, "regimes": {}}
+                                                 "rclone_cache_mode": args.rclone_cache_mode},
+                      "versions": _versions(), "cpus": os.cpu_count(), "regimes": {}}
     with contextlib.ExitStack() as stack:
         emulator = _emulator_with_dataset(work, dataset, key_path)
         stack.callback(emulator.stop)

@@ -19,7 +19,7 @@ from bench.workloads import CheckFailed, _read_checked
 
 TINY = SCALES["tiny"]
 MOUNT_METRICS = {m.key for m in metrics(TINY)}
-RAW_METRICS = {"seq_read", "small_read_1", "small_read_8", "ls_cold", "stat_cold", "cp_big"}
+RAW_METRICS = {"seq_read", "small_read_1", "small_read_8", "ls_cold", "stat_cold", "cp_r", "cp_big"}
 
 
 def _fuse_unavailable() -> str | None:
