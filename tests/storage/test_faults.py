@@ -6,9 +6,14 @@ from __future__ import annotations
 from collections import Counter
 from uuid import uuid4
 
+import pytest
 import trio
 
 from encordfs.emulator import mediagen
+from encordfs.storage.auth import load_credentials
+from encordfs.storage.client import StorageClient
+from encordfs.storage.errors import RateLimited, StorageTimeout
+from encordfs.storage.retry import RetryPolicy
 from encordfs.wire.enums import StorageItemType
 
 FAULTS = dict(error_rate=0.15, rate_429=0.1, drop_rate=0.1, latency_ms=2, blob_latency_ms=2, retry_after=0)
@@ -70,3 +75,23 @@ async def test_full_workflow_is_exact_under_faults(client, storage_emulator, tmp
     assert (await client.get_folder(target.uuid)).description == "moved here"
     summary = await client.folder_summary(root.uuid)
     assert summary.folders == 1
+
+
+async def test_slow_or_throttling_server_gives_specific_errors(storage_emulator):
+    credentials = load_credentials(ssh_key_file=storage_emulator.key_path)
+    folder = uuid4()
+    policy = RetryPolicy(max_attempts=2, base_delay=0.01, max_retry_after=0.5)
+    try:
+        storage_emulator.set_faults(latency_ms=500)
+        async with StorageClient(credentials, storage_emulator.url, timeout=0.1, retry=policy) as impatient:
+            with trio.fail_after(5), pytest.raises(StorageTimeout) as timed_out:
+                await impatient.get_folder(folder)
+        assert "get folder" in str(timed_out.value) and f"/storage/folders/{folder}" in str(timed_out.value)
+
+        storage_emulator.set_faults(rate_429=1.0, retry_after=2)  # longer than max_retry_after: fail fast
+        async with StorageClient(credentials, storage_emulator.url, retry=policy) as throttled:
+            with trio.fail_after(5), pytest.raises(RateLimited) as limited:
+                await throttled.get_folder(folder)
+        assert limited.value.retry_after == 2 and limited.value.status == 429 and "rate limited" in str(limited.value)
+    finally:
+        storage_emulator.clear_faults()
