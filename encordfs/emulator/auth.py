@@ -1,4 +1,5 @@
-"""Who is calling: Ed25519-signed requests checked against the registered keys, and their roles.
+"""Who is calling: Ed25519-signed requests checked against the registered keys, or a bearer token
+issued to one of them (``GET user/bearer-token``), and their roles.
 
 Roles: ``admin`` may do everything; ``viewer`` may only read (any other method is a 403).
 Folders report ``userRole`` ``admin`` to admins and ``user`` to viewers.
@@ -7,6 +8,7 @@ Folders report ``userRole`` ``admin`` to admins and ``user`` to viewers.
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -18,7 +20,7 @@ from encordfs.wire.enums import StorageUserRole
 from encordfs.wire.signing import SignatureError, key_id, load_public_key, openssh_public_line, verify_request
 
 from .api_errors import Forbidden, Unauthorised
-from .store import Store
+from .store import Row, Store
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +58,29 @@ def register_key(store: Store, public_key_file: Path, role: Role = Role.ADMIN, o
     return keyid
 
 
+def issue_token(store: Store, principal: Principal) -> str:
+    """A new bearer token acting as ``principal``'s key (tokens do not expire)."""
+    token = secrets.token_urlsafe(32)
+    store.add_token(token, principal.keyid)
+    return token
+
+
+def _principal(row: Row, method: str) -> Principal:
+    principal = Principal(keyid=row["keyid"], role=Role(row["role"]), owner=row["owner"])
+    if method.upper() not in READ_METHODS:
+        principal.require_write()
+    return principal
+
+
 def authenticate(store: Store, method: str, target: str, body: bytes, headers: Mapping[str, str]) -> Principal:
-    """Verify one API request's signature; a 401 for any failure, a 403 for a viewer's write."""
+    """Check one API request's bearer token or signature; a 401 for any failure, a 403 for a viewer's write."""
+    authorization = headers.get("authorization", "")
+    if authorization and "signature" not in headers:
+        scheme, _, token = authorization.partition(" ")
+        row = store.token_key(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+        if row is None:
+            raise Unauthorised("authentication failed: unknown bearer token")
+        return _principal(row, method)
 
     def lookup(keyid: str) -> Ed25519PublicKey | None:
         row = store.key(keyid)
@@ -71,7 +94,4 @@ def authenticate(store: Store, method: str, target: str, body: bytes, headers: M
     row = store.key(verified.keyid)
     if row is None:
         raise Unauthorised("authentication failed: unknown public key")
-    principal = Principal(keyid=verified.keyid, role=Role(row["role"]), owner=row["owner"])
-    if method.upper() not in READ_METHODS:
-        principal.require_write()
-    return principal
+    return _principal(row, method)

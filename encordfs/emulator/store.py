@@ -79,6 +79,11 @@ CREATE TABLE IF NOT EXISTS folder_groups (
     created_at REAL NOT NULL,
     PRIMARY KEY (folder, group_hash)
 );
+CREATE TABLE IF NOT EXISTS tokens (
+    token TEXT PRIMARY KEY,
+    keyid TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS keys (
     keyid TEXT PRIMARY KEY,
     public_key TEXT NOT NULL,
@@ -144,6 +149,14 @@ class Store:
 
     def key(self, keyid: str) -> Row | None:
         return self.one("SELECT * FROM keys WHERE keyid=?", (keyid,))
+
+    def add_token(self, token: str, keyid: str) -> None:
+        with self.tx() as db:
+            db.execute("INSERT INTO tokens (token, keyid, created_at) VALUES (?,?,?)", (token, keyid, time.time()))
+
+    def token_key(self, token: str) -> Row | None:
+        """The key a bearer token was issued to."""
+        return self.one("SELECT k.* FROM tokens t JOIN keys k ON k.keyid = t.keyid WHERE t.token=?", (token,))
 
     # ---- folders ----------------------------------------------------------------------------
     def folder(self, uuid: str) -> Row | None:

@@ -137,3 +137,17 @@ def test_groups(sdk_user: Any) -> None:
 def test_unknown_folder_is_forbidden(sdk_user: Any) -> None:
     with pytest.raises(AuthorisationError):
         sdk_user.get_storage_folder(uuid.uuid4())
+
+
+def test_bearer_token_from_the_sdk(sdk_user: Any, emulator: Any) -> None:
+    from encord.exceptions import AuthenticationError
+    from encord.user_client import EncordUserClient
+
+    token = sdk_user.get_bearer_token()
+    bearer = EncordUserClient.create_with_bearer_token(token, domain=emulator.url)
+    name = unique("bearer")
+    created = bearer.create_storage_folder(name)
+    assert sdk_user.get_storage_folder(created.uuid).name == name
+    stranger = EncordUserClient.create_with_bearer_token("not-a-token", domain=emulator.url)
+    with pytest.raises(AuthenticationError, match="unknown bearer token"):
+        stranger.get_storage_folder(created.uuid)
