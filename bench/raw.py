@@ -40,7 +40,8 @@ class RawTarget:
     small_urls: dict[str, str]  # dataset path -> URL
     list_flat: Callable[[], int]  # returns how many entries it listed
     stat_one: Callable[[], None]
-    upload: Callable[[list[Path], str, str], None]  # (files, item type, tag); must leave nothing behind
+    # (files, item type, tag) -> seconds spent uploading, not preparing or cleaning up after
+    upload: Callable[[list[Path], str, str], float]
     curl_list_argv: list[str] | None = None
 
 
@@ -50,11 +51,11 @@ def emulator_target(api: EncordApi, dataset: Dataset) -> RawTarget:
     small = {f"{IMAGES}/{i['name']}": i["signedUrl"] for i in api.items(images, sign_urls=True)}
     one = api.items(flat)[0]["uuid"]
 
-    def upload(paths: list[Path], item_type: str, tag: str) -> None:
+    def upload(paths: list[Path], item_type: str, tag: str) -> float:
         parent = api.folder_by_path(UPLOADS)
         folder = api.create_folder(f"raw-{tag}", parent)
         try:
-            api.upload(folder, paths, item_type)
+            return timed(lambda: api.upload(folder, paths, item_type))
         finally:
             api.delete_folder(folder)
 
@@ -77,11 +78,14 @@ def webdav_target(url: str, dataset: Dataset) -> RawTarget:
             view.http.put(f"{url}/{UPLOADS}/raw-{tag}/{quote(path.name)}", content=body,
                           headers={"Content-Length": str(path.stat().st_size)}).raise_for_status()
 
-    def upload(paths: list[Path], item_type: str, tag: str) -> None:
+    def put_all(paths: list[Path], tag: str) -> None:
+        with ThreadPoolExecutor(PUT_WORKERS) as pool:
+            list(pool.map(lambda path: put(path, tag), paths))
+
+    def upload(paths: list[Path], item_type: str, tag: str) -> float:
         view.make_folder(UPLOADS, f"raw-{tag}")
         try:
-            with ThreadPoolExecutor(PUT_WORKERS) as pool:
-                list(pool.map(lambda path: put(path, tag), paths))
+            return timed(lambda: put_all(paths, tag))
         finally:
             view.remove_folder(UPLOADS, f"raw-{tag}")
 
@@ -149,12 +153,12 @@ def listing(target: RawTarget, dataset: Dataset) -> float:
 
 def upload_big(target: RawTarget, dataset: Dataset, tag: str) -> float:
     source = dataset.upload_big
-    return source.stat().st_size / MB / timed(lambda: target.upload([source], "video", f"big-{tag}"))
+    return source.stat().st_size / MB / target.upload([source], "video", f"big-{tag}")
 
 
 def upload_small(target: RawTarget, dataset: Dataset, tag: str) -> float:
     sources = sorted(dataset.upload_small_dir.iterdir())
-    return len(sources) / timed(lambda: target.upload(sources, "image", f"small-{tag}"))
+    return len(sources) / target.upload(sources, "image", f"small-{tag}")
 
 
 # --- curl -----------------------------------------------------------------------------------------

@@ -99,8 +99,8 @@ def _emulator_with_dataset(work: Path, dataset: Dataset, key_path: Path) -> Emul
     data = work / f"emulator-{dataset.scale.name}"
     stamp = data / ".bench-loaded"
     manifest = (dataset.root / "manifest.json").read_text()
-    if stamp.exists() and stamp.read_text() != manifest:
-        shutil.rmtree(data)
+    if not stamp.exists() or stamp.read_text() != manifest:
+        shutil.rmtree(data, ignore_errors=True)  # never load on top of a half-loaded or stale store
     emulator = Emulator(data, key_path, work / "logs" / "emulator.log")
     if not stamp.exists():
         try:
@@ -165,13 +165,11 @@ def run_regime(bench: Bench, regime: str, runs: int, api_ms: float, blob_ms: flo
         if cloud:
             probes = [p for p in probes if p is not MEMORY_PROBE]
         for n in range(runs):
-            order = sides if n % 2 == 0 else sides[::-1]  # alternate who goes first
             for probe in probes:
-                for side in list(order):
+                for side in sides[:: 1 if n % 2 == 0 else -1]:  # alternate who goes first
                     tag = f"{regime}-{side}-{probe.name}-{n}"
                     if not _run_probe(bench, result, side, probe, webdav_url, views[side], tag):
                         sides.remove(side)
-                        order.remove(side)
             if "raw" in bench.sides:
                 targets = [raw.emulator_target(bench.api, bench.dataset)]
                 if bench.webdav:
