@@ -73,22 +73,22 @@ class FolderApi:
         if client_metadata is not None:
             body["clientMetadata"] = json.dumps(client_metadata)
         started = datetime.now(timezone.utc)
-        policy = self._transport.retry
-        for attempt in range(policy.max_attempts):
+        attempts = 0
+        while True:
+            attempts += 1
             try:
                 data = await self._transport.call(
                     "POST", "storage/folders", operation="create folder", body=body, idempotent=False
                 )
                 return StorageFolder.from_wire(data)
             except AMBIGUOUS_FAILURES as exc:
-                if attempt + 1 >= policy.max_attempts:
+                if attempts >= self._transport.retry.max_attempts:
                     raise
                 log.warning("%s; checking whether the folder was created before retrying", exc)
-                await trio.sleep(policy.backoff(attempt))
-                existing = await self._created_since(name, parent, started - CREATE_SKEW)
-                if existing is not None:
-                    return existing
-        raise AssertionError("unreachable: the last attempt raises")
+            await trio.sleep(self._transport.retry.backoff(attempts - 1))
+            existing = await self._created_since(name, parent, started - CREATE_SKEW)
+            if existing is not None:
+                return existing
 
     async def _created_since(self, name: str, parent: UUID | None, since: datetime) -> StorageFolder | None:
         async for folder in self.list_folders(parent, FolderQuery(search=name, order=SortBy.CREATED_AT, desc=True, page_size=100)):

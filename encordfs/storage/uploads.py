@@ -189,11 +189,12 @@ class UploadApi:
     async def _start_job(
         self, folder: UUID, body: Json, *, idempotent: bool = False, placeholders: list[UUID] | None = None,
         composite: bool = False,
-    ) -> Any:
+    ) -> UUID | StorageItem:
         """POST data-upload-jobs. Returns the job uuid, or (after an ambiguous failure whose job
         did run) the resulting StorageItem."""
-        policy = self._transport.retry
-        for attempt in range(policy.max_attempts):
+        attempts = 0
+        while True:
+            attempts += 1
             try:
                 job = await self._transport.call(
                     "POST", f"storage/folders/{folder}/data-upload-jobs", operation="start upload job", body=body,
@@ -201,22 +202,22 @@ class UploadApi:
                 )
                 return UUID(str(job))
             except AMBIGUOUS_FAILURES as exc:
-                if not placeholders or attempt + 1 >= policy.max_attempts:
+                if not placeholders or attempts >= self._transport.retry.max_attempts:
                     raise
                 log.warning("%s; checking whether the job ran before submitting it again", exc)
-                done = await self._settled_upload(placeholders, composite)
-                if done is not None:
-                    return done
-        raise AssertionError("unreachable: the last attempt raises")
+            done = await self._settled_upload(placeholders, composite)
+            if done is not None:
+                return done
 
     async def _settled_upload(self, placeholders: list[UUID], composite: bool) -> StorageItem | None:
         """Wait up to the settle time for the placeholders to become real items; the result item."""
         with trio.move_on_after(self._transport.retry.job_settle_time):
             while True:
                 items = await self._real_items(placeholders)
-                result = items and (await self._composite_of(items[0]) if composite else items[0])
-                if result:
-                    return result
+                if items:
+                    result = await self._composite_of(items[0]) if composite else items[0]
+                    if result is not None:
+                        return result
                 await trio.sleep(self._transport.retry.job_settle_poll)
         return None
 
