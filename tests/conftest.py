@@ -7,9 +7,10 @@ Fixtures (stable; other test packages use them):
   ``.integration_hash`` / ``.bucket_dir`` (a local "bucket" for private-data imports),
   ``.set_faults(**knobs)``, ``.clear_faults()``, ``.link_datasets(item_uuid, n)``.
   Tests that change faults must clear them (use ``with emulator.faults(...)``).
-* ``emulator_factory`` (function): ``emulator_factory(*cli_args, register_key=True, env=None)``
-  starts a separate emulator with extra ``serve`` options (and extra environment variables; the
-  caller's ``ENCORDFS_FAULT_*`` variables are never inherited); each is stopped after the test.
+* ``emulator_factory`` (function): ``emulator_factory(*cli_args, register_key=True, env=None,
+  data_dir=None)`` starts a separate emulator with extra ``serve`` options (and extra environment
+  variables; the caller's ``ENCORDFS_FAULT_*`` variables are never inherited). Pass the
+  ``data_dir`` of a stopped one to restart it. Each is stopped after the test.
 * ``stranger_key_path``: a valid ed25519 key that no emulator knows.
 * ``sdk_user``: the official SDK's ``EncordUserClient`` for ``emulator``.
 """
@@ -159,10 +160,12 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulat
 def emulator_factory(tmp_path: Path) -> Iterator[Callable[..., RunningEmulator]]:
     started: list[RunningEmulator] = []
 
-    def factory(*args: str, register_key: bool = True, env: dict[str, str] | None = None) -> RunningEmulator:
+    def factory(
+        *args: str, register_key: bool = True, env: dict[str, str] | None = None, data_dir: Path | None = None
+    ) -> RunningEmulator:
         directory = tmp_path / f"emulator{len(started)}"
         directory.mkdir()
-        running = start_emulator(directory / "data", directory, *args, register_key=register_key, env=env)
+        running = start_emulator(data_dir or directory / "data", directory, *args, register_key=register_key, env=env)
         started.append(running)
         return running
 

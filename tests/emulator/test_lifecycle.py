@@ -22,7 +22,7 @@ def test_restart_loses_nothing(emulator_factory: Any, make_signed_api: Any) -> N
     url = api.signed_url(item)
     first.stop()
 
-    second = emulator_factory("--data", str(first.data_dir), register_key=False)
+    second = emulator_factory(data_dir=first.data_dir, register_key=False)
     again = make_signed_api(second, first.key_path)
     folder = again.ok("GET", f"storage/folders/{child}")
     assert (folder["name"], folder["parent"]) == ("child", parent)
