@@ -154,7 +154,14 @@ class Filesystem:
         return node.extra["size"]
 
     async def _attrs(self, node: Node) -> Attrs:
+        await self._loaded(node)
         return attrs_for(node, await self._size(node), self._own, self._mount_ns)
+
+    async def _loaded(self, node: Node) -> Node:
+        """The node with its folder/item model (refetched if ``forget`` dropped it)."""
+        if node.needs_model:
+            await self._refresh(node)
+        return node
 
     # --- names -> entries --------------------------------------------------------------------
 
@@ -212,7 +219,7 @@ class Filesystem:
         node = await self._resolve(dir_node, name)
         if node is None:
             raise FsError(errno.ENOENT)
-        return node
+        return await self._loaded(node)
 
     # --- metadata ------------------------------------------------------------------------------
 
@@ -224,8 +231,14 @@ class Filesystem:
         return attrs
 
     def forget(self, inodes: Iterable[tuple[int, int]]) -> None:
+        """Inodes the kernel no longer references keep their number but drop their model, so a
+        walk over millions of files does not keep millions of models in memory."""
         for ino, count in inodes:
-            self.inodes.forget(ino, count)
+            node = self.inodes.forget(ino, count)
+            if node is not None and node.kind in (Kind.FILE, Kind.GROUP, Kind.FOLDER) and ino not in self._writers:
+                node.item = node.folder = None
+                node.extra.clear()
+                self.caches.stale(ino)
 
     async def getattr(self, ino: int) -> Attrs:
         node = self._node(ino)
@@ -235,13 +248,14 @@ class Filesystem:
 
     async def _refresh(self, node: Node) -> None:
         try:
-            if node.kind is Kind.FOLDER or (node.kind is Kind.ROOT and node.folder is not None):
-                node.folder = await self.storage.get_folder(node.folder.uuid)  # type: ignore[union-attr]
-            elif node.kind in (Kind.FILE, Kind.GROUP) and node.item is not None:
-                item = await self.storage.get_item(node.item.uuid)
-                if item.last_edited_at != node.item.last_edited_at or item.file_size != node.item.file_size:
+            if node.kind in (Kind.FOLDER, Kind.ROOT) and isinstance(node.key, UUID):
+                node.folder = await self.storage.get_folder(node.key)
+            elif node.kind in (Kind.FILE, Kind.GROUP) and isinstance(node.key, UUID):
+                item = await self.storage.get_item(node.key)
+                old = node.item
+                if old is None or item.last_edited_at != old.last_edited_at or item.file_size != old.file_size:
                     node.extra.pop("size", None)
-                    node.extra["changed"] = True
+                    node.extra["changed"] = old is not None
                 node.item = item
         except (Forbidden, NotFound) as exc:
             # Encord answers 403 for entries that no longer exist: treat it as gone from its folder.
@@ -285,7 +299,7 @@ class Filesystem:
         return {}
 
     async def listxattr(self, ino: int) -> list[str]:
-        node = self._node(ino)
+        node = await self._loaded(self._node(ino))
         keys = list(await self._xattrs(node))
         if node.kind in (Kind.FILE, Kind.GROUP):
             keys.append(xattrs.DATASET_LINKS)
@@ -309,6 +323,7 @@ class Filesystem:
         if name != xattrs.CLIENT_METADATA:
             raise FsError(errno.ENOTSUP, f"only {xattrs.CLIENT_METADATA} can be set", quiet=not name.startswith(xattrs.PREFIX))
         self._writable(node)
+        await self._loaded(node)
         try:
             metadata = xattrs.parse_client_metadata(value)
         except ValueError as exc:
@@ -471,8 +486,10 @@ class Filesystem:
 
     async def _may_drop(self, node: Node, doing: str) -> None:
         """Deleting or replacing an item loses nothing unless datasets use it."""
-        if node.item is None or self.options.allow_delete_linked:
+        if node.kind is Kind.PENDING or self.options.allow_delete_linked:
             return
+        await self._loaded(node)
+        assert node.item is not None
         links = await self.storage.dataset_link_count(node.item)
         if links:
             log.warning("refusing to %s %r: it is linked to %d dataset(s) (mount with allow_delete_linked to allow)",
@@ -510,6 +527,8 @@ class Filesystem:
         if not node.kind.is_dir:
             refuse_unstorable_name(new_name)
         target = await self._resolve(target_dir, new_name)
+        if target is not None:
+            await self._loaded(target)
         if target is node:
             return
         if target is not None:
@@ -580,7 +599,7 @@ class Filesystem:
 
     async def open(self, ino: int, flags: int) -> tuple[int, bool]:
         """A file handle and whether the kernel may keep its page cache for the file."""
-        node = self._node(ino)
+        node = await self._loaded(self._node(ino))
         if node.kind.is_dir:
             raise FsError(errno.EISDIR)
         if flags & (os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_APPEND):
@@ -642,6 +661,7 @@ class Filesystem:
             raise FsError(errno.EPERM, "files must live in a folder, not at the storage root")
         existing = await self._resolve(dir_node, name)
         if existing is not None:
+            await self._loaded(existing)
             if flags & os.O_EXCL:
                 raise FsError(errno.EEXIST)
             if existing.kind.is_dir:

@@ -39,7 +39,7 @@ class Kind(Enum):
 Key = UUID | tuple[UUID, UUID] | int | None
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     ino: int
     kind: Kind
@@ -48,18 +48,19 @@ class Node:
     folder: StorageFolder | None = None
     item: StorageItem | None = None
     lookups: int = 0
-    open_handles: int = 0
     extra: dict = field(default_factory=dict)
 
     @property
     def uuid(self) -> UUID | None:
-        if self.kind is Kind.ROOT:
-            return self.folder.uuid if self.folder else None
-        if self.item is not None:
-            return self.item.uuid
-        if self.folder is not None:
-            return self.folder.uuid
-        return None
+        """The folder or item this node stands for (None: the storage root, a file not uploaded)."""
+        if isinstance(self.key, UUID):
+            return self.key
+        return self.item.uuid if self.item is not None else None
+
+    @property
+    def needs_model(self) -> bool:
+        """Its model was dropped to save memory (see ``InodeTable.forget``) and must be refetched."""
+        return (self.kind in (Kind.FILE, Kind.GROUP) and self.item is None) or (self.kind is Kind.FOLDER and self.folder is None)
 
     @property
     def title(self) -> str:
@@ -78,7 +79,7 @@ class InodeTable:
         self._by_key: dict[Key, int] = {}
         self._next = itertools.count(ROOT_INO + 1)
         self._serials = itertools.count(1)
-        root = Node(ROOT_INO, Kind.ROOT, None, ROOT_INO, folder=root_folder)
+        root = Node(ROOT_INO, Kind.ROOT, root_folder.uuid if root_folder else None, ROOT_INO, folder=root_folder)
         self._nodes[ROOT_INO] = root
         if root_folder is not None:
             self._by_key[root_folder.uuid] = ROOT_INO
@@ -130,8 +131,11 @@ class InodeTable:
         self._by_key[key] = node.ino
         return node
 
-    def forget(self, ino: int, count: int) -> None:
-        """The kernel dropped ``count`` references. The number stays reserved for the entry's key."""
+    def forget(self, ino: int, count: int) -> Node | None:
+        """The kernel dropped ``count`` references; the node if none are left. The number stays
+        reserved for the entry's key whatever happens."""
         node = self._nodes.get(ino)
-        if node is not None:
-            node.lookups = max(0, node.lookups - count)
+        if node is None:
+            return None
+        node.lookups = max(0, node.lookups - count)
+        return node if node.lookups == 0 else None

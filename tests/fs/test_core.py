@@ -358,3 +358,26 @@ async def test_shutdown_uploads_files_still_open(storage, staging, nursery) -> N
     await fs.write(fh, 0, b"unsaved")
     await fs.drain()
     assert storage.titles(top.uuid) == ["open.txt"]
+
+
+async def test_forgotten_inodes_drop_their_model_and_keep_their_number(storage, staging, nursery) -> None:
+    top = storage.add_folder("top")
+    item = storage.add_item(top.uuid, "a.txt", b"abc")
+    storage.links[item.uuid] = 1
+    sub = storage.add_folder("sub", top.uuid)
+    fs = make_fs(storage, staging, nursery, root=top)
+    ino = (await fs.lookup(ROOT_INO, "a.txt")).ino
+    sub_ino = (await fs.lookup(ROOT_INO, "sub")).ino
+    fs.forget([(ino, 1), (sub_ino, 1)])
+    assert fs.inodes[ino].item is None and fs.inodes[sub_ino].folder is None
+    assert (await fs.getattr(ino)).size == 3 and fs.inodes[ino].item == item
+    fs.forget([(ino, 1)])
+    with pytest.raises(FsError) as linked:
+        await fs.unlink(ROOT_INO, "a.txt")
+    assert linked.value.errno == errno.EPERM
+    fs.forget([(ino, 5)])
+    assert (await fs.lookup(ROOT_INO, "a.txt")).ino == ino
+    assert await cat(fs, ino) == b"abc"
+    await fs.rename(ROOT_INO, "sub", ROOT_INO, "sub2", noreplace=False, exchange=False)
+    assert storage.folders[sub.uuid].name == "sub2"
+    assert "get_folder" in storage.calls
