@@ -17,6 +17,7 @@ import trio
 
 from encordfs.storage.auth import Credentials
 from encordfs.storage.data import DataPlane
+from encordfs.storage.errors import ServerError
 from encordfs.storage.folders import FolderApi
 from encordfs.storage.items import ItemApi
 from encordfs.storage.retry import RetryPolicy
@@ -58,6 +59,13 @@ class StorageClient(FolderApi, ItemApi, DataPlane, UploadApi):
 
     async def aclose(self) -> None:
         await self._transport.aclose()
+
+    async def issue_bearer_token(self) -> str:
+        """A bearer token for this (signing) identity (``GET user/bearer-token``); never logged."""
+        data = await self._transport.call("GET", "user/bearer-token", operation="issue bearer token")
+        if not isinstance(data, dict) or not isinstance(data.get("token"), str):
+            raise ServerError("issue bearer token: the answer holds no token", operation="issue bearer token")
+        return data["token"]
 
     def __repr__(self) -> str:
         return f"StorageClient(domain={self.domain!r}, {self.credentials.description})"

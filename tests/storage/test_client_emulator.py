@@ -205,3 +205,15 @@ async def test_stale_signed_url_is_refreshed_and_stranger_is_refused(client, tmp
 async def test_metadata_json_round_trip(client):
     folder = await client.create_folder(f"m-{uuid4().hex[:6]}", None, client_metadata={"ü": [1, {"x": None}]})
     assert json.loads(folder.client_metadata) == {"ü": [1, {"x": None}]}
+
+
+async def test_bearer_token_client(client, storage_emulator, tmp_path):
+    token = await client.issue_bearer_token()
+    folder = await new_folder(client)
+    path = mediagen.text(tmp_path / "b.txt", ["via token"])
+    async with StorageClient(load_credentials(bearer_token=token), storage_emulator.url, retry=RetryPolicy(max_attempts=2)) as bearer:
+        item = await bearer.upload_file(folder.uuid, path, "b.txt", StorageItemType.PLAIN_TEXT)
+        assert await bearer.read_range(item, 0, 100) == path.read_bytes()
+    async with StorageClient(load_credentials(bearer_token="not-a-token"), storage_emulator.url, retry=RetryPolicy(max_attempts=1)) as wrong:
+        with pytest.raises(errors.Unauthenticated):
+            await wrong.get_folder(folder.uuid)
