@@ -68,6 +68,7 @@ class EmulatorView:
     def __init__(self, api: EncordApi) -> None:
         self.api = api
         self._folders: dict[tuple[str, ...], str] = {}
+        self._items: dict[tuple[str, ...], dict[str, str]] = {}  # folder path -> name -> item UUID, as last listed
 
     def _folder(self, folders: tuple[str, ...]) -> str | None:
         if folders not in self._folders:
@@ -81,11 +82,16 @@ class EmulatorView:
         folder = self._folder(folders)
         if folder is None:
             return {}
-        return {item["name"]: item["fileSize"] for item in self.api.items(folder)}
+        items = self.api.items(folder)
+        self._items[folders] = {item["name"]: item["uuid"] for item in items}
+        return {item["name"]: item["fileSize"] for item in items}
 
     def read(self, *path: str) -> bytes:
-        folder = self._folder(path[:-1])
-        uuid = next(i["uuid"] for i in self.api.items(folder) if i["name"] == path[-1])
+        if path[-1] not in self._items.get(path[:-1], {}):
+            self.sizes(*path[:-1])
+        uuid = self._items.get(path[:-1], {}).get(path[-1])
+        if uuid is None:
+            raise FileNotFoundError(f"{'/'.join(path)} is not on the emulator")
         response = self.api.blobs.get(self.api.item(uuid, sign_url=True)["signedUrl"])
         response.raise_for_status()
         return response.content
@@ -99,3 +105,4 @@ class EmulatorView:
         if folder is not None:
             self.api.delete_folder(folder)
             self._folders = {path: uuid for path, uuid in self._folders.items() if path[: len(folders)] != folders}
+            self._items = {path: names for path, names in self._items.items() if path[: len(folders)] != folders}
