@@ -91,14 +91,14 @@ def test_job_delay_and_cancel(emulator_factory: Any, make_signed_api: Any) -> No
 def test_reencode_delay(emulator_factory: Any, make_signed_api: Any) -> None:
     from encordfs.emulator import mediagen
 
-    running = emulator_factory("--reencode-delay", "0.5")
+    running = emulator_factory("--reencode-delay", "1.5")
     api = make_signed_api(running)
     folder = api.create_folder("videos")
     clip = mediagen.mp4(running.data_dir.parent / "c.mp4", seconds=0.5)
     video = api.upload(folder, clip.read_bytes(), "c.mp4", item_type="video")
     process = api.ok("POST", "storage/items/reencode", json={"storageItems": [video], "processTitle": "t", "forceFullReencoding": False})
     assert api.ok("GET", f"storage/items/reencode/{process}") == {"status": "submitted", "result": None}
-    time.sleep(0.6)
+    time.sleep(1.6)
     assert api.ok("GET", f"storage/items/reencode/{process}")["status"] == "done"
 
 
