@@ -26,7 +26,6 @@ FLAT = "flat"
 TREE = "tree"
 LISTING = "listing"
 UPLOADS = "uploads"  # the top-level folder the write workloads copy into (never in served/)
-TOP_LEVEL = ("video", IMAGES, FLAT, TREE, LISTING)
 CHUNK = 1 << 20
 
 
@@ -71,7 +70,7 @@ def crc32_of(path: Path) -> int:
     return crc
 
 
-def tree_shape(entries: int) -> tuple[int, int, int]:
+def _tree_shape(entries: int) -> tuple[int, int, int]:
     """(top dirs, subdirs per top dir, files) whose total is exactly ``entries``."""
     fanout = max(2, min(10, round(entries**0.5 / 11)))
     dirs = fanout + fanout * fanout
@@ -79,7 +78,7 @@ def tree_shape(entries: int) -> tuple[int, int, int]:
 
 
 def _write_tree(served: Path, entries: int) -> None:
-    tops, subs, files = tree_shape(entries)
+    tops, subs, files = _tree_shape(entries)
     leaves = [served / TREE / f"d{t:02d}" / f"s{s:02d}" for t in range(tops) for s in range(subs)]
     for leaf in leaves:
         leaf.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import socket
 import sys
@@ -26,8 +25,6 @@ QUEUE_CHUNKS = 64
 DATA_METHODS = (b"GET ", b"HEAD ", b"PUT ")
 API_METHODS = (b"PROPFIND ", b"PROPPATCH ", b"MKCOL ", b"MOVE ", b"COPY ", b"DELETE ", b"LOCK ", b"UNLOCK ",
                b"OPTIONS ", b"POST ")
-
-log = logging.getLogger(__name__)
 
 
 class Delays:

@@ -8,7 +8,6 @@ and uses only ``encordfs.wire.signing`` from the project.
 
 from __future__ import annotations
 
-import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,7 +18,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from encordfs.wire.signing import sign_headers
 
-log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
 UPLOAD_BATCH = 500

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import subprocess
 from pathlib import Path
 
 from bench.emulator import ENCORDFS
 from bench.procs import Child, is_mounted, unmount, wait_until
-
-log = logging.getLogger(__name__)
 
 
 def mount_available() -> str | None:
@@ -27,7 +24,7 @@ class EncordfsMount:
         self.child = Child("encordfs-mount", argv, log_path)
         try:
             wait_until(lambda: is_mounted(mountpoint), 30, "encordfs mount", self.child)
-        except Exception:
+        except BaseException:
             self.stop()
             raise
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import shutil
 import sys
 from pathlib import Path
@@ -11,7 +10,6 @@ import httpx
 
 from bench.procs import Child, free_port, is_mounted, unmount, wait_until
 
-log = logging.getLogger(__name__)
 
 REMOTE = "bench"
 
@@ -69,7 +67,7 @@ class RcloneMount:
         self.child = Child("rclone-mount", argv, log_path, env=env)
         try:
             wait_until(lambda: is_mounted(mountpoint), 30, "rclone mount", self.child)
-        except Exception:
+        except BaseException:
             self.stop()
             raise
 
