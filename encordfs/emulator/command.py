@@ -20,6 +20,7 @@ FAULT_FLAGS = {
     "rate_429": ("--fault-429-rate", float, "fraction of requests answered 429 with Retry-After"),
     "retry_after": ("--fault-retry-after", int, "Retry-After seconds sent with injected 429s"),
     "drop_rate": ("--fault-drop-rate", float, "fraction of connections closed without an answer"),
+    "drop_after_rate": ("--fault-drop-after-rate", float, "fraction processed in full whose answer is lost"),
     "slow_body_bps": ("--fault-slow-body-bps", int, "cap on response body bytes per second"),
     "scope": ("--fault-scope", str, "which requests the rates hit: all, api or blobs"),
     "seed": ("--fault-seed", int, "seed for the fault dice (reproducible runs)"),

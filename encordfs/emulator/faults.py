@@ -32,14 +32,17 @@ class FaultConfig:
     rate_429: float = 0.0  # fraction answered 429 with Retry-After
     retry_after: int = 1
     drop_rate: float = 0.0  # fraction whose connection is closed without an answer
+    drop_after_rate: float = 0.0  # fraction processed in full whose answer is then lost (closed)
     slow_body_bps: int = 0  # cap on response body bytes per second (0 = no cap)
     scope: str = "all"  # "all", "api" or "blobs": which requests the rates apply to
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "rate_429", "drop_rate"):
+        for name in ("error_rate", "rate_429", "drop_rate", "drop_after_rate"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise FaultConfigError(f"{name} must be between 0 and 1")
+        if self.drop_rate + self.drop_after_rate + self.rate_429 + self.error_rate > 1.0:
+            raise FaultConfigError("drop_rate + drop_after_rate + rate_429 + error_rate must not exceed 1")
         for name in ("latency_ms", "blob_latency_ms", "slow_body_bps", "retry_after"):
             if getattr(self, name) < 0:
                 raise FaultConfigError(f"{name} must not be negative")
@@ -64,11 +67,23 @@ class FaultConfig:
         for f in fields(cls):
             raw = environ.get(f"ENCORDFS_FAULT_{f.name.upper()}")
             if raw is not None:
-                values[f.name] = raw if f.name == "scope" else (int(raw) if f.name in ("retry_after", "slow_body_bps", "seed") else float(raw))
+                values[f.name] = _parse_env(f.name, raw)
         return values
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+INT_KNOBS = frozenset({"retry_after", "slow_body_bps", "seed"})
+
+
+def _parse_env(name: str, raw: str) -> Any:
+    if name == "scope":
+        return raw
+    try:
+        return int(raw) if name in INT_KNOBS else float(raw)
+    except ValueError:
+        raise FaultConfigError(f"ENCORDFS_FAULT_{name.upper()} must be a number, got {raw!r}") from None
 
 
 def _kind(path: str) -> str | None:
@@ -106,6 +121,11 @@ class FaultMiddleware:
                 await _drop(send)
                 return
             roll -= config.drop_rate
+            if roll < config.drop_after_rate:
+                await self.app(scope, receive, _swallowed(send))
+                await _drop(send)
+                return
+            roll -= config.drop_after_rate
             if roll < config.rate_429:
                 await _answer(send, 429, b'{"message": "rate limited (injected)"}', [(b"retry-after", str(config.retry_after).encode())])
                 return
@@ -138,6 +158,15 @@ async def _drop(send: Any) -> None:
     transport.abort()
     for _ in range(3):
         await asyncio.sleep(0)
+
+
+def _swallowed(send: Any) -> Any:
+    """A send that discards the answer (the request is still processed in full)."""
+
+    async def discard(message: dict[str, Any]) -> None:
+        return None
+
+    return discard
 
 
 def _throttled(send: Any, bps: int) -> Any:

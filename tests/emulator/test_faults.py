@@ -47,6 +47,15 @@ def test_dropped_connections(emulator: Any, signed_api: Any) -> None:
             httpx.get(emulator.url + "/v2/public/storage/folders", timeout=5)
 
 
+def test_drop_after_processing(emulator: Any, signed_api: Any) -> None:
+    name = f"lost-answer-{time.time_ns()}"
+    with emulator.faults(drop_after_rate=1.0, scope="api"):
+        with pytest.raises(httpx.TransportError):
+            signed_api.call("POST", "storage/folders", json={"name": name})
+    found = signed_api.ok("GET", "storage/search/folders", params={"search": name})["results"]
+    assert [f["name"] for f in found] == [name]
+
+
 def test_latency_and_scope(emulator: Any, signed_api: Any) -> None:
     folder = signed_api.create_folder("latency")
     url = signed_api.signed_url(signed_api.upload(folder, b"x" * 1000, "x.txt"))
@@ -73,7 +82,7 @@ def test_slow_body(emulator: Any, signed_api: Any) -> None:
 
 
 def test_bad_knobs_are_400(emulator: Any) -> None:
-    for knobs in ({"error_rate": 2}, {"nonsense": 1}, {"scope": "everything"}):
+    for knobs in ({"error_rate": 2}, {"nonsense": 1}, {"scope": "everything"}, {"error_rate": 0.6, "drop_rate": 0.6}):
         response = httpx.post(emulator.url + "/_emulator/faults", json=knobs)
         assert response.status_code == 400 and response.json()["message"]
 
