@@ -217,3 +217,22 @@ async def test_bearer_token_client(client, storage_emulator, tmp_path):
     async with StorageClient(load_credentials(bearer_token="not-a-token"), storage_emulator.url, retry=RetryPolicy(max_attempts=1)) as wrong:
         with pytest.raises(errors.Unauthenticated):
             await wrong.get_folder(folder.uuid)
+
+
+async def test_many_concurrent_reads_through_a_small_pool(client, storage_emulator, tmp_path):
+    folder = await new_folder(client)
+    path = mediagen.jpeg_of_size(tmp_path / "big.jpg", 200_000)
+    data = path.read_bytes()
+    item = await client.upload_file(folder.uuid, path, path.name, StorageItemType.IMAGE)
+    credentials = load_credentials(ssh_key_file=storage_emulator.key_path)
+    chunks: dict[int, bytes] = {}
+    async with StorageClient(credentials, storage_emulator.url, max_connections=2) as narrow:
+
+        async def read(offset: int) -> None:
+            chunks[offset] = await narrow.read_range(item, offset, 8192)
+
+        with trio.fail_after(20):
+            async with trio.open_nursery() as nursery:
+                for offset in range(0, len(data), 8192):
+                    nursery.start_soon(read, offset)
+    assert b"".join(chunks[o] for o in sorted(chunks)) == data

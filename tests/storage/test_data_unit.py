@@ -13,11 +13,13 @@ import pytest
 import trio
 
 from encordfs.storage import errors
+from encordfs.storage.auth import Credentials
+from encordfs.storage.client import StorageClient
 from encordfs.storage.signed_urls import SignedUrlCache, url_expiry
 from encordfs.wire.enums import StorageItemType
 from encordfs.wire.models import StorageItem
 
-from .fakes import FakeApi, item_wire, reply
+from .fakes import FAST_RETRY, KEY, FakeApi, item_wire, reply
 
 CONTENT = bytes(range(256)) * 40  # 10240 bytes
 
@@ -270,3 +272,34 @@ async def test_expired_upload_url_gets_a_fresh_slot(tmp_path):
     assert api.calls("PUT", "/up/0")[0].content == b"png"
     body = json.loads(api.calls("POST", f"storage/folders/{folder}/data-upload-jobs")[0].content)
     assert body["dataItems"]["images"][0]["placeholderItemUuid"] == str(fresh)
+
+
+class ChunkRecorder(httpx.AsyncBaseTransport):
+    """Records the chunk sizes of PUT bodies as they stream, then hands on a copy of the bytes."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.put_chunks: list[int] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            body = bytearray()
+            async for chunk in request.stream:
+                self.put_chunks.append(len(chunk))
+                body += chunk
+            request = httpx.Request("PUT", request.url, headers=request.headers, content=bytes(body))
+        return await self.inner.handle_async_request(request)
+
+
+async def test_upload_streams_the_file_in_bounded_chunks(tmp_path):
+    api = FakeApi()
+    folder = uuid4()
+    upload_routes(api, folder)
+    path = tmp_path / "big.png"
+    path.write_bytes(CONTENT * 300)  # 3 MiB
+    recorder = ChunkRecorder(httpx.MockTransport(api))
+    async with StorageClient(Credentials(private_key=KEY), "http://api.test", retry=FAST_RETRY, transport=recorder) as client:
+        await client.upload_file(folder, path, "big.png", StorageItemType.IMAGE)
+    assert sum(recorder.put_chunks) == path.stat().st_size
+    assert len(recorder.put_chunks) >= 3 and max(recorder.put_chunks) <= 1 << 20
+    assert api.calls("PUT", "/up/0")[0].content == path.read_bytes()
