@@ -72,9 +72,10 @@ def _integrations(specs: list[str]) -> dict[str, Path]:
 
 
 def _fault_config(args: argparse.Namespace) -> FaultConfig:
-    knobs = FaultConfig.from_env(os.environ)
-    knobs.update({name: getattr(args, f"fault_{name}") for name in FAULT_FLAGS if getattr(args, f"fault_{name}") is not None})
     try:
+        knobs = FaultConfig.from_env(os.environ)
+        flags = {name: getattr(args, f"fault_{name}") for name in FAULT_FLAGS}
+        knobs.update({name: value for name, value in flags.items() if value is not None})
         return FaultConfig.from_mapping(knobs)
     except FaultConfigError as exc:
         raise SystemExit(f"bad fault setting: {exc}") from None
