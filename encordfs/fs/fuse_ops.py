@@ -28,8 +28,6 @@ def _errors(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
             return await method(self, *args)
         except pyfuse3.FUSEError:
             raise
-        except trio.Cancelled:
-            raise
         except Exception as exc:
             raise pyfuse3.FUSEError(errno_for(exc, method.__name__)) from None
 
@@ -37,7 +35,11 @@ def _errors(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
 
 
 class KernelNotifier:
-    """Invalidations through pyfuse3, sent asynchronously so a handler never waits on itself."""
+    """Invalidations through pyfuse3, sent asynchronously so a handler never waits on itself.
+    Inode invalidations run in ``nursery`` (set once the mount's nursery is open)."""
+
+    def __init__(self) -> None:
+        self.nursery: trio.Nursery | None = None
 
     def entry_changed(self, parent: int, name: str) -> None:
         try:
@@ -54,8 +56,6 @@ class KernelNotifier:
 
         if self.nursery is not None:
             self.nursery.start_soon(invalidate)
-
-    nursery: trio.Nursery | None = None
 
 
 class FuseOperations(pyfuse3.Operations):

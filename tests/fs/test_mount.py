@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import filecmp
+import json
 import os
 import shutil
 import subprocess
@@ -271,8 +272,6 @@ def test_ls_l_needs_no_request_per_entry_and_lookup_needs_no_listing(emulator_fa
     mnt = mount_fs(server, folder.uuid).path
 
     def requests_during(action) -> list[dict]:
-        import json
-
         before = len(log_path.read_text().splitlines())
         action()
         return [json.loads(line) for line in log_path.read_text().splitlines()[before:]]
