@@ -7,6 +7,7 @@ there) and the status, plus the server's own message when it sent one.
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 
@@ -23,6 +24,7 @@ _BY_STATUS: dict[int, type[errors.StorageError]] = {
 }
 
 MAX_SERVER_MESSAGE = 300
+_URL_QUERY = re.compile(r"(https?://[^\s?#\"']+)\?[^\s\"']*")
 
 
 def server_message(response: httpx.Response) -> str:
@@ -36,7 +38,7 @@ def server_message(response: httpx.Response) -> str:
     text = body.get("message") or body.get("detail") or ""
     if not isinstance(text, str):
         text = json.dumps(text)
-    return text[:MAX_SERVER_MESSAGE]
+    return _URL_QUERY.sub(r"\1?<redacted>", text)[:MAX_SERVER_MESSAGE]
 
 
 def describe(operation: str, url: httpx.URL, detail: str) -> str:

@@ -183,3 +183,13 @@ def test_retry_after_parses_seconds_and_http_dates():
     assert parse_retry_after("7") == 7
     assert parse_retry_after("Thu, 01 May 2025 13:53:59 GMT", now=now) == 59
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+
+
+async def test_urls_quoted_in_server_messages_lose_their_queries():
+    api = FakeApi()
+    item = uuid4()
+    api.route("GET", f"storage/items/{item}", reply(400, {"message": "bad link http://b.test/k?sig=SECRET&x=1 here"}))
+    async with api.client() as client:
+        with pytest.raises(errors.InvalidArgument) as raised:
+            await client.get_item(item)
+    assert "SECRET" not in str(raised.value) and "http://b.test/k?<redacted> here" in str(raised.value)
