@@ -164,10 +164,13 @@ async def delete_folder(ctx: Ctx) -> Any:
     uuid = existing_folder(ctx, ctx.path_uuid("folder"))["uuid"]
     if ctx.store.one("SELECT 1 AS x FROM folders WHERE parent=? UNION ALL SELECT 1 FROM items WHERE folder=?", (uuid, uuid)):
         raise BadRequest("folder is not empty: delete or move its items and subfolders first")
+    unused_slots = [r["uuid"] for r in ctx.store.query("SELECT uuid FROM slots WHERE folder=?", (uuid,))]
     with ctx.store.tx() as db:
         db.execute("DELETE FROM folders WHERE uuid=?", (uuid,))
         db.execute("DELETE FROM folder_groups WHERE folder=?", (uuid,))
         db.execute("DELETE FROM slots WHERE folder=?", (uuid,))
+    for slot in unused_slots:
+        (ctx.store.blob_dir / slot).unlink(missing_ok=True)  # bytes PUT but never registered
     return None
 
 
