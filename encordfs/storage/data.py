@@ -125,7 +125,7 @@ class DataPlane:
             url,
             operation="read",
             consume=consume,
-            headers={"Range": f"bytes={offset}-{offset + length - 1}"},
+            headers={"Range": f"bytes={offset}-{offset + length - 1}", "Accept-Encoding": "identity"},
             accept=lambda status: status in (200, 206, 416),
         )
 
@@ -162,7 +162,7 @@ class DataPlane:
             return parsed[2]
 
         return await self._transport.data_request(
-            "GET", url, operation="size", consume=consume, headers={"Range": "bytes=0-0"},
+            "GET", url, operation="size", consume=consume, headers={"Range": "bytes=0-0", "Accept-Encoding": "identity"},
             accept=lambda status: status in (200, 206, 416),
         )
 
