@@ -13,8 +13,9 @@ from .emulator_process import EmulatorProcess, start_emulator
 
 INTEGRATION = UUID("7a000000-0000-4000-8000-000000000001")
 
-# Small delays so fault-injection runs stay fast, many attempts so they still succeed.
-TEST_RETRY = RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.2, max_total=30.0, job_settle_time=0.5, job_settle_poll=0.05)
+# Small delays so fault-injection runs stay fast; many attempts, because with up to 55% of requests
+# failing, 12 attempts would run out about once in 1300 calls (0.55**12), 30 never in practice.
+TEST_RETRY = RetryPolicy(max_attempts=30, base_delay=0.01, max_delay=0.2, max_total=30.0, job_settle_time=0.5, job_settle_poll=0.05)
 
 
 @pytest.fixture(scope="session")
