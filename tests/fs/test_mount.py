@@ -196,7 +196,7 @@ def test_changes_elsewhere_appear_after_the_ttl(emulator, sdk_user, fs_root, mou
     assert os.listdir(first) == [] and not (first / "sdk.txt").exists()
     fs_root.upload_text(media["notes.txt"], title="sdk.txt")
     shutil.copy(media["photo.jpg"], second / "mine.jpg")
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 15
     while sorted(os.listdir(first)) != ["mine.jpg", "sdk.txt"]:
         assert time.monotonic() < deadline, os.listdir(first)
         time.sleep(0.2)
@@ -253,8 +253,10 @@ def test_sigterm_finishes_the_upload_in_flight_then_unmounts(emulator, fs_root, 
     mounted = mount_fs(emulator, fs_root.uuid)
     with emulator.faults(blob_latency_ms=1500):
         copy = subprocess.Popen(["cp", str(media["photo.jpg"]), str(mounted.path / "slow.jpg")], stderr=subprocess.PIPE)
-        time.sleep(0.7)
-        assert copy.poll() is None, "the upload should still be in flight"
+        deadline = time.monotonic() + 15
+        while not list((mounted.cache_dir / "pending").glob("*.json")):  # journaled: the upload has begun
+            assert time.monotonic() < deadline and copy.poll() is None, mounted.log()
+            time.sleep(0.02)
         mounted.process.terminate()
         assert copy.wait(timeout=20) == 0, copy.stderr.read()
         assert mounted.process.wait(timeout=20) == 0, mounted.log()
@@ -296,7 +298,7 @@ def test_a_failed_upload_fails_cp_and_is_replayed_on_the_next_mount(emulator, fs
     assert encordfs("unmount", str(first.path)).returncode == 0
     first.process.wait(timeout=20)
     second = mount_fs(emulator, fs_root.uuid, cache_dir=cache)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 20
     while [i.name for i in fs_root.list_items()] != ["kept.jpg"]:
         assert time.monotonic() < deadline, second.log()
         time.sleep(0.2)
