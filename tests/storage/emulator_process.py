@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,19 +51,27 @@ class EmulatorProcess:
         self.set_faults()
 
     def log_position(self) -> int:
-        """The log's end, once the server has logged what it already answered (it logs just after)."""
-        size = -1
-        while (current := self.request_log.stat().st_size if self.request_log.exists() else 0) != size:
-            size = current
-            time.sleep(0.01)
-        return size
+        """The log's end once everything answered so far is in it: a marker request is sent and
+        waited for (the server logs each request just after answering it)."""
+        mark = uuid.uuid4().hex
+        httpx.get(f"{self.url}/_emulator/health", params={"mark": mark}, timeout=10).raise_for_status()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            text = self.request_log.read_text(encoding="utf-8") if self.request_log.exists() else ""
+            found = text.find(f"mark={mark}")
+            if found >= 0 and "\n" in text[found:]:
+                return len(text[: text.index("\n", found) + 1].encode("utf-8"))
+            time.sleep(0.005)
+        raise TimeoutError("the emulator did not log the marker request")
 
     def log_since(self, position: int) -> list[dict[str, Any]]:
         """Request-log entries written after ``position``."""
-        self.log_position()
+        end = self.log_position()
         with self.request_log.open("rb") as handle:
             handle.seek(position)
-            return [json.loads(line) for line in handle.read().splitlines() if line.strip()]
+            lines = handle.read(end - position).splitlines()
+        entries = [json.loads(line) for line in lines if line.strip()]
+        return [e for e in entries if not e["path"].startswith("/_emulator/")]
 
     def stop(self) -> None:
         self.process.terminate()
