@@ -316,3 +316,32 @@ def test_odd_and_duplicate_titles_are_all_reachable(emulator, fs_root, mount_fs,
     assert xattr(mnt / "dup.txt", "uuid") == str(first)
     for name in names:
         assert (mnt / name).read_text() == "one\ntwo\n"
+
+
+def test_cp_in_uploads_each_type_through_its_flow(emulator, sdk_user, fs_root, mount_fs, media, tmp_path) -> None:
+    mnt = mount_fs(emulator, fs_root.uuid).path
+    expected = {"photo.jpg": "image", "clip.mp4": "video", "tone.wav": "audio", "notes.txt": "plainText",
+                "doc.pdf": "pdf", "scan.nii": "nifti"}
+    unnamed = tmp_path / "README"  # no extension: decided from the content
+    unnamed.write_text("plain words\n")
+    result = sh("cp", *(str(media[n]) for n in expected), str(unnamed), str(mnt))
+    assert result.returncode == 0, result.stderr
+    for name, item_type in {**expected, "README": "plainText"}.items():
+        assert xattr(mnt / name, "item_type") == item_type, name
+        source = media[name] if name in media else unnamed
+        assert sdk_bytes(sdk_user, xattr(mnt / name, "uuid")) == source.read_bytes(), name
+
+
+def test_reads_survive_signed_url_expiry(emulator_factory, make_sdk_client, mount_fs, tmp_path) -> None:
+    server = emulator_factory("--signed-url-ttl", "1")
+    folder = make_sdk_client(server).create_storage_folder("expiring")
+    big = mediagen.large_video(tmp_path / "v.mp4", 2 << 20)
+    folder.upload_video(big, title="v.mp4")
+    mnt = mount_fs(server, folder.uuid).path
+    expected = big.read_bytes()
+    with open(mnt / "v.mp4", "rb") as handle:
+        handle.seek(1_600_000)  # a random read: only the chunk it touches is fetched
+        assert handle.read(1000) == expected[1_600_000:1_601_000]
+        time.sleep(2.5)  # the signed URL used for that chunk has expired now
+        handle.seek(0)
+        assert handle.read(1000) == expected[:1000]
