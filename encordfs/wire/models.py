@@ -181,7 +181,7 @@ class StorageItem:
     is_tombstone: bool = False
     is_placeholder: bool = False
     url: str | None = None
-    signed_url: str | None = None
+    signed_url: str | None = field(default=None, repr=False)
     file_size: int | None = None
     mime_type: str | None = None
     duration: float | None = None
@@ -196,7 +196,7 @@ class StorageItem:
     audio_bit_depth: int | None = None
     audio_codec: str | None = None
     audio_num_channels: int | None = None
-    client_metadata_signed_url: str | None = None
+    client_metadata_signed_url: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_wire(cls, data: Json) -> "StorageItem":
@@ -278,7 +278,7 @@ class FolderSummary:
 class UploadSignedUrl:
     item_uuid: UUID
     object_key: str
-    signed_url: str
+    signed_url: str = field(repr=False)
     upload_headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod

@@ -84,3 +84,12 @@ def test_datetime_forms(text):
 def test_rfc1123_and_epoch():
     assert parse_datetime("Thu, 01 May 2025 13:53:59 GMT") == datetime(2025, 5, 1, 13, 53, 59, tzinfo=timezone.utc)
     assert parse_datetime(0) == datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def test_signed_urls_stay_out_of_repr():
+    item = make_item(signed_url="http://h/blob?sig=SECRET", client_metadata_signed_url="http://h/m?sig=SECRET")
+    assert "SECRET" not in repr(item)
+    from encordfs.wire.models import UploadSignedUrl
+
+    slot = UploadSignedUrl(item_uuid=uuid4(), object_key="k", signed_url="http://h/up?sig=SECRET")
+    assert "SECRET" not in repr(slot)
