@@ -40,13 +40,13 @@ def _list(ctx: Ctx, parents: list[str | None] | None) -> dict[str, Any]:
     order = q.enum("order", SortBy, SortBy.NAME).value
     desc = q.bool("desc", False)
     size = q.page_size()
-    offset = decode_token(q.get("pageToken"))
+    after = decode_token(q.get("pageToken"), order)
     if q.bool("includeOrgAccess", False):
         ctx.principal.require_write()
     if q.bool("datasetSynced") is True:
-        return page([], offset, size, False)  # no folder of the emulator mirrors a dataset
-    rows = ctx.store.list_folders(parents, q.get("search"), order, bool(desc), offset, size + 1)
-    return page([_render(ctx, r) for r in rows[:size]], offset, size, len(rows) > size)
+        return page([], [], size, order)  # no folder of the emulator mirrors a dataset
+    rows = ctx.store.list_folders(parents, q.get("search"), order, bool(desc), after, size + 1)
+    return page([_render(ctx, r) for r in rows[:size]], rows, size, order)
 
 
 async def list_roots(ctx: Ctx) -> Any:

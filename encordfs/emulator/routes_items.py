@@ -42,15 +42,15 @@ def _list(ctx: Ctx, folders: list[str] | None) -> Any:
     order = q.enum("order", SortBy, SortBy.NAME).value
     desc = bool(q.bool("desc", False))
     size = q.page_size()
-    offset = decode_token(q.get("pageToken"))
+    after = decode_token(q.get("pageToken"), order)
     sign = bool(q.bool("signUrls", False))
     include_metadata = bool(q.bool("includeClientMetadata", True))
     q.bool("clientMetadataAsSignedUrl", False)
     if q.bool("includeOrgAccess", False):
         ctx.principal.require_write()
-    rows = ctx.store.list_items(folders, q.get("search"), item_types, q.bool("isInDataset"), order, desc, offset, size + 1)
+    rows = ctx.store.list_items(folders, q.get("search"), item_types, q.bool("isInDataset"), order, desc, after, size + 1)
     render = ctx.renderer()
-    return page([render.wire(r, sign, include_metadata) for r in rows[:size]], offset, size, len(rows) > size)
+    return page([render.wire(r, sign, include_metadata) for r in rows[:size]], rows, size, order)
 
 
 async def list_items(ctx: Ctx) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import os
 import secrets
 import time
@@ -46,7 +47,7 @@ class UrlSigner:
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def url(self, base_url: str, key: str, op: BlobOp, now: float | None = None) -> str:
-        expires = int((time.time() if now is None else now) + self.ttl_seconds)
+        expires = math.ceil((time.time() if now is None else now) + self.ttl_seconds)
         query = urlencode({"op": op.value, "expires": expires, "sig": self._mac(op, key, expires)})
         return f"{base_url.rstrip('/')}/blobs/{key}?{query}"
 

@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS folders (
     created_at REAL NOT NULL,
     last_edited_at REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS folders_by_parent ON folders(parent);
+CREATE INDEX IF NOT EXISTS folders_by_parent ON folders(parent, name);
+CREATE INDEX IF NOT EXISTS folders_by_parent_created ON folders(parent, created_at);
 CREATE TABLE IF NOT EXISTS items (
     uuid TEXT PRIMARY KEY,
     folder TEXT NOT NULL,
@@ -47,7 +48,8 @@ CREATE TABLE IF NOT EXISTS items (
     child_index INTEGER,
     media TEXT NOT NULL DEFAULT '{}'
 );
-CREATE INDEX IF NOT EXISTS items_by_folder ON items(folder, composite);
+CREATE INDEX IF NOT EXISTS items_by_folder ON items(folder, name);
+CREATE INDEX IF NOT EXISTS items_by_folder_created ON items(folder, created_at);
 CREATE INDEX IF NOT EXISTS items_by_composite ON items(composite, child_index);
 CREATE TABLE IF NOT EXISTS slots (
     uuid TEXT PRIMARY KEY,
@@ -94,6 +96,10 @@ CREATE TABLE IF NOT EXISTS keys (
 """
 
 ITEM_ORDER = {"name": "name", "createdAt": "created_at"}
+
+# Where a page ended: the last row's sort value and rowid (keyset paging: stable under inserts
+# and deletes, and as fast on the thousandth page as on the first).
+Cursor = tuple[Any, int]
 
 
 def escape_like(text: str) -> str:
@@ -194,7 +200,7 @@ class Store:
         search: str | None,
         order: str,
         desc: bool,
-        offset: int,
+        after: Cursor | None,
         limit: int,
     ) -> list[Row]:
         """Folders whose parent is one of ``parents`` (``None`` in it = top level; ``parents=None`` = all)."""
@@ -211,18 +217,22 @@ class Store:
         if search:
             where.append("name LIKE ? ESCAPE '\\'")
             args.append(f"%{escape_like(search)}%")
-        return self._page("folders", where, args, order, desc, offset, limit)
+        return self._page("folders", where, args, order, desc, after, limit)
 
     def _page(
-        self, table: str, where: list[str], args: list[Any], order: str, desc: bool, offset: int, limit: int
+        self, table: str, where: list[str], args: list[Any], order: str, desc: bool, after: Cursor | None, limit: int
     ) -> list[Row]:
+        """Rows in ``(order, rowid)`` order after the cursor; each row carries its ``_rowid``."""
         column = ITEM_ORDER[order]
         direction = "DESC" if desc else "ASC"
+        if after is not None:
+            where = [*where, f"({column}, rowid) {'<' if desc else '>'} (?, ?)"]
+            args = [*args, *after]
         sql = (
-            f"SELECT * FROM {table} WHERE {' AND '.join(where) or '1'} "
-            f"ORDER BY {column} {direction}, rowid {direction} LIMIT ? OFFSET ?"
+            f"SELECT *, rowid AS _rowid FROM {table} WHERE {' AND '.join(where) or '1'} "
+            f"ORDER BY {column} {direction}, rowid {direction} LIMIT ?"
         )
-        return self.query(sql, [*args, limit, offset])
+        return self.query(sql, [*args, limit])
 
     # ---- items ------------------------------------------------------------------------------
     def item(self, uuid: str) -> Row | None:
@@ -260,7 +270,7 @@ class Store:
         in_dataset: bool | None,
         order: str,
         desc: bool,
-        offset: int,
+        after: Cursor | None,
         limit: int,
     ) -> list[Row]:
         """Top-level items (not frames of a composite) in any of ``folders`` (``None``: anywhere)."""
@@ -277,7 +287,7 @@ class Store:
             args.extend(item_types)
         if in_dataset is not None:
             where.append("backed_data_units_count > 0" if in_dataset else "backed_data_units_count = 0")
-        return self._page("items", where, args, order, desc, offset, limit)
+        return self._page("items", where, args, order, desc, after, limit)
 
     def blob_file(self, row: Row) -> Path | None:
         """Where an item's bytes live: under ``DATA/blobs`` (relative path) or in an integration (absolute)."""

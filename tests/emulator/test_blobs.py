@@ -96,12 +96,12 @@ def test_expired_url_is_403(emulator: Any, stored: tuple[str, bytes, str]) -> No
 def test_short_ttl_flag(emulator_factory: Any, make_signed_api: Any) -> None:
     import time
 
-    running = emulator_factory("--signed-url-ttl", "1")
+    running = emulator_factory("--signed-url-ttl", "2")
     api = make_signed_api(running)
     item = api.upload(api.create_folder("ttl"), b"short-lived", "a.txt")
     url = api.signed_url(item)
     assert httpx.get(url).content == b"short-lived"
-    time.sleep(2.1)
+    time.sleep(3.1)
     assert httpx.get(url).status_code == 403
 
 
