@@ -119,7 +119,9 @@ def _run_probe(bench: Bench, result: RegimeResult, side: str, probe: Probe, webd
     """One probe on a fresh mount; False when the mount itself failed (the side is then skipped)."""
     try:
         with bench.fresh_mount(side, webdav_url) as (mnt, pid):
-            result.add(side, probe.run(MountContext(mnt, pid, bench.dataset, view, tag)))
+            values = probe.run(MountContext(mnt, pid, bench.dataset, view, tag))
+        result.add(side, values)
+        log.info("%s: %s", tag, ", ".join(f"{k} {v:.4g}" for k, v in values.items()))
     except StartError as exc:
         result.failures.append(f"{side} {probe.name}: the mount did not start: {exc}")
         return False
