@@ -98,7 +98,10 @@ def run_serve(args: argparse.Namespace) -> int:
         from .samples import load_samples
 
         load_samples(emulator.store)
-    serve(build_app(emulator, _fault_config(args), args.request_log), args.host, args.port)
+    try:
+        serve(build_app(emulator, _fault_config(args), args.request_log), args.host, args.port)
+    finally:
+        emulator.store.close()
     return 0
 
 

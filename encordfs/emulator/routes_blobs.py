@@ -91,19 +91,29 @@ class FileSlice(Response):
         if self.head or self.end < self.start:
             await send({"type": "http.response.body", "body": b""})
             return
+        gone = asyncio.Event()
+        watcher = asyncio.create_task(_watch_disconnect(receive, gone))
         fd = os.open(self.path, os.O_RDONLY)
         try:
             offset = self.start
-            while offset <= self.end:
+            while offset <= self.end and not gone.is_set():
                 chunk = os.pread(fd, min(CHUNK, self.end + 1 - offset), offset)
                 if not chunk:
                     break
                 offset += len(chunk)
                 await send({"type": "http.response.body", "body": chunk, "more_body": offset <= self.end})
-            if offset <= self.end:
+            if offset <= self.end and not gone.is_set():
                 await send({"type": "http.response.body", "body": b""})
         finally:
             os.close(fd)
+            watcher.cancel()
+
+
+async def _watch_disconnect(receive: Any, gone: asyncio.Event) -> None:
+    """Stop streaming once the client has gone (uvicorn silently drops sends after that)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    gone.set()
 
 
 async def get_blob(request: Request) -> Response:
