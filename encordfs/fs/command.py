@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 from pathlib import Path
 
 from encordfs.fs.options import OptionError, add_mount_arguments, options_from_args
@@ -45,12 +46,17 @@ def _unmount(args: argparse.Namespace) -> int:
     return unmount(args.mountpoint.absolute(), lazy=args.lazy)
 
 
+def _unoctal(field: str) -> str:
+    """/proc/mounts writes space, tab, newline and backslash as \\ooo octal escapes."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
 def _status(args: argparse.Namespace) -> int:
     with open("/proc/mounts") as mounts:
         for line in mounts:
             source, target, fstype, *_ = line.split()
             if fstype == "fuse.encordfs" or source == "encordfs":
-                print(f"mounted: {target.encode().decode('unicode_escape')}")
+                print(f"mounted: {_unoctal(target)}")
     if args.cache_dir is not None:
         pending = sorted((args.cache_dir / "pending").glob("*.json"))
         print(f"pending uploads in {args.cache_dir}: {len(pending)}")
