@@ -11,8 +11,13 @@ Fixtures (stable; other test packages use them):
   data_dir=None)`` starts a separate emulator with extra ``serve`` options (and extra environment
   variables; the caller's ``ENCORDFS_FAULT_*`` variables are never inherited). Pass the
   ``data_dir`` of a stopped one to restart it. Each is stopped after the test.
-* ``stranger_key_path``: a valid ed25519 key that no emulator knows.
-* ``sdk_user``: the official SDK's ``EncordUserClient`` for ``emulator``.
+* ``stranger_key_path``: a valid ed25519 key that no emulator knows; ``make_keypair(name)``
+  writes a fresh (private, public) pair.
+* ``sdk_user``: the official SDK's ``EncordUserClient`` for ``emulator``;
+  ``make_sdk_client(emulator, key_path=None)`` builds one for any emulator and key.
+* ``signed_api`` (session): a :class:`SignedApi` (raw signed HTTP calls plus ``create_folder``,
+  ``upload``, ``signed_url`` helpers) for ``emulator``; ``make_signed_api(emulator, key_path=None)``
+  for others.
 """
 
 from __future__ import annotations
@@ -23,8 +28,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import contextmanager
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -50,10 +55,6 @@ def write_keypair(directory: Path, name: str) -> tuple[Path, Path]:
         key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH) + b" test\n"
     )
     return private, public
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "encordfs.cli", *args], capture_output=True, text=True, timeout=60)
 
 
 @dataclass
