@@ -5,9 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_valid_signature_is_accepted(signed_api: Any) -> None:
@@ -59,7 +62,7 @@ def test_add_key_cli_and_viewer_role(
     private, public = make_keypair("viewer")
     result = subprocess.run(
         [sys.executable, "-m", "encordfs.cli", "emulator", "add-key", "--data", str(emulator.data_dir), str(public), "--role", "viewer"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, cwd=REPO_ROOT,
     )
     assert result.returncode == 0, result.stderr
     assert "registered key" in result.stdout
@@ -78,6 +81,6 @@ def test_add_key_refuses_non_ed25519(emulator: Any, tmp_path: Any) -> None:
     bad.write_text("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDx not a key\n")
     result = subprocess.run(
         [sys.executable, "-m", "encordfs.cli", "emulator", "add-key", "--data", str(emulator.data_dir), str(bad)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True, text=True, timeout=60, cwd=REPO_ROOT,
     )
     assert result.returncode == 1 and "cannot register" in result.stderr

@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -119,7 +120,7 @@ def test_sample_data(emulator_factory: Any, make_signed_api: Any) -> None:
 def test_serve_prints_the_real_port(tmp_path: Any) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "encordfs.cli", "emulator", "serve", "--data", str(tmp_path / "d"), "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=Path(__file__).resolve().parents[2],
     )
     try:
         assert process.stdout is not None
