@@ -70,7 +70,7 @@ def attrs_for(node: Node, size: int, own: Ownership, mount_time_ns: int) -> Attr
         ino=node.ino,
         mode=mode,
         size=size,
-        nlink=2 if node.kind.is_dir else 1,
+        nlink=1,  # for directories: "subdirectory count unknown", so find never prunes by link count
         uid=own.uid,
         gid=own.gid,
         mtime_ns=mtime,
