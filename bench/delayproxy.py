@@ -5,23 +5,26 @@ its delay from ``tc``. Instead this proxy sits between rclone and ``rclone serve
 the same delays the emulator's latency knobs add on the encordfs side: ``--api-ms`` before every
 metadata request (PROPFIND, MKCOL, MOVE, DELETE, ...) and ``--data-ms`` before every GET/HEAD/PUT.
 Bytes are forwarded in order and in both directions without other delay, so a large transfer pays
-the delay once, as it does against the emulator. Run: ``python -m bench.delayproxy --help``.
+the delay once, as it does against the emulator. Answers are moved with ``splice(2)`` (no copy
+through Python), so the proxy costs rclone's reads little CPU. Run: ``python -m bench.delayproxy -h``.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
+import fcntl
 import os
 import socket
 import sys
+import threading
+import time
 from pathlib import Path
 
 from bench.procs import Child, free_port, wait_until
 
 CHUNK = 256 * 1024
-QUEUE_CHUNKS = 64
+PIPE_BYTES = 1 << 20
 DATA_METHODS = (b"GET ", b"HEAD ", b"PUT ")
 API_METHODS = (b"PROPFIND ", b"PROPPATCH ", b"MKCOL ", b"MOVE ", b"COPY ", b"DELETE ", b"LOCK ", b"UNLOCK ",
                b"OPTIONS ", b"POST ")
@@ -41,59 +44,57 @@ class Delays:
         return 0.0
 
 
-async def _delayed_copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delays: Delays) -> None:
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue(QUEUE_CHUNKS)
+def _forward_requests(client: socket.socket, upstream: socket.socket, delays: Delays) -> None:
+    """Client to server. A request's first chunk is read the moment it arrives (this thread waits
+    in recv), held for its delay, then sent; the chunks after it queue in the socket meanwhile."""
+    with contextlib.suppress(OSError):
+        while chunk := client.recv(CHUNK):
+            if wait := delays.before(chunk):
+                time.sleep(wait)
+            upstream.sendall(chunk)
+        upstream.shutdown(socket.SHUT_WR)
 
-    async def feed() -> None:
-        try:
-            while chunk := await reader.read(CHUNK):
-                await queue.put((loop.time() + delays.before(chunk), chunk))
-        finally:
-            await queue.put(None)
 
-    feeder = asyncio.create_task(feed())
-    due = 0.0
+def _forward_answers(upstream: socket.socket, client: socket.socket) -> None:
+    """Server to client, undelayed, through a pipe with splice(2)."""
+    read_end, write_end = os.pipe()
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
     try:
-        while (entry := await queue.get()) is not None:
-            due = max(due, entry[0])
-            if (wait := due - loop.time()) > 0:
-                await asyncio.sleep(wait)
-            writer.write(entry[1])
-            await writer.drain()
-        writer.write_eof()
-    finally:
-        feeder.cancel()
-
-
-async def _copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    while chunk := await reader.read(CHUNK):
-        writer.write(chunk)
-        await writer.drain()
-    writer.write_eof()
-
-
-async def _serve_one(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter, upstream: int, delays: Delays) -> None:
-    try:
-        up_r, up_w = await asyncio.open_connection("127.0.0.1", upstream, limit=CHUNK)
+        while moved := os.splice(upstream.fileno(), write_end, PIPE_BYTES):
+            while moved:
+                moved -= os.splice(read_end, client.fileno(), moved)
     except OSError:
-        client_w.close()
-        return
-    try:
-        await asyncio.gather(_delayed_copy(client_r, up_w, delays), _copy(up_r, client_w))
-    except (ConnectionError, OSError):
         pass
     finally:
-        for w in (up_w, client_w):
-            with contextlib.suppress(Exception):
-                w.close()
+        os.close(read_end)
+        os.close(write_end)
 
 
-async def serve(port: int, upstream: int, delays: Delays) -> None:
-    server = await asyncio.start_server(lambda r, w: _serve_one(r, w, upstream, delays), "127.0.0.1", port, limit=CHUNK)
-    print(f"delay proxy listening on 127.0.0.1:{port} -> 127.0.0.1:{upstream}", flush=True)
-    async with server:
-        await server.serve_forever()
+def _serve_one(client: socket.socket, upstream_port: int, delays: Delays) -> None:
+    try:
+        upstream = socket.create_connection(("127.0.0.1", upstream_port))
+    except OSError:
+        client.close()
+        return
+    for sock in (client, upstream):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    requests = threading.Thread(target=_forward_requests, args=(client, upstream, delays), daemon=True)
+    requests.start()
+    _forward_answers(upstream, client)
+    with contextlib.suppress(OSError):
+        client.shutdown(socket.SHUT_RDWR)  # the server is done: wake the request thread up
+    requests.join()
+    client.close()
+    upstream.close()
+
+
+def serve(port: int, upstream_port: int, delays: Delays) -> None:
+    listener = socket.create_server(("127.0.0.1", port), backlog=256)
+    print(f"delay proxy listening on 127.0.0.1:{port} -> 127.0.0.1:{upstream_port}", flush=True)
+    while True:
+        client, _ = listener.accept()
+        threading.Thread(target=_serve_one, args=(client, upstream_port, delays), daemon=True).start()
 
 
 class DelayProxy:
@@ -125,7 +126,7 @@ def main() -> None:
     parser.add_argument("--data-ms", type=float, default=20.0)
     args = parser.parse_args()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args.port, args.upstream, Delays(args.api_ms, args.data_ms)))
+        serve(args.port, args.upstream, Delays(args.api_ms, args.data_ms))
 
 
 if __name__ == "__main__":
