@@ -22,6 +22,8 @@ def test_malformed_json(signed_api: Any) -> None:
     expect(signed_api.call("POST", "storage/folders", content=b"{not json"), 400, "not valid JSON")
     expect(signed_api.call("POST", "storage/folders", content=b"[1, 2]"), 400, "JSON object")
     expect(signed_api.call("POST", "storage/folders", content=b""), 400, "body is required")
+    expect(signed_api.call("POST", "storage/folders", content=b"[" * 100_000), 400, "nested too deeply")
+    expect(signed_api.call("POST", "storage/folders", content=b'{"name": "\xff"}'), 400, "not valid JSON")
 
 
 def test_invalid_uuids(signed_api: Any, folder: str) -> None:
@@ -76,6 +78,10 @@ def test_unknown_things_are_403_and_unknown_paths_404(signed_api: Any) -> None:
     expect(signed_api.call("GET", f"storage/items/{uuid.uuid4()}"), 403, "does not exist")
     expect(signed_api.call("GET", "storage/nothing-here"), 404, "no such endpoint")
     expect(signed_api.call("PUT", "storage/folders"), 405, "not allowed")
+
+
+def test_bad_percent_encoding(signed_api: Any) -> None:
+    expect(signed_api.call("GET", "storage/folders?search=%FF%FE"), 400, "UTF-8")
 
 
 def test_booleans_in_both_spellings(signed_api: Any, folder: str) -> None:
