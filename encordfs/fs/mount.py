@@ -163,6 +163,7 @@ def run_background(options: MountOptions) -> int:
 
 def _daemon(options: MountOptions, ready_fd: int) -> int:
     os.setsid()
+    os.chdir("/")  # never keep the caller's working directory busy
     log_path = options.staging_dir / LOG_NAME
     try:
         options.staging_dir.mkdir(mode=0o700, parents=True, exist_ok=True)

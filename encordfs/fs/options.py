@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
@@ -150,7 +150,7 @@ def options_from_args(args: argparse.Namespace) -> MountOptions:
             values[f.name] = flag
     if "domain" not in values and os.environ.get("ENCORD_DOMAIN"):
         values["domain"] = os.environ["ENCORD_DOMAIN"]
-    options = MountOptions(mountpoint=Path(args.mountpoint).absolute(), **values)
-    if options.cache_dir is not None:
-        options = replace(options, cache_dir=options.cache_dir.absolute())
-    return options
+    for name in ("cache_dir", "ssh_key"):  # the background process runs from /
+        if values.get(name) is not None:
+            values[name] = Path(values[name]).absolute()
+    return MountOptions(mountpoint=Path(args.mountpoint).absolute(), **values)

@@ -33,3 +33,10 @@ def test_flags_win_over_o_and_defaults_apply() -> None:
 def test_bad_options_are_named(bad: str) -> None:
     with pytest.raises(OptionError, match=bad.split("=")[0]):
         parse("/mnt", "-o", bad)
+
+
+def test_paths_are_made_absolute_for_the_background_process(monkeypatch, tmp_path) -> None:
+    monkeypatch.chdir(tmp_path)
+    options = parse("mnt", "--ssh-key", "key", "-o", "cache_dir=cache")
+    assert options.mountpoint == tmp_path / "mnt" and options.ssh_key == tmp_path / "key"
+    assert options.cache_dir == tmp_path / "cache"
