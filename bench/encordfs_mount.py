@@ -18,6 +18,7 @@ def mount_available() -> str | None:
 class EncordfsMount:
     def __init__(self, domain: str, key_path: Path, mountpoint: Path, cache_dir: Path, log_path: Path) -> None:
         self.mountpoint = mountpoint
+        unmount(mountpoint)  # a mount left by a killed earlier run
         mountpoint.mkdir(parents=True, exist_ok=True)
         argv = [*ENCORDFS, "mount", str(mountpoint), "--domain", domain, "--ssh-key", str(key_path),
                 "--cache-dir", str(cache_dir), "--foreground"]

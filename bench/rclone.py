@@ -58,6 +58,7 @@ class RcloneMount:
 
     def __init__(self, url: str, mountpoint: Path, cache_dir: Path, log_path: Path, cache_mode: str = "writes") -> None:
         self.mountpoint = mountpoint
+        unmount(mountpoint)  # a mount left by a killed earlier run
         mountpoint.mkdir(parents=True, exist_ok=True)
         env = {f"RCLONE_CONFIG_{REMOTE.upper()}_TYPE": "webdav", f"RCLONE_CONFIG_{REMOTE.upper()}_URL": url + "/",
                f"RCLONE_CONFIG_{REMOTE.upper()}_VENDOR": "other"}
