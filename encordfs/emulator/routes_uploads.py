@@ -48,17 +48,12 @@ async def upload_signed_urls(ctx: Ctx) -> Any:
     count = required(data, "count")
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_SLOTS:
         raise BadRequest(f"count must be an integer between 1 and {MAX_SLOTS}")
-    now = time.time()
-    slots = [(str(uuidlib.uuid4()), folder, item_type.value, now) for _ in range(count)]
-    slots = [(u, f, t, f"emulator/{f}/{u}", c) for u, f, t, c in slots]
-    with ctx.store.tx() as db:
-        db.executemany("INSERT INTO slots (uuid, folder, item_type, object_key, created_at) VALUES (?,?,?,?,?)", slots)
     base = ctx.renderer().base_url
     results = [
         UploadSignedUrl(
             item_uuid=uuidlib.UUID(uuid), object_key=key, signed_url=ctx.emulator.signer.url(base, uuid, BlobOp.PUT)
         ).to_wire()
-        for uuid, _, _, key, _ in slots
+        for uuid, key in ctx.store.add_slots(folder, item_type.value, count)
     ]
     return single_page(results)
 

@@ -38,13 +38,9 @@ def load_samples(store: Store, owner: str = DEFAULT_OWNER) -> bool:
 
 
 def _slot(store: Store, folder: str, item_type: StorageItemType, source: Path) -> str:
-    uuid = str(uuidlib.uuid4())
+    """An upload slot holding a copy of ``source``, as if the SDK had PUT it."""
+    ((uuid, _),) = store.add_slots(folder, item_type.value, 1)
     shutil.copyfile(source, store.blob_dir / uuid)
-    with store.tx() as db:
-        db.execute(
-            "INSERT INTO slots (uuid, folder, item_type, object_key, created_at) VALUES (?,?,?,?,?)",
-            (uuid, folder, item_type.value, f"emulator/{folder}/{uuid}", time.time()),
-        )
     return uuid
 
 

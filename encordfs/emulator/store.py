@@ -11,6 +11,7 @@ import json
 import sqlite3
 import threading
 import time
+import uuid as uuidlib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -297,6 +298,18 @@ class Store:
 
     def items_with_url(self, folder: str, url: str) -> list[Row]:
         return self.query("SELECT * FROM items WHERE folder=? AND url=? AND composite IS NULL", (folder, url))
+
+    # ---- upload slots -----------------------------------------------------------------------
+    def add_slots(self, folder: str, item_type: str, count: int) -> list[tuple[str, str]]:
+        """Reserve ``count`` upload slots; returns (uuid, object key) pairs. Bytes go to ``blobs/<uuid>``."""
+        now = time.time()
+        slots = [(u, f"emulator/{folder}/{u}") for u in (str(uuidlib.uuid4()) for _ in range(count))]
+        with self.tx() as db:
+            db.executemany(
+                "INSERT INTO slots (uuid, folder, item_type, object_key, created_at) VALUES (?,?,?,?,?)",
+                [(u, folder, item_type, key, now) for u, key in slots],
+            )
+        return slots
 
     # ---- groups -----------------------------------------------------------------------------
     def folder_groups(self, folder: str) -> list[Row]:
