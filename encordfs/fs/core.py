@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 import time
 from dataclasses import dataclass
-from typing import AsyncIterator, Iterable, Protocol
+from typing import Iterable, Protocol
 from uuid import UUID
 
 import trio
@@ -20,19 +19,18 @@ from encordfs.fs import names, xattrs
 from encordfs.fs.attrs import Attrs, Ownership, attrs_for
 from encordfs.fs.cache import Caches
 from encordfs.fs.errors import FsError
+from encordfs.fs.directories import DirectoryOps, candidate_of
+from encordfs.fs.files import FileOps, Handle
 from encordfs.fs.inodes import ROOT_INO, InodeTable, Kind, Node
-from encordfs.fs.listing import Entry, Listing
+from encordfs.fs.namespace import NamespaceOps
 from encordfs.fs.options import MountOptions
-from encordfs.fs.reader import Reader
 from encordfs.fs.staging import Staging
-from encordfs.fs.writer import Uploader, WriteHandle, refuse_unstorable_name
-from encordfs.storage.errors import Forbidden, NotFound, StorageError
+from encordfs.fs.writer import Uploader, WriteHandle
+from encordfs.storage.errors import Forbidden, NotFound
 from encordfs.storage.interface import Storage
 from encordfs.wire.models import StorageFolder, StorageItem
 
 log = logging.getLogger(__name__)
-
-PAGE_SIZE = 1000
 
 
 class Notifier(Protocol):
@@ -70,19 +68,9 @@ class _Found:
     item: StorageItem | None = None
 
 
-@dataclass(frozen=True)
-class StagedReader:
-    """A read-only open of a file still being written: reads the staged bytes, never uploads."""
-
-    writer: WriteHandle
-
-
-def _candidate(model: StorageFolder | StorageItem) -> names.Candidate:
-    return names.Candidate(model.uuid, model.name, isinstance(model, StorageFolder), model.created_at)
-
-
-class Filesystem:
-    """All operations of one mount. ``start(nursery)`` before use (read-ahead runs in it)."""
+class Filesystem(FileOps, NamespaceOps, DirectoryOps):
+    """All operations of one mount: metadata, lookups and xattrs here; directories, namespace
+    changes and open files in the mixins. ``start(nursery)`` before use (read-ahead runs in it)."""
 
     def __init__(
         self,
@@ -100,7 +88,7 @@ class Filesystem:
         self.notifier: Notifier = notifier or NullNotifier()
         self._own = Ownership(options.uid, options.gid, options.umask, options.read_only)
         self._mount_ns = time.time_ns()
-        self._handles: dict[int, Listing | Reader | WriteHandle | StagedReader] = {}
+        self._handles: dict[int, Handle] = {}
         self._next_fh = 1
         self._nursery: trio.Nursery | None = None
         self._pending: dict[int, dict[str, Node]] = {}  # dir ino -> new files not uploaded yet
@@ -135,7 +123,7 @@ class Filesystem:
             raise FsError(errno.EROFS, "multi-file items are read-only")
         return node.uuid
 
-    def _add_handle(self, handle: Listing | Reader | WriteHandle | StagedReader) -> int:
+    def _add_handle(self, handle: Handle) -> int:
         fh = self._next_fh
         self._next_fh += 1
         self._handles[fh] = handle
@@ -168,9 +156,9 @@ class Filesystem:
     async def _search(self, dir_node: Node, text: str | None) -> list[_Found]:
         """Entries of a folder whose titles contain ``text`` (all entries when None)."""
         parent = dir_node.uuid
-        found = [_Found(_candidate(f), folder=f) async for f in self.storage.iter_folders(parent, search=text)]
+        found = [_Found(candidate_of(f), folder=f) async for f in self.storage.iter_folders(parent, search=text)]
         if parent is not None:
-            found += [_Found(_candidate(i), item=i) async for i in self.storage.iter_items(parent, search=text)]
+            found += [_Found(candidate_of(i), item=i) async for i in self.storage.iter_items(parent, search=text)]
         return found
 
     def _node_for(self, found: _Found, dir_ino: int) -> Node:
@@ -336,133 +324,6 @@ class Filesystem:
             raise FsError(errno.ENOTSUP, "no metadata here")
         self.caches.mark_fresh(ino)
 
-    # --- directories -------------------------------------------------------------------------
-
-    async def opendir(self, ino: int) -> int:
-        node = self._dir(ino)
-        listing = self.caches.listing(ino)
-        if listing is not None:
-            entries = [Entry(n, i) for n, i in listing.items() if self.inodes.get(i) is not None]
-            return self._add_handle(Listing.complete(self._with_pending(ino, entries)))
-        if node.kind is Kind.GROUP:
-            return self._add_handle(Listing(self._group_entries(node)))
-        return self._add_handle(Listing(self._folder_entries(node), on_complete=lambda e: self._store_listing(ino, e)))
-
-    def _with_pending(self, ino: int, entries: list[Entry]) -> list[Entry]:
-        seen = {e.name for e in entries}
-        extra = [Entry(n, node.ino) for n, node in self._pending.get(ino, {}).items() if n not in seen]
-        return sorted(entries + extra, key=lambda e: e.name)
-
-    def _store_listing(self, ino: int, entries: list[Entry]) -> None:
-        pending = self._pending.get(ino, {})
-        self.caches.store_listing(ino, {e.name: e.ino for e in entries if e.name not in pending})
-
-    async def _folder_entries(self, dir_node: Node) -> AsyncIterator[Entry]:
-        """Folders first (all of them: their names never depend on items), then items streamed page
-        by page, each title group named once all its members (adjacent, by name) have arrived."""
-        parent = dir_node.uuid
-        folders = [f async for f in self.storage.iter_folders(parent, page_size=PAGE_SIZE)]
-        by_title: dict[str, list[StorageFolder]] = {}
-        for folder in folders:
-            by_title.setdefault(folder.name, []).append(folder)
-        for name, candidate in names.assign_names(_candidate(f) for f in folders):
-            folder = next(f for f in by_title[candidate.title] if f.uuid == candidate.uuid)
-            node = self.inodes.for_folder(folder, dir_node.ino)
-            self.caches.mark_fresh(node.ino)
-            yield Entry(name, node.ino)
-        if parent is not None:
-            group: list[StorageItem] = []
-            async for item in self.storage.iter_items(parent, page_size=PAGE_SIZE):
-                if group and item.name != group[0].name:
-                    for entry in self._item_group(dir_node, group, by_title):
-                        yield entry
-                    group = []
-                group.append(item)
-            for entry in self._item_group(dir_node, group, by_title):
-                yield entry
-        for name, node in sorted(self._pending.get(dir_node.ino, {}).items()):
-            yield Entry(name, node.ino)
-
-    def _item_group(self, dir_node: Node, group: list[StorageItem], folders: dict[str, list[StorageFolder]]) -> list[Entry]:
-        if not group:
-            return []
-        same_title = [_candidate(f) for f in folders.get(group[0].name, [])] + [_candidate(i) for i in group]
-        items = {i.uuid: i for i in group}
-        entries = []
-        for name, candidate in names.name_group(same_title):
-            if candidate.uuid in items and name not in self._pending.get(dir_node.ino, {}):
-                node = self.inodes.for_item(items[candidate.uuid], dir_node.ino)
-                self.caches.mark_fresh(node.ino)
-                entries.append(Entry(name, node.ino))
-        return entries
-
-    async def _group_listing(self, group_node: Node) -> dict[str, int]:
-        listing = self.caches.listing(group_node.ino)
-        if listing is None:
-            entries = [e async for e in self._group_entries(group_node)]
-            listing = {e.name: e.ino for e in entries}
-            self.caches.store_listing(group_node.ino, listing)
-        return listing
-
-    async def _group_entries(self, group_node: Node) -> AsyncIterator[Entry]:
-        assert group_node.item is not None
-        children = await self.storage.child_items(group_node.item)
-        by_uuid = {c.uuid: c for c in children}
-        for name, candidate in names.assign_names(_candidate(c) for c in children):
-            node = self.inodes.for_frame(group_node.item.uuid, by_uuid[candidate.uuid], group_node.ino)
-            self.caches.mark_fresh(node.ino)
-            yield Entry(name, node.ino)
-
-    async def readdir(self, fh: int, index: int) -> tuple[Entry, Attrs] | None:
-        """The entry at ``index`` of an open directory (fetching pages as needed), or None at the end."""
-        listing = self._handles[fh]
-        assert isinstance(listing, Listing)
-        while True:
-            entry = await listing.get(index)
-            if entry is None:
-                return None
-            node = self.inodes.get(entry.ino)
-            if node is not None:
-                return entry, await self._attrs(node)
-            index += 1
-
-    async def releasedir(self, fh: int) -> None:
-        listing = self._handles.pop(fh, None)
-        if isinstance(listing, Listing):
-            await listing.aclose()
-
-    async def mkdir(self, parent: int, name: str) -> Attrs:
-        dir_node = self._dir(parent)
-        self._writable(dir_node)
-        title = self._new_title(name)
-        if await self._resolve(dir_node, name) is not None:
-            raise FsError(errno.EEXIST)
-        folder = await self.storage.create_folder(title, self._folder_uuid(dir_node))
-        node = self.inodes.for_folder(folder, parent)
-        self._added(parent, name, node)
-        self.caches.store_listing(node.ino, {})
-        node.lookups += 1
-        return await self._attrs(node)
-
-    async def rmdir(self, parent: int, name: str) -> None:
-        node = await self._lookup_node(parent, name)
-        if not node.kind.is_dir:
-            raise FsError(errno.ENOTDIR)
-        self._writable(node)
-        if await self._has_children(node):
-            raise FsError(errno.ENOTEMPTY)
-        await self.storage.delete_folder(node.folder.uuid)  # type: ignore[union-attr]
-        self._removed(parent, name, node)
-
-    async def _has_children(self, node: Node) -> bool:
-        if self._pending.get(node.ino):
-            return True
-        async for _ in self.storage.iter_folders(node.uuid, page_size=1):
-            return True
-        async for _ in self.storage.iter_items(node.uuid, page_size=1):  # type: ignore[arg-type]
-            return True
-        return False
-
     def _new_title(self, name: str) -> str:
         try:
             return names.title_for_new_name(name)
@@ -481,309 +342,3 @@ class Filesystem:
         self.caches.note_missing(parent, name)
         self.caches.stale(parent)
         self.notifier.entry_changed(parent, name)
-
-    # --- deleting and renaming ---------------------------------------------------------------
-
-    async def _may_drop(self, node: Node, doing: str) -> None:
-        """Deleting or replacing an item loses nothing unless datasets use it."""
-        if node.kind is Kind.PENDING or self.options.allow_delete_linked:
-            return
-        await self._loaded(node)
-        assert node.item is not None
-        links = await self.storage.dataset_link_count(node.item)
-        if links:
-            log.warning("refusing to %s %r: it is linked to %d dataset(s) (mount with allow_delete_linked to allow)",
-                        doing, node.title, links)
-            raise FsError(errno.EPERM, f"{node.title!r} is linked to {links} dataset(s)")
-
-    async def _delete_item(self, node: Node) -> None:
-        assert node.item is not None
-        await self.storage.delete_items(node.item.parent, [node.item.uuid])
-
-    async def unlink(self, parent: int, name: str) -> None:
-        node = await self._lookup_node(parent, name)
-        if node.kind.is_dir:
-            raise FsError(errno.EISDIR)
-        self._writable(node)
-        if node.kind is Kind.PENDING:
-            self._pending.get(parent, {}).pop(name, None)
-            writer = self._writers.get(node.ino)
-            if writer is not None:
-                writer.dirty = False
-        else:
-            await self._may_drop(node, "delete")
-            await self._delete_item(node)
-        self._removed(parent, name, node)
-
-    async def rename(self, old_parent: int, old_name: str, new_parent: int, new_name: str, *, noreplace: bool, exchange: bool) -> None:
-        if exchange:
-            raise FsError(errno.EINVAL, "RENAME_EXCHANGE is not supported")
-        node = await self._lookup_node(old_parent, old_name)
-        source_dir, target_dir = self._dir(old_parent), self._dir(new_parent)
-        self._writable(node)
-        self._writable(target_dir)
-        self._writable(source_dir)
-        title = self._new_title(new_name)
-        if not node.kind.is_dir:
-            refuse_unstorable_name(new_name)
-        target = await self._resolve(target_dir, new_name)
-        if target is not None:
-            await self._loaded(target)
-        if target is node:
-            return
-        if target is not None:
-            if noreplace:
-                raise FsError(errno.EEXIST)
-            await self._check_replace(node, target)
-        await self._move(node, source_dir, target_dir, title)
-        self._pending.get(old_parent, {}).pop(old_name, None)
-        if target is not None:
-            await self._drop_replaced(new_parent, new_name, target)
-        if node.kind is Kind.PENDING:
-            self._pending.setdefault(new_parent, {})[new_name] = node
-        self._removed(old_parent, old_name, node)
-        self.caches.negative.pop((new_parent, new_name), None)
-        node.parent = new_parent
-        self._added(new_parent, new_name, node)
-        self.notifier.inode_changed(node.ino)
-
-    async def _check_replace(self, node: Node, target: Node) -> None:
-        if target.kind.is_dir != node.kind.is_dir:
-            raise FsError(errno.EISDIR if target.kind.is_dir else errno.ENOTDIR)
-        if target.kind.is_dir:
-            if await self._has_children(target):
-                raise FsError(errno.ENOTEMPTY)
-        elif target.kind is not Kind.PENDING:
-            await self._may_drop(target, "replace")
-
-    async def _drop_replaced(self, parent: int, name: str, target: Node) -> None:
-        if target.kind.is_dir:
-            await self.storage.delete_folder(target.folder.uuid)  # type: ignore[union-attr]
-        elif target.kind is Kind.PENDING:
-            self._pending.get(parent, {}).pop(name, None)
-        else:
-            await self._delete_item(target)
-        self.caches.note_removed(parent, name)
-        self.notifier.inode_changed(target.ino)
-
-    async def _move(self, node: Node, source_dir: Node, target_dir: Node, title: str) -> None:
-        """Server-side rename and/or move (never copy + delete)."""
-        target_folder = self._folder_uuid(target_dir)
-        if node.kind is Kind.PENDING:
-            if target_folder is None:
-                raise FsError(errno.EPERM, "files must live in a folder")
-            node.extra["target"] = (target_folder, title)
-            writer = self._writers.get(node.ino)
-            if writer is not None:
-                writer.title, writer.folder_uuid = title, target_folder
-            return
-        if node.folder is not None:
-            if source_dir.ino != target_dir.ino:
-                await self.storage.move_folders([node.folder.uuid], target_folder)
-            if title != node.folder.name:
-                await self.storage.update_folder(node.folder.uuid, name=title)
-            node.folder = await self.storage.get_folder(node.folder.uuid)
-            return
-        assert node.item is not None
-        if target_folder is None:
-            raise FsError(errno.EPERM, "files must live in a folder")
-        item = node.item
-        if source_dir.ino != target_dir.ino:
-            await self.storage.move_items(item.parent, [item.uuid], target_folder)
-            item = await self.storage.get_item(item.uuid)
-        if title != item.name:
-            item = await self.storage.update_item(item, name=title)
-        node.item = item
-
-    # --- files -----------------------------------------------------------------------------
-
-    async def open(self, ino: int, flags: int) -> tuple[int, bool]:
-        """A file handle and whether the kernel may keep its page cache for the file."""
-        node = await self._loaded(self._node(ino))
-        if node.kind.is_dir:
-            raise FsError(errno.EISDIR)
-        if flags & (os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_APPEND):
-            return self._add_handle(await self._open_for_write(node, truncate=bool(flags & os.O_TRUNC))), False
-        writer = self._writers.get(ino)
-        if writer is not None or node.item is None:
-            if writer is None:
-                raise FsError(errno.ENOENT, "not uploaded")
-            return self._add_handle(StagedReader(writer)), False
-        if not self.caches.is_fresh(ino):
-            await self._refresh(node)
-        changed = node.extra.pop("changed", False)
-        item = node.item
-        reader = Reader(lambda off, n: self.storage.read_range(item, off, n), await self._size(node), self._require_nursery())
-        return self._add_handle(reader), not changed
-
-    def _require_nursery(self) -> trio.Nursery:
-        if self._nursery is None:
-            raise RuntimeError("Filesystem.start(nursery) was not called")
-        return self._nursery
-
-    async def _open_for_write(self, node: Node, *, truncate: bool) -> WriteHandle:
-        self._writable(node)
-        existing = self._writers.get(node.ino)
-        if existing is not None:
-            if truncate:
-                await self.uploader.ensure_writable(existing)
-                existing.staged.truncate(0)
-                existing.dirty = True
-            return existing
-        if node.kind is Kind.PENDING:  # an empty placeholder (see Uploader.upload)
-            folder, title = node.extra["target"]
-            handle = self.uploader.new_handle(node, folder, title)
-            self._writers[node.ino] = handle
-            return handle
-        assert node.item is not None
-        await self._may_drop(node, "overwrite")
-        handle = self.uploader.new_handle(node, node.item.parent, node.item.name, replaces=node.item)
-        if not truncate:
-            size = await self._size(node)
-            offset = 0
-            while offset < size:
-                data = await self.storage.read_range(node.item, offset, min(8 << 20, size - offset))
-                if not data:
-                    break
-                handle.staged.pwrite(data, offset)
-                offset += len(data)
-            handle.dirty = False
-        self._writers[node.ino] = handle
-        return handle
-
-    async def create(self, parent: int, name: str, flags: int) -> tuple[int, Attrs]:
-        dir_node = self._dir(parent)
-        self._writable(dir_node)
-        title = self._new_title(name)
-        refuse_unstorable_name(name)
-        folder = self._folder_uuid(dir_node)
-        if folder is None:
-            raise FsError(errno.EPERM, "files must live in a folder, not at the storage root")
-        existing = await self._resolve(dir_node, name)
-        if existing is not None:
-            await self._loaded(existing)
-            if flags & os.O_EXCL:
-                raise FsError(errno.EEXIST)
-            if existing.kind.is_dir:
-                raise FsError(errno.EISDIR)
-            handle = await self._open_for_write(existing, truncate=True)
-            existing.lookups += 1
-            return self._add_handle(handle), await self._attrs(existing)
-        node = self.inodes.new_pending(parent)
-        node.extra["target"] = (folder, title)
-        handle = self.uploader.new_handle(node, folder, title)
-        self._writers[node.ino] = handle
-        self._pending.setdefault(parent, {})[name] = node
-        self._added(parent, name, node)
-        node.lookups += 1
-        return self._add_handle(handle), await self._attrs(node)
-
-    async def read(self, fh: int, offset: int, size: int) -> bytes:
-        handle = self._handles[fh]
-        if isinstance(handle, StagedReader):
-            handle = handle.writer
-        if isinstance(handle, WriteHandle):
-            return handle.staged.pread(size, offset)
-        assert isinstance(handle, Reader)
-        return await handle.read(offset, size)
-
-    async def write(self, fh: int, offset: int, data: bytes) -> int:
-        handle = self._handles[fh]
-        if not isinstance(handle, WriteHandle):
-            raise FsError(errno.EBADF, "not open for writing")
-        await self.uploader.ensure_writable(handle)
-        handle.dirty = True
-        return handle.staged.pwrite(data, offset)
-
-    async def fsync(self, fh: int) -> None:
-        """The bytes are made durable in the staging area; the upload still happens at close."""
-        handle = self._handles.get(fh)
-        if isinstance(handle, WriteHandle) and not handle.staged.closed:
-            await trio.to_thread.run_sync(os.fsync, handle.staged.fd)
-
-    async def flush(self, fh: int) -> None:
-        """close(): upload what was written; its failure is close()'s."""
-        handle = self._handles.get(fh)
-        if isinstance(handle, WriteHandle) and handle.dirty:
-            await self._upload(handle)
-
-    async def _upload(self, handle: WriteHandle) -> None:
-        node = handle.node
-        dir_ino, name = node.parent, self._pending_name(node)
-        try:
-            item = await self.uploader.upload(handle)
-        except FsError:
-            self._forget_pending(dir_ino, name, handle)
-            raise
-        if item is None:
-            return
-        replaced = handle.replaces
-        self.inodes.bind_uploaded(node, item)
-        if name is not None:
-            self._pending.get(dir_ino, {}).pop(name, None)
-        if replaced is not None and replaced.uuid != item.uuid:
-            await self.storage.delete_items(replaced.parent, [replaced.uuid])
-            handle.replaces = None
-        self.caches.stale(dir_ino)
-        self.caches.mark_fresh(node.ino)
-        if name is not None:
-            self.caches.note_added(dir_ino, name, node.ino)
-        self.notifier.inode_changed(node.ino)
-
-    def _pending_name(self, node: Node) -> str | None:
-        for name, pending in self._pending.get(node.parent, {}).items():
-            if pending is node:
-                return name
-        return None
-
-    def _forget_pending(self, dir_ino: int, name: str | None, handle: WriteHandle) -> None:
-        """A refused type leaves nothing half-made: the entry goes, the staged bytes with it."""
-        handle.dirty = False
-        if name is not None and handle.node.kind is Kind.PENDING:
-            self._pending.get(dir_ino, {}).pop(name, None)
-            self._removed(dir_ino, name, handle.node)
-
-    async def release(self, fh: int) -> None:
-        handle = self._handles.pop(fh, None)
-        if isinstance(handle, Reader):
-            handle.close()
-            return
-        if not isinstance(handle, WriteHandle) or handle in self._handles.values():
-            return
-        if handle.dirty and not handle.journaled:  # a failed upload is retried from the journal
-            try:
-                await self._upload(handle)
-            except (FsError, StorageError) as exc:
-                log.error("upload of %r at release failed: %s", handle.title, exc)
-        self._writers.pop(handle.node.ino, None)
-        if handle.journaled:
-            handle.staged.close()  # a failed upload: its data stays in the pending area
-        else:
-            self.uploader.discard(handle)
-        name = self._pending_name(handle.node)
-        if name is not None and handle.node.kind is Kind.PENDING and handle.journaled:
-            self._pending[handle.node.parent].pop(name, None)
-            self._removed(handle.node.parent, name, handle.node)
-
-    async def retry_pending(self, every: float) -> None:
-        """Retry failed uploads (and those left by an earlier mount) now and every ``every`` seconds."""
-        while True:
-            busy = {h.staged.id for h in self._writers.values()}
-            try:
-                if await self.uploader.replay_pending(skip=busy):
-                    self.caches.listings.clear()
-            except Exception:  # a broken journal must not take the mount down; say so and go on
-                log.exception("retrying pending uploads failed")
-            await trio.sleep(every)
-
-    async def drain(self) -> None:
-        """Before terminating (unmount, SIGINT/SIGTERM): wait for the uploads in flight, then
-        upload what files still open hold, so nothing written is dropped."""
-        await self.uploader.wait_idle()
-        for handle in {id(h): h for h in self._writers.values()}.values():
-            if handle.dirty and not handle.journaled:
-                log.warning("%r is still open at shutdown: uploading what was written", handle.title)
-                try:
-                    await self._upload(handle)
-                except (FsError, StorageError) as exc:
-                    log.error("upload of %r at shutdown failed: %s", handle.title, exc)

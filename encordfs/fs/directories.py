@@ -1,0 +1,159 @@
+"""Directory operations of ``core.Filesystem`` (a mixin: the state and helpers live there).
+
+Listings stream: folders first (their names never depend on items), then items page by page,
+each title group named once all its members (adjacent, by name) have arrived.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import AsyncIterator
+
+from encordfs.fs import names
+from encordfs.fs.attrs import Attrs
+from encordfs.fs.cache import Caches
+from encordfs.fs.errors import FsError
+from encordfs.fs.inodes import InodeTable, Kind, Node
+from encordfs.fs.listing import Entry, Listing
+from encordfs.storage.interface import Storage
+from encordfs.wire.models import StorageFolder, StorageItem
+
+PAGE_SIZE = 1000
+
+
+def candidate_of(model: StorageFolder | StorageItem) -> names.Candidate:
+    return names.Candidate(model.uuid, model.name, isinstance(model, StorageFolder), model.created_at)
+
+
+class DirectoryOps:
+    """opendir/readdir/releasedir, mkdir, rmdir."""
+
+    storage: Storage
+    inodes: InodeTable
+    caches: Caches
+    _pending: dict[int, dict[str, Node]]
+
+    async def opendir(self, ino: int) -> int:
+        node = self._dir(ino)
+        listing = self.caches.listing(ino)
+        if listing is not None:
+            entries = [Entry(n, i) for n, i in listing.items() if self.inodes.get(i) is not None]
+            return self._add_handle(Listing.complete(self._with_pending(ino, entries)))
+        if node.kind is Kind.GROUP:
+            return self._add_handle(Listing(self._group_entries(node)))
+        return self._add_handle(Listing(self._folder_entries(node), on_complete=lambda e: self._store_listing(ino, e)))
+
+    def _with_pending(self, ino: int, entries: list[Entry]) -> list[Entry]:
+        seen = {e.name for e in entries}
+        extra = [Entry(n, node.ino) for n, node in self._pending.get(ino, {}).items() if n not in seen]
+        return sorted(entries + extra, key=lambda e: e.name)
+
+    def _store_listing(self, ino: int, entries: list[Entry]) -> None:
+        pending = self._pending.get(ino, {})
+        self.caches.store_listing(ino, {e.name: e.ino for e in entries if e.name not in pending})
+
+    async def _folder_entries(self, dir_node: Node) -> AsyncIterator[Entry]:
+        """Folders first (all of them: their names never depend on items), then items streamed page
+        by page, each title group named once all its members (adjacent, by name) have arrived."""
+        parent = dir_node.uuid
+        folders = [f async for f in self.storage.iter_folders(parent, page_size=PAGE_SIZE)]
+        by_title: dict[str, list[StorageFolder]] = {}
+        for folder in folders:
+            by_title.setdefault(folder.name, []).append(folder)
+        for name, candidate in names.assign_names(candidate_of(f) for f in folders):
+            folder = next(f for f in by_title[candidate.title] if f.uuid == candidate.uuid)
+            node = self.inodes.for_folder(folder, dir_node.ino)
+            self.caches.mark_fresh(node.ino)
+            yield Entry(name, node.ino)
+        if parent is not None:
+            group: list[StorageItem] = []
+            async for item in self.storage.iter_items(parent, page_size=PAGE_SIZE):
+                if group and item.name != group[0].name:
+                    for entry in self._item_group(dir_node, group, by_title):
+                        yield entry
+                    group = []
+                group.append(item)
+            for entry in self._item_group(dir_node, group, by_title):
+                yield entry
+        for name, node in sorted(self._pending.get(dir_node.ino, {}).items()):
+            yield Entry(name, node.ino)
+
+    def _item_group(self, dir_node: Node, group: list[StorageItem], folders: dict[str, list[StorageFolder]]) -> list[Entry]:
+        if not group:
+            return []
+        same_title = [candidate_of(f) for f in folders.get(group[0].name, [])] + [candidate_of(i) for i in group]
+        items = {i.uuid: i for i in group}
+        entries = []
+        for name, candidate in names.name_group(same_title):
+            if candidate.uuid in items and name not in self._pending.get(dir_node.ino, {}):
+                node = self.inodes.for_item(items[candidate.uuid], dir_node.ino)
+                self.caches.mark_fresh(node.ino)
+                entries.append(Entry(name, node.ino))
+        return entries
+
+    async def _group_listing(self, group_node: Node) -> dict[str, int]:
+        listing = self.caches.listing(group_node.ino)
+        if listing is None:
+            entries = [e async for e in self._group_entries(group_node)]
+            listing = {e.name: e.ino for e in entries}
+            self.caches.store_listing(group_node.ino, listing)
+        return listing
+
+    async def _group_entries(self, group_node: Node) -> AsyncIterator[Entry]:
+        assert group_node.item is not None
+        children = await self.storage.child_items(group_node.item)
+        by_uuid = {c.uuid: c for c in children}
+        for name, candidate in names.assign_names(candidate_of(c) for c in children):
+            node = self.inodes.for_frame(group_node.item.uuid, by_uuid[candidate.uuid], group_node.ino)
+            self.caches.mark_fresh(node.ino)
+            yield Entry(name, node.ino)
+
+    async def readdir(self, fh: int, index: int) -> tuple[Entry, Attrs] | None:
+        """The entry at ``index`` of an open directory (fetching pages as needed), or None at the end."""
+        listing = self._handles[fh]
+        assert isinstance(listing, Listing)
+        while True:
+            entry = await listing.get(index)
+            if entry is None:
+                return None
+            node = self.inodes.get(entry.ino)
+            if node is not None:
+                return entry, await self._attrs(node)
+            index += 1
+
+    async def releasedir(self, fh: int) -> None:
+        listing = self._handles.pop(fh, None)
+        if isinstance(listing, Listing):
+            await listing.aclose()
+
+    async def mkdir(self, parent: int, name: str) -> Attrs:
+        dir_node = self._dir(parent)
+        self._writable(dir_node)
+        title = self._new_title(name)
+        if await self._resolve(dir_node, name) is not None:
+            raise FsError(errno.EEXIST)
+        folder = await self.storage.create_folder(title, self._folder_uuid(dir_node))
+        node = self.inodes.for_folder(folder, parent)
+        self._added(parent, name, node)
+        self.caches.store_listing(node.ino, {})
+        node.lookups += 1
+        return await self._attrs(node)
+
+    async def rmdir(self, parent: int, name: str) -> None:
+        node = await self._lookup_node(parent, name)
+        if not node.kind.is_dir:
+            raise FsError(errno.ENOTDIR)
+        self._writable(node)
+        if await self._has_children(node):
+            raise FsError(errno.ENOTEMPTY)
+        await self.storage.delete_folder(node.folder.uuid)  # type: ignore[union-attr]
+        self._removed(parent, name, node)
+
+    async def _has_children(self, node: Node) -> bool:
+        if self._pending.get(node.ino):
+            return True
+        async for _ in self.storage.iter_folders(node.uuid, page_size=1):
+            return True
+        async for _ in self.storage.iter_items(node.uuid, page_size=1):  # type: ignore[arg-type]
+            return True
+        return False

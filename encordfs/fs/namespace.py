@@ -1,0 +1,138 @@
+"""Deleting and renaming, for ``core.Filesystem`` (a mixin: the state and helpers live there).
+
+Renames and moves are server-side patches (never copy + delete); nothing is deleted or replaced
+that datasets use, unless the mount allows it.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+
+from encordfs.fs.errors import FsError
+from encordfs.fs.inodes import Kind, Node
+from encordfs.fs.options import MountOptions
+from encordfs.fs.writer import WriteHandle, refuse_unstorable_name
+from encordfs.storage.interface import Storage
+
+log = logging.getLogger(__name__)
+
+
+class NamespaceOps:
+    """unlink and rename (and the dataset-link check every delete or replace goes through)."""
+
+    storage: Storage
+    options: MountOptions
+    _pending: dict[int, dict[str, Node]]
+    _writers: dict[int, WriteHandle]
+
+    async def _may_drop(self, node: Node, doing: str) -> None:
+        """Deleting or replacing an item loses nothing unless datasets use it."""
+        if node.kind is Kind.PENDING or self.options.allow_delete_linked:
+            return
+        await self._loaded(node)
+        assert node.item is not None
+        links = await self.storage.dataset_link_count(node.item)
+        if links:
+            log.warning("refusing to %s %r: it is linked to %d dataset(s) (mount with allow_delete_linked to allow)",
+                        doing, node.title, links)
+            raise FsError(errno.EPERM, f"{node.title!r} is linked to {links} dataset(s)")
+
+    async def _delete_item(self, node: Node) -> None:
+        assert node.item is not None
+        await self.storage.delete_items(node.item.parent, [node.item.uuid])
+
+    async def unlink(self, parent: int, name: str) -> None:
+        node = await self._lookup_node(parent, name)
+        if node.kind.is_dir:
+            raise FsError(errno.EISDIR)
+        self._writable(node)
+        if node.kind is Kind.PENDING:
+            self._pending.get(parent, {}).pop(name, None)
+            writer = self._writers.get(node.ino)
+            if writer is not None:
+                writer.dirty = False
+        else:
+            await self._may_drop(node, "delete")
+            await self._delete_item(node)
+        self._removed(parent, name, node)
+
+    async def rename(self, old_parent: int, old_name: str, new_parent: int, new_name: str, *, noreplace: bool, exchange: bool) -> None:
+        if exchange:
+            raise FsError(errno.EINVAL, "RENAME_EXCHANGE is not supported")
+        node = await self._lookup_node(old_parent, old_name)
+        source_dir, target_dir = self._dir(old_parent), self._dir(new_parent)
+        self._writable(node)
+        self._writable(target_dir)
+        self._writable(source_dir)
+        title = self._new_title(new_name)
+        if not node.kind.is_dir:
+            refuse_unstorable_name(new_name)
+        target = await self._resolve(target_dir, new_name)
+        if target is not None:
+            await self._loaded(target)
+        if target is node:
+            return
+        if target is not None:
+            if noreplace:
+                raise FsError(errno.EEXIST)
+            await self._check_replace(node, target)
+        await self._move(node, source_dir, target_dir, title)
+        self._pending.get(old_parent, {}).pop(old_name, None)
+        if target is not None:
+            await self._drop_replaced(new_parent, new_name, target)
+        if node.kind is Kind.PENDING:
+            self._pending.setdefault(new_parent, {})[new_name] = node
+        self._removed(old_parent, old_name, node)
+        self.caches.negative.pop((new_parent, new_name), None)
+        node.parent = new_parent
+        self._added(new_parent, new_name, node)
+        self.notifier.inode_changed(node.ino)
+
+    async def _check_replace(self, node: Node, target: Node) -> None:
+        if target.kind.is_dir != node.kind.is_dir:
+            raise FsError(errno.EISDIR if target.kind.is_dir else errno.ENOTDIR)
+        if target.kind.is_dir:
+            if await self._has_children(target):
+                raise FsError(errno.ENOTEMPTY)
+        elif target.kind is not Kind.PENDING:
+            await self._may_drop(target, "replace")
+
+    async def _drop_replaced(self, parent: int, name: str, target: Node) -> None:
+        if target.kind.is_dir:
+            await self.storage.delete_folder(target.folder.uuid)  # type: ignore[union-attr]
+        elif target.kind is Kind.PENDING:
+            self._pending.get(parent, {}).pop(name, None)
+        else:
+            await self._delete_item(target)
+        self.caches.note_removed(parent, name)
+        self.notifier.inode_changed(target.ino)
+
+    async def _move(self, node: Node, source_dir: Node, target_dir: Node, title: str) -> None:
+        """Server-side rename and/or move (never copy + delete)."""
+        target_folder = self._folder_uuid(target_dir)
+        if node.kind is Kind.PENDING:
+            if target_folder is None:
+                raise FsError(errno.EPERM, "files must live in a folder")
+            node.extra["target"] = (target_folder, title)
+            writer = self._writers.get(node.ino)
+            if writer is not None:
+                writer.title, writer.folder_uuid = title, target_folder
+            return
+        if node.folder is not None:
+            if source_dir.ino != target_dir.ino:
+                await self.storage.move_folders([node.folder.uuid], target_folder)
+            if title != node.folder.name:
+                await self.storage.update_folder(node.folder.uuid, name=title)
+            node.folder = await self.storage.get_folder(node.folder.uuid)
+            return
+        assert node.item is not None
+        if target_folder is None:
+            raise FsError(errno.EPERM, "files must live in a folder")
+        item = node.item
+        if source_dir.ino != target_dir.ino:
+            await self.storage.move_items(item.parent, [item.uuid], target_folder)
+            item = await self.storage.get_item(item.uuid)
+        if title != item.name:
+            item = await self.storage.update_item(item, name=title)
+        node.item = item
