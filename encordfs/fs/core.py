@@ -262,9 +262,10 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
                     return await self._attrs(node)
                 self._writable(node)
                 raise FsError(errno.EPERM, "truncate only works on a file open for writing")
-            await self.uploader.ensure_writable(writer)
-            writer.staged.truncate(size)
-            writer.dirty = True
+            async with writer.lock:
+                await self.uploader.ensure_writable(writer)
+                writer.staged.truncate(size)
+                writer.dirty = True
         return await self.getattr(ino)
 
     async def statfs(self) -> FsStats:

@@ -72,9 +72,10 @@ class FileOps:
         existing = self._writers.get(node.ino)
         if existing is not None:
             if truncate:
-                await self.uploader.ensure_writable(existing)
-                existing.staged.truncate(0)
-                existing.dirty = True
+                async with existing.lock:
+                    await self.uploader.ensure_writable(existing)
+                    existing.staged.truncate(0)
+                    existing.dirty = True
             return existing
         if node.kind is Kind.PENDING:  # an empty placeholder (see Uploader.upload)
             folder, title = node.extra["target"]
@@ -83,7 +84,7 @@ class FileOps:
             return handle
         assert node.item is not None
         await self._may_drop(node, "overwrite")
-        handle = self.uploader.new_handle(node, node.item.parent, node.item.name, replaces=node.item)
+        handle = self.uploader.new_handle(node, node.item.parent, node.item.name)
         if not truncate:
             size = await self._size(node)
             offset = 0
@@ -137,9 +138,10 @@ class FileOps:
         handle = self._handles[fh]
         if not isinstance(handle, WriteHandle):
             raise FsError(errno.EBADF, "not open for writing")
-        await self.uploader.ensure_writable(handle)
-        handle.dirty = True
-        return handle.staged.pwrite(data, offset)
+        async with handle.lock:
+            await self.uploader.ensure_writable(handle)
+            handle.dirty = True
+            return handle.staged.pwrite(data, offset)
 
     async def fsync(self, fh: int) -> None:
         """The bytes are made durable in the staging area; the upload still happens at close."""
@@ -154,6 +156,12 @@ class FileOps:
             await self._upload(handle)
 
     async def _upload(self, handle: WriteHandle) -> None:
+        """Upload under the handle's lock: concurrent closes upload once, writes wait."""
+        async with handle.lock:
+            if handle.dirty:
+                await self._upload_locked(handle)
+
+    async def _upload_locked(self, handle: WriteHandle) -> None:
         node = handle.node
         dir_ino, name = node.parent, self._pending_name(node)
         try:
@@ -163,13 +171,12 @@ class FileOps:
             raise
         if item is None:
             return
-        replaced = handle.replaces
+        replaced = node.item  # what this file was before: the item overwritten, or our last upload
         self.inodes.bind_uploaded(node, item)
         if name is not None:
             self._pending.get(dir_ino, {}).pop(name, None)
         if replaced is not None and replaced.uuid != item.uuid:
             await self.storage.delete_items(replaced.parent, [replaced.uuid])
-            handle.replaces = None
         self.caches.stale(dir_ino)
         self.caches.mark_fresh(node.ino)
         if name is not None:

@@ -136,3 +136,6 @@ class NamespaceOps:
         if title != item.name:
             item = await self.storage.update_item(item, name=title)
         node.item = item
+        writer = self._writers.get(node.ino)
+        if writer is not None:  # still open: a later close uploads under the new name and folder
+            writer.title, writer.folder_uuid = title, target_folder

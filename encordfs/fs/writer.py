@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 from typing import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from uuid import UUID
 
 import trio
@@ -38,10 +38,10 @@ class WriteHandle:
     staged: StagedFile
     folder_uuid: UUID
     title: str
-    replaces: StorageItem | None = None
     dirty: bool = True
     uploaded: StorageItem | None = None
     journaled: bool = False  # committed to the pending area and not confirmed by the server
+    lock: trio.Lock = field(default_factory=trio.Lock)  # writes wait for an upload in progress
 
     def size(self) -> int:
         return self.staged.size()
@@ -54,8 +54,9 @@ class Uploader:
         self.in_flight = 0
         self._idle = trio.Condition()
 
-    def new_handle(self, node: Node, folder_uuid: UUID, title: str, replaces: StorageItem | None = None) -> WriteHandle:
-        return WriteHandle(node, self._staging.new_file(), folder_uuid, title, replaces)
+    def new_handle(self, node: Node, folder_uuid: UUID, title: str) -> WriteHandle:
+        """The upload replaces the node's item, if it has one (an overwrite, or a second close)."""
+        return WriteHandle(node, self._staging.new_file(), folder_uuid, title)
 
     async def ensure_writable(self, handle: WriteHandle) -> None:
         """After an upload the staged data is gone from the journal: copy it to a new staged file."""

@@ -381,3 +381,21 @@ async def test_forgotten_inodes_drop_their_model_and_keep_their_number(storage, 
     await fs.rename(ROOT_INO, "sub", ROOT_INO, "sub2", noreplace=False, exchange=False)
     assert storage.folders[sub.uuid].name == "sub2"
     assert "get_folder" in storage.calls
+
+
+async def test_concurrent_closes_upload_once_and_writes_wait_for_the_upload(storage, staging, nursery) -> None:
+    top = storage.add_folder("top")
+    fs = make_fs(storage, staging, nursery, root=top)
+    fh, attrs = await fs.create(ROOT_INO, "c.txt", os.O_WRONLY)
+    other, _ = await fs.open(attrs.ino, os.O_WRONLY)
+    await fs.write(fh, 0, b"first")
+    async with trio.open_nursery() as closes:
+        closes.start_soon(fs.flush, fh)
+        closes.start_soon(fs.flush, other)
+        closes.start_soon(fs.write, other, 5, b" second")
+    await fs.flush(other)
+    await fs.release(fh)
+    await fs.release(other)
+    assert 1 <= storage.calls.count("upload_file") <= 2, "a close with nothing new uploads nothing"
+    [item] = storage.items.values()  # a second upload replaced the first
+    assert item.name == "c.txt" and storage.content[item.uuid] == b"first second"

@@ -273,10 +273,18 @@ def test_ls_l_needs_no_request_per_entry_and_lookup_needs_no_listing(emulator_fa
         folder.upload_text(note, title=f"n{i:02}.txt")
     mnt = mount_fs(server, folder.uuid).path
 
+    def settled_lines() -> list[str]:
+        """Complete log lines once the log stops growing (the server writes after answering)."""
+        size = -1
+        while size != log_path.stat().st_size:
+            size = log_path.stat().st_size
+            time.sleep(0.1)
+        return log_path.read_text().split("\n")[:-1]
+
     def requests_during(action) -> list[dict]:
-        before = len(log_path.read_text().splitlines())
+        before = len(settled_lines())
         action()
-        return [json.loads(line) for line in log_path.read_text().splitlines()[before:]]
+        return [json.loads(line) for line in settled_lines()[before:]]
 
     looked_up = requests_during(lambda: (mnt / "n07.txt").stat())
     item_lists = [r for r in looked_up if r["path"].endswith("/items")]
