@@ -80,7 +80,7 @@ class Planner:
         self.upsert_metadata = upsert_metadata
         self.plan = Plan()
         self.now = time.time()
-        self._claimed_slots: set[str] = set()
+        self._claimed: set[str] = set()
 
     def run(self, lists: dict[str, list[dict[str, Any]]]) -> Plan:
         for key, entries in lists.items():
@@ -158,7 +158,7 @@ class Planner:
             uuid, path, blob_path = self._slot_file(item_type, placeholder)
             location = StorageLocationName.ENCORD
         else:
-            uuid = _placeholder_uuid(placeholder) if placeholder else str(uuidlib.uuid4())
+            uuid = self._claim(_placeholder_uuid(placeholder)) if placeholder else str(uuidlib.uuid4())
             path = resolve_in_integration(self.source.integration_dir, url)
             blob_path = str(path)
             location = StorageLocationName.S3_COMPATIBLE
@@ -176,7 +176,7 @@ class Planner:
             raise UnitFailed("placeholderItemUuid is required for uploads to Encord storage")
         uuid = _placeholder_uuid(placeholder)
         slot = self.store.one("SELECT * FROM slots WHERE uuid=?", (uuid,))
-        if slot is None or uuid in self._claimed_slots:
+        if slot is None:
             raise UnitFailed(f"no upload slot {uuid} (unknown, or already registered)")
         if slot["folder"] != self.source.folder:
             raise UnitFailed(f"upload slot {uuid} belongs to another folder")
@@ -185,8 +185,14 @@ class Planner:
         path = self.store.blob_dir / uuid
         if not path.is_file():
             raise UnitFailed(f"nothing was uploaded to slot {uuid}")
-        self._claimed_slots.add(uuid)
-        return uuid, path, f"blobs/{uuid}"
+        return self._claim(uuid), path, f"blobs/{uuid}"
+
+    def _claim(self, uuid: str) -> str:
+        """Reserve a placeholder UUID for this plan; it must not name an item or be used twice."""
+        if uuid in self._claimed or self.store.item(uuid) is not None:
+            raise UnitFailed(f"placeholderItemUuid {uuid} is already used")
+        self._claimed.add(uuid)
+        return uuid
 
     def _row(self, uuid: str, item_type: StorageItemType, name: str, media: dict[str, Any]) -> Row:
         return {

@@ -8,6 +8,8 @@ or processed by a concurrent poll, registers nothing.
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import time
 import uuid as uuidlib
 from pathlib import Path
@@ -18,6 +20,8 @@ from encordfs.wire.models import UploadJobState
 
 from .ingest import JobSource, Planner, commit_plan
 from .store import Row, Store
+
+log = logging.getLogger(__name__)
 
 
 def unit_count(lists: dict[str, list[Any]]) -> int:
@@ -65,13 +69,16 @@ def advance(store: Store, job: Row) -> Row:
         unit_errors=tuple(plan.unit_errors),
         file_name=request.get("fileName"),
     )
-    with store.tx() as db:
-        updated = db.execute(
-            "UPDATE jobs SET status=?, state=? WHERE uuid=? AND status=?",
-            (state.status.value, json.dumps(state.to_wire()), job["uuid"], UploadJobStatus.PENDING.value),
-        ).rowcount
-        if updated and not failed:
-            commit_plan(store, db, plan)
+    try:
+        with store.tx() as db:
+            updated = db.execute(
+                "UPDATE jobs SET status=?, state=? WHERE uuid=? AND status=?",
+                (state.status.value, json.dumps(state.to_wire()), job["uuid"], UploadJobStatus.PENDING.value),
+            ).rowcount
+            if updated and not failed:
+                commit_plan(store, db, plan)
+    except sqlite3.IntegrityError:
+        log.info("job %s raced another job for the same upload slot; planning it again", job["uuid"])
     return store.one("SELECT * FROM jobs WHERE uuid=?", (job["uuid"],)) or job
 
 
