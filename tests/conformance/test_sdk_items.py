@@ -59,6 +59,14 @@ def test_filters_and_recursive_find(populated: tuple[Any, list[str]]) -> None:
     assert list(folder.list_items(is_in_dataset=True)) == []
 
 
+def test_user_level_item_search(sdk_user: Any, populated: tuple[Any, list[str]]) -> None:
+    folder, _ = populated
+    with pytest.warns(DeprecationWarning):
+        found = list(sdk_user.find_storage_items(search="deep photo", item_types=[StorageItemType.IMAGE]))
+    mine = [i for i in found if i.parent_folder().parent_uuid == folder.uuid]
+    assert [(i.name, i.parent_folder().name) for i in mine] == [("deep photo.jpg", "nested")]
+
+
 def test_dataset_links_show_and_block_delete(sdk_user: Any, emulator: Any, media: Any) -> None:
     folder = sdk_user.create_storage_folder(f"ds-{uuid.uuid4().hex[:8]}")
     item = sdk_user.get_storage_item(folder.upload_image(media.png))
