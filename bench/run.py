@@ -182,7 +182,7 @@ def run_regime(bench: Bench, regime: str, runs: int, api_ms: float, blob_ms: flo
     return result
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="small", help="dataset size (default small; full is the issue's)")
     parser.add_argument("--runs", type=int, help="runs per workload (default: the scale's)")
@@ -299,7 +299,7 @@ def _uploads_folder(emulator_view: EmulatorView, dataset: Dataset) -> Iterator[N
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     signal.signal(signal.SIGTERM, _on_sigterm)

@@ -47,7 +47,8 @@ class MountContext:
     tag: str  # unique per run and side: the write workloads' target folder under uploads/
 
 
-def _read_checked(path: Path, dataset: Dataset, rel: str) -> int:
+def read_checked(path: Path, dataset: Dataset, rel: str) -> int:
+    """Read a file in 1 MiB blocks; CheckFailed unless its size and CRC-32 are the dataset's for ``rel``."""
     crc, size = 0, 0
     with path.open("rb", buffering=0) as f:
         while block := f.read(READ_BLOCK):
@@ -61,7 +62,7 @@ def _read_checked(path: Path, dataset: Dataset, rel: str) -> int:
 
 def seq_read(ctx: MountContext) -> dict[str, float]:
     start = time.perf_counter()
-    size = _read_checked(ctx.mnt / VIDEO, ctx.dataset, VIDEO)
+    size = read_checked(ctx.mnt / VIDEO, ctx.dataset, VIDEO)
     return {"seq_read": size / MB / (time.perf_counter() - start)}
 
 
@@ -69,7 +70,7 @@ def _small_reads(ctx: MountContext, readers: int) -> float:
     files = ctx.dataset.under(IMAGES)
     start = time.perf_counter()
     with ThreadPoolExecutor(readers) as pool:
-        list(pool.map(lambda rel: _read_checked(ctx.mnt / rel, ctx.dataset, rel), files))
+        list(pool.map(lambda rel: read_checked(ctx.mnt / rel, ctx.dataset, rel), files))
     return len(files) / (time.perf_counter() - start)
 
 

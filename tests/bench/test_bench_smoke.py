@@ -13,9 +13,9 @@ from bench.dataset import IMAGES, ensure_dataset
 from bench.encordfs_mount import mount_available
 from bench.rclone import rclone_binary
 from bench.report import metrics
-from bench.run import _parser, run
+from bench.run import build_parser, run
 from bench.scales import SCALES
-from bench.workloads import CheckFailed, _read_checked
+from bench.workloads import CheckFailed, read_checked
 
 TINY = SCALES["tiny"]
 MOUNT_METRICS = {m.key for m in metrics(TINY)}
@@ -37,7 +37,7 @@ def loopback(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """One loopback run of the whole harness, every side that can run here, one run per workload."""
     work = tmp_path_factory.mktemp("bench")
     sides = ["raw"] + [s for s, skip in (("encordfs", ENCORDFS_SKIP), ("rclone", RCLONE_SKIP)) if skip is None]
-    args = _parser().parse_args(["--scale", "tiny", "--runs", "1", "--regimes", "loopback", "--sides", ",".join(sides),
+    args = build_parser().parse_args(["--scale", "tiny", "--runs", "1", "--regimes", "loopback", "--sides", ",".join(sides),
                                  "--work", str(work / "work"), "--out", str(work / "out")])
     document = run(args)
     assert list((work / "out").glob("results-tiny-*.json")), "the run wrote no JSON results"
@@ -76,4 +76,4 @@ def test_a_changed_byte_fails_the_read_check(tmp_path: Path) -> None:
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
     with pytest.raises(CheckFailed, match=rel):
-        _read_checked(path, dataset, rel)
+        read_checked(path, dataset, rel)
