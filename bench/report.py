@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import statistics
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.scales import Scale
 
@@ -63,26 +66,61 @@ def _pair(raw: dict, tool: str, key: str) -> str:
     return " / ".join(values) if any(v != "-" for v in values) else "-"
 
 
-def render(regime: str, scale: Scale, runs: int, result: dict) -> str:
-    """One regime's table: medians over ``runs``, raw limits as emulator / webdav."""
+HEADER = ["workload", "unit", "encordfs", "rclone", "raw curl emu / dav", "raw httpx emu / dav", "encordfs vs rclone"]
+
+
+def _rows(scale: Scale, result: dict) -> list[list[str]]:
+    """Medians per workload, raw limits as emulator / webdav, and the ratio; rows nobody measured
+    (peak RSS in the cloud, workloads filtered out) are left out."""
     samples, raw = result["samples"], result["raw"]
-    header = ["workload", "unit", "encordfs", "rclone", "raw curl emu / dav", "raw httpx emu / dav", "encordfs vs rclone"]
-    rows = [header]
+    rows = []
     for metric in metrics(scale):
         enc, rcl = (median(samples.get(side, {}).get(metric.key)) for side in SIDES)
         r = ratio(metric, enc, rcl)
         if enc is None and rcl is None and not any(metric.key in by_tool for tools in raw.values() for by_tool in tools.values()):
-            continue  # not measured in this regime (peak RSS in the cloud) or filtered out
+            continue
         rows.append([metric.title, metric.unit, _fmt(enc), _fmt(rcl), _pair(raw, "curl", metric.key),
                      _pair(raw, "httpx", metric.key), f"{r:.2f}x" if r else "-"])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return rows
+
+
+def _notes(result: dict) -> list[str]:
+    return [f"FAILED {failure}" for failure in result["failures"]] + [
+        f"skipped {side}: {why}" for side, why in result.get("skipped", {}).items()]
+
+
+def render(regime: str, scale: Scale, runs: int, result: dict) -> str:
+    """One regime's table as aligned text."""
+    rows = [HEADER, *_rows(scale, result)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADER))]
     lines = [f"== {regime}: scale {scale.name}, medians of {runs} run(s); ratio > 1 means encordfs does better =="]
     for n, row in enumerate(rows):
         lines.append(" | ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))))
         if n == 0:
             lines.append("-+-".join("-" * w for w in widths))
-    for failure in result["failures"]:
-        lines.append(f"FAILED {failure}")
-    for side, why in result.get("skipped", {}).items():
-        lines.append(f"skipped {side}: {why}")
-    return "\n".join(lines)
+    return "\n".join(lines + _notes(result))
+
+
+def render_markdown(regime: str, scale: Scale, runs: int, result: dict) -> str:
+    """One regime's table as Markdown, for docs/performance.md."""
+    lines = [f"**{regime}** (scale {scale.name}, medians of {runs} run(s))", "",
+             "| " + " | ".join(HEADER) + " |", "|---|---|" + "---:|" * (len(HEADER) - 2)]
+    lines += ["| " + " | ".join(row) + " |" for row in _rows(scale, result)]
+    return "\n".join(lines + [f"\n{note}" for note in _notes(result)])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m bench.report RESULTS.json``: the run's tables again, in Markdown."""
+    parser = argparse.ArgumentParser(prog="python -m bench.report", description=main.__doc__)
+    parser.add_argument("results", type=Path)
+    args = parser.parse_args(argv)
+    document = json.loads(args.results.read_text())
+    scale = Scale(**document["scale"])
+    meta = f"encordfs {document['versions']['encordfs']}, {document['versions']['rclone']}, started {document['started']}"
+    print(meta + "\n")
+    for regime, result in document["regimes"].items():
+        print(render_markdown(regime, scale, document["runs"], result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
