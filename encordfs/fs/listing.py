@@ -27,7 +27,7 @@ class Listing:
         self.done = False
         self._source = source
         self._on_complete = on_complete
-        self._lock = trio.Lock()
+        self._filling: trio.Event | None = None  # set while one task pulls from the source
 
     @classmethod
     def complete(cls, entries: list[Entry]) -> "Listing":
@@ -38,16 +38,20 @@ class Listing:
 
     async def get(self, index: int) -> Entry | None:
         """The entry at ``index``, fetching pages until it exists; None past the end."""
-        if index < len(self.entries):
-            return self.entries[index]
-        async with self._lock:
-            while index >= len(self.entries) and not self.done:
-                try:
-                    self.entries.append(await self._source.__anext__())
-                except StopAsyncIteration:
-                    self.done = True
-                    if self._on_complete is not None:
-                        self._on_complete(self.entries)
+        while index >= len(self.entries) and not self.done:
+            if self._filling is not None:  # another request is fetching: wait for it, then look again
+                await self._filling.wait()
+                continue
+            self._filling = filling = trio.Event()
+            try:
+                self.entries.append(await self._source.__anext__())
+            except StopAsyncIteration:
+                self.done = True
+                if self._on_complete is not None:
+                    self._on_complete(self.entries)
+            finally:
+                self._filling = None
+                filling.set()
         return self.entries[index] if index < len(self.entries) else None
 
     async def aclose(self) -> None:
