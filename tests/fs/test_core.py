@@ -399,3 +399,20 @@ async def test_concurrent_closes_upload_once_and_writes_wait_for_the_upload(stor
     assert 1 <= storage.calls.count("upload_file") <= 2, "a close with nothing new uploads nothing"
     [item] = storage.items.values()  # a second upload replaced the first
     assert item.name == "c.txt" and storage.content[item.uuid] == b"first second"
+
+
+async def test_a_file_renamed_while_open_uploads_again_under_its_new_name(storage, staging, nursery) -> None:
+    top = storage.add_folder("top")
+    dst = storage.add_folder("dst", top.uuid)
+    fs = make_fs(storage, staging, nursery, root=top)
+    dst_ino = (await fs.lookup(ROOT_INO, "dst")).ino
+    fh, _ = await fs.create(ROOT_INO, "draft.txt", os.O_WRONLY)
+    await fs.write(fh, 0, b"v1")
+    await fs.flush(fh)
+    await fs.rename(ROOT_INO, "draft.txt", dst_ino, "final.txt", noreplace=False, exchange=False)
+    await fs.write(fh, 2, b" v2")
+    await fs.flush(fh)
+    await fs.release(fh)
+    assert storage.titles(top.uuid) == [] and storage.titles(dst.uuid) == ["final.txt"]
+    [item] = storage.items.values()
+    assert storage.content[item.uuid] == b"v1 v2"
