@@ -133,7 +133,15 @@ def httpx_small_reads(target: RawTarget, dataset: Dataset, readers: int) -> floa
                     nursery.start_soon(worker, client)
             return count / (time.perf_counter() - start)
 
-    return trio.run(run)
+    try:
+        return trio.run(run)
+    except ExceptionGroup as group:  # a nursery wraps its tasks' errors; report the first one
+        raise _first_error(group) from group
+
+
+def _first_error(group: BaseExceptionGroup) -> BaseException:
+    first = group.exceptions[0]
+    return _first_error(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def timed(action: Callable[[], object]) -> float:

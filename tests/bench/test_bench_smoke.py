@@ -68,12 +68,27 @@ def test_every_workload_through_rclone_matches_the_dataset(loopback: dict) -> No
     assert set(loopback["samples"]["rclone"]) == MOUNT_METRICS
 
 
-def test_a_changed_byte_fails_the_read_check(tmp_path: Path) -> None:
-    dataset = ensure_dataset(tmp_path, TINY)
-    rel = dataset.under(IMAGES)[0]
-    path = dataset.served / rel
+def _flip_a_byte(path: Path) -> None:
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
+
+
+def test_a_changed_byte_fails_the_read_check(tmp_path: Path) -> None:
+    dataset = ensure_dataset(tmp_path, TINY)
+    rel = dataset.under(IMAGES)[0]
+    _flip_a_byte(dataset.served / rel)
     with pytest.raises(CheckFailed, match=rel):
-        read_checked(path, dataset, rel)
+        read_checked(dataset.served / rel, dataset, rel)
+
+
+@pytest.mark.skipif(RCLONE_SKIP is not None, reason=RCLONE_SKIP or "")
+def test_a_server_serving_other_bytes_is_reported_as_failed(tmp_path: Path) -> None:
+    dataset = ensure_dataset(tmp_path / "work", TINY)
+    rel = dataset.under(IMAGES)[-1]
+    _flip_a_byte(dataset.served / rel)  # after the manifest was written: both servers now serve other bytes
+    args = build_parser().parse_args(["--scale", "tiny", "--runs", "1", "--regimes", "loopback", "--sides", "raw",
+                                      "--work", str(tmp_path / "work"), "--out", str(tmp_path / "out")])
+    failures = run(args)["regimes"]["loopback"]["failures"]
+    for server in ("emulator", "webdav"):
+        assert any(f.startswith(f"raw httpx {server} small_read_1: CheckFailed") and rel in f for f in failures), failures
