@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from uuid import UUID
 
@@ -195,12 +196,18 @@ def _report(fd: int, message: str) -> None:
         pass
 
 
-def unmount(mountpoint: Path, *, lazy: bool = False) -> int:
-    """``fusermount3 -u``: the filesystem then finishes its uploads and exits."""
+def unmount(mountpoint: Path, *, lazy: bool = False, wait: float = 0.0) -> int:
+    """``fusermount3 -u``: the filesystem then finishes its uploads and exits. While files are
+    still open (a ``cp`` whose upload is in flight) the mount is busy: retry for ``wait`` seconds."""
     command = ["fusermount3", "-u"] + (["-z"] if lazy else []) + [str(mountpoint)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
+    deadline = time.monotonic() + wait
+    while True:
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode == 0:
+            return 0
         message = result.stderr.strip() or f"fusermount3 exited {result.returncode}"
-        print(f"encordfs: cannot unmount {mountpoint}: {message}", file=sys.stderr)
-        return errno.EBUSY if "busy" in message.lower() else 1
-    return 0
+        busy = "busy" in message.lower()
+        if not busy or time.monotonic() >= deadline:
+            print(f"encordfs: cannot unmount {mountpoint}: {message}", file=sys.stderr)
+            return errno.EBUSY if busy else 1
+        time.sleep(0.2)

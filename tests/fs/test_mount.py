@@ -353,3 +353,18 @@ def test_reads_survive_signed_url_expiry(emulator_factory, make_sdk_client, moun
         time.sleep(2.5)  # the signed URL used for that chunk has expired now
         handle.seek(0)
         assert handle.read(1000) == expected[:1000]
+
+
+def test_unmount_waits_for_an_upload_in_flight(emulator, fs_root, mount_fs, media) -> None:
+    mounted = mount_fs(emulator, fs_root.uuid)
+    with emulator.faults(blob_latency_ms=1200):
+        copy = subprocess.Popen(["cp", str(media["photo.jpg"]), str(mounted.path / "late.jpg")], stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 15
+        while not list((mounted.cache_dir / "pending").glob("*.json")):
+            assert time.monotonic() < deadline, mounted.log()
+            time.sleep(0.02)
+        result = encordfs("unmount", "--wait", "20", str(mounted.path))
+    assert result.returncode == 0, result.stderr
+    assert copy.wait(timeout=20) == 0
+    assert mounted.process.wait(timeout=20) == 0
+    assert [i.name for i in fs_root.list_items()] == ["late.jpg"]
