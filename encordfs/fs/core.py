@@ -218,6 +218,12 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         node.lookups += 1
         return attrs
 
+    def remember(self, ino: int) -> None:
+        """The kernel took a reference without a lookup (an entry of readdirplus)."""
+        node = self.inodes.get(ino)
+        if node is not None:
+            node.lookups += 1
+
     def forget(self, inodes: Iterable[tuple[int, int]]) -> None:
         """Inodes the kernel no longer references keep their number but drop their model, so a
         walk over millions of files does not keep millions of models in memory."""

@@ -146,9 +146,7 @@ class FuseOperations(pyfuse3.Operations):
             index = entry_index = index + 1
             if not pyfuse3.readdir_reply(token, os.fsencode(entry.name), self._entry(attrs), entry_index):
                 return
-            node = self.fs.inodes.get(attrs.ino)
-            if node is not None:
-                node.lookups += 1
+            self.fs.remember(attrs.ino)
 
     @_errors
     async def releasedir(self, fh: int) -> None:
