@@ -106,7 +106,8 @@ class DelayProxy:
         repo = str(Path(__file__).resolve().parent.parent)
         argv = [sys.executable, "-m", "bench.delayproxy", "--port", str(port), "--upstream", str(upstream),
                 "--api-ms", str(api_ms), "--data-ms", str(data_ms)]
-        self.child = Child("delay-proxy", argv, log_path, env={"PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))})
+        path = os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))
+        self.child = Child("delay-proxy", argv, log_path, env={"PYTHONPATH": path})
         wait_until(lambda: _accepts(port), 15, "delay proxy", self.child)
 
     def stop(self) -> None:

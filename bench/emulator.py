@@ -46,8 +46,10 @@ class Emulator:
 
     def __init__(self, data: Path, key_path: Path, log_path: Path) -> None:
         data.mkdir(parents=True, exist_ok=True)
-        subprocess.run([*ENCORDFS, "emulator", "add-key", "--data", str(data), str(key_path) + ".pub"], check=True, capture_output=True)
-        self.child = Child("emulator", [*ENCORDFS, "emulator", "serve", "--data", str(data), "--host", "127.0.0.1", "--port", "0"], log_path)
+        subprocess.run([*ENCORDFS, "emulator", "add-key", "--data", str(data), f"{key_path}.pub"],
+                       check=True, capture_output=True)
+        argv = [*ENCORDFS, "emulator", "serve", "--data", str(data), "--host", "127.0.0.1", "--port", "0"]
+        self.child = Child("emulator", argv, log_path)
         self.url = ""
         wait_until(self._found_url, 60, "emulator", self.child)
         log.info("emulator at %s", self.url)

@@ -25,16 +25,18 @@ class Metric:
 
 def metrics(scale: Scale) -> list[Metric]:
     mib = scale.big_file_bytes >> 20
+    photos = f"{scale.small_files} files of {scale.small_file_bytes >> 10} KiB"
+    copies = f"{scale.upload_files} files of {scale.upload_file_bytes >> 10} KiB"
     return [
         Metric("seq_read", f"sequential cold read, {mib} MiB video", "MB/s", True),
-        Metric("small_read_1", f"read {scale.small_files} files of {scale.small_file_bytes >> 10} KiB, 1 reader", "files/s", True),
-        Metric("small_read_8", f"read {scale.small_files} files of {scale.small_file_bytes >> 10} KiB, 8 readers", "files/s", True),
+        Metric("small_read_1", f"read {photos}, 1 reader", "files/s", True),
+        Metric("small_read_8", f"read {photos}, 8 readers", "files/s", True),
         Metric("ls_cold", f"ls -l of a {scale.flat_entries}-entry folder, cold", "s", False),
         Metric("ls_warm", f"ls -l of a {scale.flat_entries}-entry folder, warm", "s", False),
         Metric("stat_cold", "stat of one file in that folder, cold", "ms", False),
         Metric("stat_warm", "stat of one file in that folder, warm", "ms", False),
         Metric("find_cold", f"find over {scale.tree_entries} entries, cold", "s", False),
-        Metric("cp_r", f"cp -r of {scale.upload_files} files of {scale.upload_file_bytes >> 10} KiB in, until on the server", "files/s", True),
+        Metric("cp_r", f"cp -r of {copies} in, until on the server", "files/s", True),
         Metric("cp_big", f"cp of a {scale.upload_big_bytes >> 20} MiB file in, until on the server", "MB/s", True),
         Metric("peak_rss", f"peak RSS of the mount after ls -l of {scale.listing_entries} entries", "MiB", False),
     ]

@@ -83,8 +83,9 @@ class Bench:
         """A new mount with an empty cache: everything it shows is cold."""
         mnt, cache = self.work / "mnt" / side, self.work / "cache" / side
         shutil.rmtree(cache, ignore_errors=True)
+        mount: EncordfsMount | RcloneMount
         if side == "encordfs":
-            mount: EncordfsMount | RcloneMount = EncordfsMount(self.emulator.url, self.key_path, mnt, cache, self.logs / "encordfs-mount.log")
+            mount = EncordfsMount(self.emulator.url, self.key_path, mnt, cache, self.logs / "encordfs-mount.log")
         else:
             mount = RcloneMount(webdav_url, mnt, cache, self.logs / "rclone-mount.log", self.rclone_cache_mode)
         try:
@@ -184,7 +185,8 @@ def run_regime(bench: Bench, regime: str, runs: int, api_ms: float, blob_ms: flo
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", choices=sorted(SCALES), default="small", help="dataset size (default small; full is the issue's)")
+    parser.add_argument("--scale", choices=sorted(SCALES), default="small",
+                        help="dataset size (default small; full is the issue's)")
     parser.add_argument("--runs", type=int, help="runs per workload (default: the scale's)")
     parser.add_argument("--regimes", default="loopback,cloud", help="comma-separated: loopback, cloud")
     parser.add_argument("--sides", default=",".join(ALL_SIDES), help="comma-separated: encordfs, rclone, raw")

@@ -47,6 +47,11 @@ class MountContext:
     tag: str  # unique per run and side: the write workloads' target folder under uploads/
 
 
+def _command(*argv: str) -> str:
+    """Run a shell tool the way a user would; its stdout."""
+    return subprocess.run(argv, capture_output=True, text=True, check=True, timeout=COMMAND_TIMEOUT).stdout
+
+
 def read_checked(path: Path, dataset: Dataset, rel: str) -> int:
     """Read a file in 1 MiB blocks; CheckFailed unless its size and CRC-32 are the dataset's for ``rel``."""
     crc, size = 0, 0
@@ -84,7 +89,7 @@ def small_read_8(ctx: MountContext) -> dict[str, float]:
 
 def _timed_ls(ctx: MountContext) -> float:
     start = time.perf_counter()
-    out = subprocess.run(["ls", "-l", str(ctx.mnt / FLAT)], capture_output=True, text=True, check=True, timeout=COMMAND_TIMEOUT).stdout
+    out = _command("ls", "-l", str(ctx.mnt / FLAT))
     elapsed = time.perf_counter() - start
     names = {line.split()[-1] for line in out.splitlines()[1:]}
     expected = {Path(p).name for p in ctx.dataset.under(FLAT)}
@@ -114,7 +119,7 @@ def stat_one(ctx: MountContext) -> dict[str, float]:
 
 def find_tree(ctx: MountContext) -> dict[str, float]:
     start = time.perf_counter()
-    out = subprocess.run(["find", str(ctx.mnt / TREE)], capture_output=True, text=True, check=True, timeout=COMMAND_TIMEOUT).stdout
+    out = _command("find", str(ctx.mnt / TREE))
     elapsed = time.perf_counter() - start
     found = {os.path.relpath(line, ctx.mnt) for line in out.splitlines()}
     files = ctx.dataset.under(TREE)
@@ -147,7 +152,7 @@ def copy_tree_in(ctx: MountContext) -> dict[str, float]:
     sources = sorted(ctx.dataset.upload_small_dir.iterdir())
     folder = (UPLOADS, ctx.tag)
     start = time.perf_counter()
-    subprocess.run(["cp", "-r", str(ctx.dataset.upload_small_dir), str(ctx.mnt.joinpath(*folder))], check=True, timeout=COMMAND_TIMEOUT)
+    _command("cp", "-r", str(ctx.dataset.upload_small_dir), str(ctx.mnt.joinpath(*folder)))
     _wait_on_server(ctx.view, folder, {p.name: p.stat().st_size for p in sources}, start)
     rate = len(sources) / (time.perf_counter() - start)
     _check_server_bytes(ctx.view, folder, sources)
@@ -160,7 +165,7 @@ def copy_big_in(ctx: MountContext) -> dict[str, float]:
     folder = (UPLOADS, ctx.tag)
     ctx.mnt.joinpath(*folder).mkdir()
     start = time.perf_counter()
-    subprocess.run(["cp", str(source), str(ctx.mnt.joinpath(*folder))], check=True, timeout=COMMAND_TIMEOUT)
+    _command("cp", str(source), str(ctx.mnt.joinpath(*folder)))
     _wait_on_server(ctx.view, folder, {source.name: source.stat().st_size}, start)
     rate = source.stat().st_size / MB / (time.perf_counter() - start)
     _check_server_bytes(ctx.view, folder, [source])
@@ -170,7 +175,7 @@ def copy_big_in(ctx: MountContext) -> dict[str, float]:
 
 def peak_memory(ctx: MountContext) -> dict[str, float]:
     """ls -l of the big listing folder, then the mount process's peak RSS."""
-    out = subprocess.run(["ls", "-l", str(ctx.mnt / LISTING)], capture_output=True, text=True, check=True, timeout=COMMAND_TIMEOUT).stdout
+    out = _command("ls", "-l", str(ctx.mnt / LISTING))
     count = len(out.splitlines()) - 1
     if count != len(ctx.dataset.under(LISTING)):
         raise CheckFailed(f"ls -l {LISTING}: {count} entries, expected {len(ctx.dataset.under(LISTING))}")
