@@ -86,17 +86,25 @@ class FileOps:
         await self._may_drop(node, "overwrite")
         handle = self.uploader.new_handle(node, node.item.parent, node.item.name)
         if not truncate:
-            size = await self._size(node)
-            offset = 0
-            while offset < size:
-                data = await self.storage.read_range(node.item, offset, min(8 << 20, size - offset))
-                if not data:
-                    break
-                handle.staged.pwrite(data, offset)
-                offset += len(data)
+            try:
+                await self._copy_content(node, handle)
+            except BaseException:
+                self.uploader.discard(handle)
+                raise
             handle.dirty = False
         self._writers[node.ino] = handle
         return handle
+
+    async def _copy_content(self, node: Node, handle: WriteHandle) -> None:
+        """Opening to modify in place (no O_TRUNC): start from the current content."""
+        assert node.item is not None
+        size, offset = await self._size(node), 0
+        while offset < size:
+            data = await self.storage.read_range(node.item, offset, min(8 << 20, size - offset))
+            if not data:
+                break
+            handle.staged.pwrite(data, offset)
+            offset += len(data)
 
     async def create(self, parent: int, name: str, flags: int) -> tuple[int, Attrs]:
         dir_node = self._dir(parent)
@@ -113,7 +121,7 @@ class FileOps:
                 raise FsError(errno.EEXIST)
             if existing.kind.is_dir:
                 raise FsError(errno.EISDIR)
-            handle = await self._open_for_write(existing, truncate=True)
+            handle = await self._open_for_write(existing, truncate=bool(flags & os.O_TRUNC))
             existing.lookups += 1
             return self._add_handle(handle), await self._attrs(existing)
         node = self.inodes.new_pending(parent)
