@@ -13,7 +13,7 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench.procs import Child, wait_until
+from bench.procs import Child, StartError, wait_until
 from encordfs.wire.signing import load_private_key
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,10 @@ class Emulator:
 
     def __init__(self, data: Path, key_path: Path, log_path: Path) -> None:
         data.mkdir(parents=True, exist_ok=True)
-        subprocess.run([*ENCORDFS, "emulator", "add-key", "--data", str(data), f"{key_path}.pub"],
-                       check=True, capture_output=True)
+        added = subprocess.run([*ENCORDFS, "emulator", "add-key", "--data", str(data), f"{key_path}.pub"],
+                               capture_output=True, text=True)
+        if added.returncode != 0:
+            raise StartError(f"encordfs emulator add-key failed: {added.stderr.strip()[-500:]}")
         argv = [*ENCORDFS, "emulator", "serve", "--data", str(data), "--host", "127.0.0.1", "--port", "0"]
         self.child = Child("emulator", argv, log_path)
         self.url = ""
