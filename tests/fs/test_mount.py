@@ -231,14 +231,16 @@ def test_concurrent_readers_of_a_large_file(emulator, sdk_user, fs_root, mount_f
 
 
 def test_daemon_mount_status_and_unmount(emulator, fs_root, mount_fs, media) -> None:
-    mounted = mount_fs(emulator, fs_root.uuid, daemon=True)
+    fs_root.create_subfolder("inner")
+    mounted = mount_fs(emulator, f"{fs_root.name}/inner", daemon=True)  # --root as a path of names
+    assert xattr(mounted.path, "uuid") == str(next(iter(fs_root.list_subfolders())).uuid)
     shutil.copy(media["notes.txt"], mounted.path / "d.txt")
     status = encordfs("status")
     assert str(mounted.path) in status.stdout
     result = encordfs("unmount", str(mounted.path))
     assert result.returncode == 0, result.stderr
     assert not os.path.ismount(mounted.path)
-    assert [i.name for i in fs_root.list_items()] == ["d.txt"]
+    assert [i.name for i in next(iter(fs_root.list_subfolders())).list_items()] == ["d.txt"]
 
 
 def test_mount_fails_clearly(emulator, tmp_path) -> None:
