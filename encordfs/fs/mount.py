@@ -92,7 +92,8 @@ async def serve(options: MountOptions, ready_fd: int | None = None) -> None:
     for noisy in ("httpx", "httpcore"):  # they log full URLs, signed query strings included
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        credentials = load_credentials(ssh_key_file=options.ssh_key)
+        token = options.bearer_token_file.read_text().strip() if options.bearer_token_file else None
+        credentials = load_credentials(ssh_key_file=options.ssh_key, bearer_token=token)
         staging = Staging(options.staging_dir)
     except (CredentialsError, StagingError, OSError) as exc:
         raise MountError(str(exc)) from exc

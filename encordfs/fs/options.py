@@ -47,6 +47,7 @@ class MountOptions:
     root: str | None = None
     domain: str = DEFAULT_DOMAIN
     ssh_key: Path | None = None
+    bearer_token_file: Path | None = None
     foreground: bool = False
     read_only: bool = False
     allow_other: bool = False
@@ -84,6 +85,7 @@ _O_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "root": ("root", str),
     "domain": ("domain", str),
     "ssh_key": ("ssh_key", Path),
+    "bearer_token_file": ("bearer_token_file", Path),
     "foreground": ("foreground", _flag),
     "ro": ("read_only", _flag),
     "read_only": ("read_only", _flag),
@@ -123,6 +125,7 @@ def add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", help="mount this folder (path like a/b or UUID) instead of the storage root")
     parser.add_argument("--domain", help=f"API domain (default {DEFAULT_DOMAIN} or $ENCORD_DOMAIN)")
     parser.add_argument("--ssh-key", type=Path, help="Ed25519 private key file (or $ENCORD_SSH_KEY_FILE)")
+    parser.add_argument("--bearer-token-file", type=Path, help="authenticate with the bearer token in this file instead")
     parser.add_argument("--foreground", "-f", action="store_true", default=None, help="stay in the foreground")
     parser.add_argument("--read-only", action="store_true", default=None, help="refuse every change (EROFS)")
     parser.add_argument("--allow-other", action="store_true", default=None, help="let other users see the mount")
@@ -150,7 +153,7 @@ def options_from_args(args: argparse.Namespace) -> MountOptions:
             values[f.name] = flag
     if "domain" not in values and os.environ.get("ENCORD_DOMAIN"):
         values["domain"] = os.environ["ENCORD_DOMAIN"]
-    for name in ("cache_dir", "ssh_key"):  # the background process runs from /
+    for name in ("cache_dir", "ssh_key", "bearer_token_file"):  # the background process runs from /
         if values.get(name) is not None:
             values[name] = Path(values[name]).absolute()
     return MountOptions(mountpoint=Path(args.mountpoint).absolute(), **values)

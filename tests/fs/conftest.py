@@ -67,8 +67,9 @@ def unmount(path: Path) -> None:
 
 
 def _mount_args(emulator: RunningEmulator, mountpoint: Path, cache_dir: Path, root: Any, extra: tuple[str, ...]) -> list[str]:
-    args = ["mount", str(mountpoint), "--domain", emulator.url, "--ssh-key", str(emulator.key_path),
-            "--cache-dir", str(cache_dir)]
+    args = ["mount", str(mountpoint), "--domain", emulator.url, "--cache-dir", str(cache_dir)]
+    if "--bearer-token-file" not in extra:
+        args += ["--ssh-key", str(emulator.key_path)]
     if root is not None:
         args += ["--root", str(root)]
     return args + list(extra)

@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
 
 from encordfs.emulator import mediagen
+from encordfs.storage.auth import load_credentials
+from encordfs.storage.client import StorageClient
 
 from .conftest import encordfs
 
@@ -370,3 +373,15 @@ def test_unmount_waits_for_an_upload_in_flight(emulator, fs_root, mount_fs, medi
     assert copy.wait(timeout=20) == 0
     assert mounted.process.wait(timeout=20) == 0
     assert [i.name for i in fs_root.list_items()] == ["late.jpg"]
+
+
+def test_mount_with_a_bearer_token(emulator, fs_root, mount_fs, media, tmp_path) -> None:
+    async def issue() -> str:
+        async with StorageClient(load_credentials(ssh_key_file=emulator.key_path), emulator.url) as client:
+            return await client.issue_bearer_token()
+
+    token_file = tmp_path / "token"
+    token_file.write_text(trio.run(issue) + "\n")
+    mnt = mount_fs(emulator, fs_root.uuid, "--bearer-token-file", str(token_file)).path
+    shutil.copy(media["notes.txt"], mnt / "via-token.txt")
+    assert [i.name for i in fs_root.list_items()] == ["via-token.txt"]
