@@ -53,6 +53,10 @@ class Uploader:
         self._staging = staging
         self.in_flight = 0
         self._idle = trio.Condition()
+        self._links = staging.root / "uploading"
+        self._links.mkdir(mode=0o700, exist_ok=True)
+        for stale in self._links.iterdir():  # links left by a crash would keep their data alive
+            stale.unlink()
 
     def new_handle(self, node: Node, folder_uuid: UUID, title: str) -> WriteHandle:
         """The upload replaces the node's item, if it has one (an overwrite, or a second close)."""
@@ -118,10 +122,8 @@ class Uploader:
     def _upload_link(self, record: PendingUpload) -> Path:
         """A hard link to the staged data whose extension says its type: the client guesses the
         upload Content-Type from the path's name, and staged files (and temp names) have none."""
-        links = self._staging.root / "uploading"
-        links.mkdir(mode=0o700, exist_ok=True)
         ext = mimetypes.guess_extension(filetypes.mime_type(record.item_type, record.title)) or ""
-        link = links / f"{record.id}{ext}"
+        link = self._links / f"{record.id}{ext}"
         link.unlink(missing_ok=True)
         os.link(self._staging.data_path(record), link)
         return link

@@ -416,3 +416,10 @@ async def test_a_file_renamed_while_open_uploads_again_under_its_new_name(storag
     assert storage.titles(top.uuid) == [] and storage.titles(dst.uuid) == ["final.txt"]
     [item] = storage.items.values()
     assert storage.content[item.uuid] == b"v1 v2"
+
+
+async def test_upload_links_left_by_a_crash_are_removed(storage, staging, nursery) -> None:
+    (staging.root / "uploading").mkdir(exist_ok=True)
+    (staging.root / "uploading" / "stale.png").write_bytes(b"x")
+    make_fs(storage, staging, nursery)
+    assert list((staging.root / "uploading").iterdir()) == []
