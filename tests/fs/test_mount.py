@@ -204,9 +204,14 @@ def test_changes_elsewhere_appear_after_the_ttl(emulator, sdk_user, fs_root, mou
         assert time.monotonic() < deadline, os.listdir(first)
         time.sleep(0.2)
     assert (first / "mine.jpg").read_bytes() == media["photo.jpg"].read_bytes()
-    os.setxattr(first / "sdk.txt", "user.encord.client_metadata", b'{"split": "train"}')
+    setfattr = sh("setfattr", "-n", "user.encord.client_metadata", "-v", '{"split": "train"}', str(first / "sdk.txt"))
+    assert setfattr.returncode == 0, setfattr.stderr
     uuid = xattr(first / "sdk.txt", "uuid")
     assert sdk_user.get_storage_item(uuid).client_metadata == {"split": "train"}
+    dumped = sh("getfattr", "-d", str(first / "sdk.txt")).stdout
+    assert f'user.encord.uuid="{uuid}"' in dumped and 'user.encord.item_type="plainText"' in dumped
+    bad = sh("setfattr", "-n", "user.encord.client_metadata", "-v", "not json", str(first / "sdk.txt"))
+    assert bad.returncode != 0 and "Invalid argument" in bad.stderr
 
 
 def test_concurrent_readers_of_a_large_file(emulator, sdk_user, fs_root, mount_fs, tmp_path) -> None:
