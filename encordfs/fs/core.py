@@ -21,16 +21,21 @@ from encordfs.fs.cache import Caches
 from encordfs.fs.errors import FsError
 from encordfs.fs.directories import DirectoryOps, candidate_of
 from encordfs.fs.files import FileOps, Handle
-from encordfs.fs.inodes import ROOT_INO, InodeTable, Kind, Node
+from encordfs.fs.inodes import InodeTable, Kind, Node
 from encordfs.fs.namespace import NamespaceOps
 from encordfs.fs.options import MountOptions
 from encordfs.fs.staging import Staging
+from encordfs.fs.usage import UsageCache
 from encordfs.fs.writer import Uploader, WriteHandle
 from encordfs.storage.errors import Forbidden, NotFound
 from encordfs.storage.interface import Storage
 from encordfs.wire.models import StorageFolder, StorageItem
 
 log = logging.getLogger(__name__)
+
+STATFS_BLOCK = 4096
+CAPACITY_BYTES = 1 << 50  # 1 PiB shown as the size of the drive
+FREE_INODES = 1 << 32
 
 
 class Notifier(Protocol):
@@ -93,6 +98,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         self._nursery: trio.Nursery | None = None
         self._pending: dict[int, dict[str, Node]] = {}  # dir ino -> new files not uploaded yet
         self._writers: dict[int, WriteHandle] = {}  # ino -> its open write handle
+        self._usage = UsageCache(storage, root_folder.uuid if root_folder else None, options.dir_ttl)
 
     def start(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
@@ -275,14 +281,12 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         return await self.getattr(ino)
 
     async def statfs(self) -> FsStats:
-        root = self.inodes[ROOT_INO]
-        used, files = 0, 0
-        if root.uuid is not None:
-            summary = await self.storage.folder_summary(root.uuid)
-            used, files = int(summary.total_size), summary.files + summary.folders
-        free = 1 << 32
-        block = 4096
-        return FsStats(block, used // block + free, free, files + (1 << 24), 1 << 24)
+        """Used = the bytes stored under the root (folder summaries); Encord has no quota to report,
+        so the size is a fixed ``CAPACITY_BYTES`` (grown past what is used if ever needed)."""
+        usage = await self._usage.usage()
+        used = -(-usage.bytes // STATFS_BLOCK)
+        total = max(CAPACITY_BYTES // STATFS_BLOCK, 2 * used)
+        return FsStats(STATFS_BLOCK, total, total - used, usage.entries + FREE_INODES, FREE_INODES)
 
     # --- extended attributes -----------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import errno
 from typing import AsyncIterator
 
 from encordfs.fs import names
-from encordfs.fs.attrs import Attrs
+from encordfs.fs.attrs import Attrs, Ownership, attrs_for
 from encordfs.fs.cache import Caches
 from encordfs.fs.errors import FsError
 from encordfs.fs.inodes import InodeTable, Kind, Node
@@ -32,16 +32,33 @@ class DirectoryOps:
     inodes: InodeTable
     caches: Caches
     _pending: dict[int, dict[str, Node]]
+    _own: Ownership
+    _mount_ns: int
 
     async def opendir(self, ino: int) -> int:
         node = self._dir(ino)
         listing = self.caches.listing(ino)
         if listing is not None:
             entries = [Entry(n, i) for n, i in listing.items() if self.inodes.get(i) is not None]
-            return self._add_handle(Listing.complete(self._with_pending(ino, entries)))
+            return self._add_handle(Listing.complete(self._with_pending(ino, entries), directory=ino))
         if node.kind is Kind.GROUP:
-            return self._add_handle(Listing(self._group_entries(node)))
-        return self._add_handle(Listing(self._folder_entries(node), on_complete=lambda e: self._store_listing(ino, e)))
+            return self._add_handle(Listing(self._group_entries(node), directory=ino))
+        return self._add_handle(
+            Listing(self._folder_entries(node), on_complete=lambda e: self._store_listing(ino, e), directory=ino)
+        )
+
+    def dot_entries(self, fh: int) -> list[tuple[Entry, Attrs]]:
+        """``.`` and ``..`` of an open directory, which ``ls -a`` expects before the listing. Their
+        attributes come from the nodes as they are: the kernel takes no reference and no attributes
+        from these two entries, so nothing is fetched for them."""
+        listing = self._handles[fh]
+        assert isinstance(listing, Listing)
+        node = self._node(listing.directory)
+        parent = self.inodes.get(node.parent) or node
+        return [
+            (Entry(".", node.ino), attrs_for(node, 0, self._own, self._mount_ns)),
+            (Entry("..", parent.ino), attrs_for(parent, 0, self._own, self._mount_ns)),
+        ]
 
     def _with_pending(self, ino: int, entries: list[Entry]) -> list[Entry]:
         seen = {e.name for e in entries}

@@ -17,6 +17,7 @@ from encordfs.fs.errors import errno_for
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+DOTS = (".", "..")
 
 
 def _errors(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
@@ -137,14 +138,20 @@ class FuseOperations(pyfuse3.Operations):
 
     @_errors
     async def readdir(self, fh: int, start_id: int, token: pyfuse3.ReaddirToken) -> None:
-        index = start_id
+        """Offsets 1 and 2 are ``.`` and ``..``; the listing's entry i has offset i + 3. The kernel
+        takes a reference to every entry but the two dots (readdirplus)."""
+        dots = self.fs.dot_entries(fh) if start_id < len(DOTS) else []
+        for offset, (entry, attrs) in enumerate(dots[start_id:], start_id + 1):
+            if not pyfuse3.readdir_reply(token, os.fsencode(entry.name), self._entry(attrs), offset):
+                return
+        index = max(start_id - len(DOTS), 0)
         while True:
             found = await self.fs.readdir(fh, index)
             if found is None:
                 return
             entry, attrs = found
-            index = entry_index = index + 1
-            if not pyfuse3.readdir_reply(token, os.fsencode(entry.name), self._entry(attrs), entry_index):
+            index += 1
+            if not pyfuse3.readdir_reply(token, os.fsencode(entry.name), self._entry(attrs), index + len(DOTS)):
                 return
             self.fs.remember(attrs.ino)
 

@@ -22,7 +22,10 @@ class Entry:
 
 
 class Listing:
-    def __init__(self, source: AsyncIterator[Entry], on_complete: Callable[[list[Entry]], None] | None = None) -> None:
+    def __init__(
+        self, source: AsyncIterator[Entry], on_complete: Callable[[list[Entry]], None] | None = None, *, directory: int = 0
+    ) -> None:
+        self.directory = directory  # the inode listed (for "." and "..")
         self.entries: list[Entry] = []
         self.done = False
         self._source = source
@@ -30,8 +33,8 @@ class Listing:
         self._filling: trio.Event | None = None  # set while one task pulls from the source
 
     @classmethod
-    def complete(cls, entries: list[Entry]) -> "Listing":
-        listing = cls(_empty())
+    def complete(cls, entries: list[Entry], *, directory: int = 0) -> "Listing":
+        listing = cls(_empty(), directory=directory)
         listing.entries = list(entries)
         listing.done = True
         return listing
