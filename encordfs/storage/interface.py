@@ -77,8 +77,11 @@ class Storage(Protocol):
         ...
 
     async def upload_file(
-        self, folder: UUID, path: Path, title: str, item_type: StorageItemType, *, client_metadata: Any = None
+        self, folder: UUID, path: Path, title: str, item_type: StorageItemType, *, client_metadata: Any = None,
+        content_type: str | None = None,
     ) -> StorageItem:
         """Upload one single-file item (image, video, audio, plain text, PDF, NIfTI) and return it
-        once the upload job is DONE; raises UploadFailed (or another StorageError) otherwise."""
+        once the upload job is DONE; raises UploadFailed (or another StorageError) otherwise.
+        The PUT's Content-Type is ``content_type``, else guessed from ``title`` (never from ``path``).
+        Concurrent calls may share API requests (slots, upload jobs)."""
         ...

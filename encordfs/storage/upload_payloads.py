@@ -7,7 +7,6 @@ two apart.
 from __future__ import annotations
 
 import mimetypes
-from pathlib import Path
 from typing import Any, Iterable
 
 from encordfs.storage.errors import InvalidArgument
@@ -26,18 +25,19 @@ FRAME_CONTENT_TYPE = "application/dicom"  # image-group/sequence frames: the SDK
 CACHE_CONTROL = "max-age=86400"
 
 
-def content_type(path: Path, item_type: StorageItemType) -> str:
-    """The PUT Content-Type the SDK uses; text that is not text raises before any request."""
+def content_type_for(name: str, item_type: StorageItemType) -> str:
+    """The PUT Content-Type the SDK uses for a file named ``name`` (the item's title, which is
+    what the SDK's file name becomes); text that is not text raises before any request."""
     if item_type in _FIXED_CONTENT_TYPES:
         return _FIXED_CONTENT_TYPES[item_type]
-    guessed = mimetypes.guess_type(path.name)[0]
+    guessed = mimetypes.guess_type(name)[0]
     if item_type == StorageItemType.PLAIN_TEXT:
         if guessed and guessed.startswith(_TEXT_PREFIXES):
             return guessed
-        raise InvalidArgument(f"upload {path.name}: type {guessed!r} is not a text type", operation="upload")
+        raise InvalidArgument(f"upload {name}: type {guessed!r} is not a text type", operation="upload")
     if item_type == StorageItemType.IMAGE:
         return guessed or "application/octet-stream"
-    raise InvalidArgument(f"upload {path.name}: item type {item_type.value} is not a single-file upload", operation="upload")
+    raise InvalidArgument(f"upload {name}: item type {item_type.value} is not a single-file upload", operation="upload")
 
 
 def single_file_entry(item_type: StorageItemType, slot: UploadSignedUrl, title: str, client_metadata: Any) -> Json:

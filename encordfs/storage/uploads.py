@@ -10,13 +10,16 @@ items the job ran. Only if they do not within ``RetryPolicy.job_settle_time`` is
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
 from uuid import UUID
 
 import trio
 
-from encordfs.storage.errors import Forbidden, InvalidArgument, ServerError, UploadFailed
+from encordfs.storage.coalesce import Coalescer
+from encordfs.storage.errors import Forbidden, InvalidArgument, ServerError, StorageError, UploadFailed
 from encordfs.storage.folders import AMBIGUOUS_FAILURES
 from encordfs.storage.models import ItemSummary
 from encordfs.storage.pages import results_of
@@ -24,7 +27,7 @@ from encordfs.storage.transport import Transport
 from encordfs.storage.upload_payloads import (
     CACHE_CONTROL,
     FRAME_CONTENT_TYPE,
-    content_type,
+    content_type_for,
     data_items,
     dicom_series_entry,
     image_group_entry,
@@ -40,6 +43,24 @@ JOB_POLL_SECONDS = 604800  # what the SDK sends; the server caps how long it hol
 POLL_READ_TIMEOUT = 190.0  # above any sane server hold time (the SDK's read timeout is 180 s)
 
 
+MAX_BATCH = 100  # files per slot request and per upload job
+
+
+@dataclass(frozen=True)
+class _JobEntry:
+    """One file to register: its DataUploadItems key, its entry, its slot's placeholder item."""
+
+    key: str
+    entry: Json
+    placeholder: UUID
+
+
+@dataclass
+class _UploadBatches:
+    slots: Coalescer[tuple[UUID, StorageItemType], None, UploadSignedUrl]
+    jobs: Coalescer[UUID, _JobEntry, StorageItem]
+
+
 class UploadApi:
     _transport: Transport
     get_item: Callable[..., Awaitable[StorageItem]]
@@ -49,18 +70,24 @@ class UploadApi:
 
     # --- public upload flows -------------------------------------------------------------
     async def upload_file(
-        self, folder: UUID, path: Path, title: str, item_type: StorageItemType, *, client_metadata: Any = None
+        self, folder: UUID, path: Path, title: str, item_type: StorageItemType, *, client_metadata: Any = None,
+        content_type: str | None = None,
     ) -> StorageItem:
         """Upload one single-file item (image, video, audio, plain text, PDF, NIfTI) and return it
-        once the upload job is DONE; raises UploadFailed (or another StorageError) otherwise."""
+        once the upload job is DONE; raises UploadFailed (or another StorageError) otherwise.
+
+        The PUT's Content-Type is ``content_type``, else the SDK's rule applied to ``title`` (never
+        to ``path``, which may be a staged file without an extension). Concurrent calls share slot
+        requests (one per folder and type at a time) and upload jobs (one per folder at a time),
+        so N files in flight cost a few API round trips besides their PUTs."""
         if item_type not in UPLOAD_FLOWS:
-            raise InvalidArgument(f"upload {path.name}: {item_type.value} is not a single-file type", operation="upload")
+            raise InvalidArgument(f"upload {title}: {item_type.value} is not a single-file type", operation="upload")
         key, _external = UPLOAD_FLOWS[item_type]
-        mime = content_type(path, item_type)  # before any request: bad text types fail here
-        slot = await self._put_into_slot(folder, item_type, path, mime)
+        mime = content_type or content_type_for(title, item_type)  # before any request: bad text types fail here
+        slot = await self._upload_batches.slots.submit((folder, item_type), None)
+        slot = await self._put_into_slot(folder, item_type, path, mime, slot)
         entry = single_file_entry(item_type, slot, title, client_metadata)
-        uuid = await self._register(folder, data_items({key: [entry]}), [slot.item_uuid], composite=False)
-        return await self.get_item(uuid)
+        return await self._upload_batches.jobs.submit(folder, _JobEntry(key, entry, slot.item_uuid))
 
     async def upload_image_group(
         self, folder: UUID, paths: Sequence[Path], title: str | None = None, *, client_metadata: Any = None,
@@ -138,6 +165,68 @@ class UploadApi:
         )
         return int((data or {}).get("unitsCancelledCount", 0))
 
+    # --- batches of single-file uploads ---------------------------------------------------
+    @cached_property
+    def _upload_batches(self) -> _UploadBatches:
+        return _UploadBatches(Coalescer(self._slot_batch, MAX_BATCH), Coalescer(self._job_batch, MAX_BATCH))
+
+    async def _slot_batch(self, key: tuple[UUID, StorageItemType], requests: list[None]) -> list[UploadSignedUrl | Exception]:
+        folder, item_type = key
+        return list(await self._slots(folder, item_type, len(requests)))
+
+    async def _job_batch(self, folder: UUID, entries: list[_JobEntry]) -> list[StorageItem | Exception]:
+        """Register files in one upload job. A job with a failed unit registers nothing, so when a
+        batch fails each file is registered alone: one bad file fails only itself."""
+        try:
+            return list(await self._register_files(folder, entries))
+        except UploadFailed:
+            if len(entries) == 1:
+                raise
+        log.info("an upload job of %d files failed; registering them one by one", len(entries))
+        results: list[StorageItem | Exception] = [UploadFailed("not registered", operation="upload")] * len(entries)
+
+        async def alone(index: int) -> None:
+            try:
+                results[index] = (await self._register_files(folder, [entries[index]]))[0]
+            except StorageError as exc:
+                results[index] = exc
+
+        async with trio.open_nursery() as nursery:
+            for index in range(len(entries)):
+                nursery.start_soon(alone, index)
+        return results
+
+    async def _register_files(self, folder: UUID, entries: list[_JobEntry]) -> list[StorageItem]:
+        """One job for the files; their items, in order (an item's UUID is its slot's placeholder)."""
+        by_key: dict[str, list[Json]] = {}
+        for entry in entries:
+            by_key.setdefault(entry.key, []).append(entry.entry)
+        placeholders = [e.placeholder for e in entries]
+        uuids = await self._register_many(folder, data_items(by_key), placeholders)
+        if len(uuids) == 1:  # exactly the SDK's requests for one file
+            return [await self.get_item(uuids[0])]
+        items = {i.uuid: i for i in await self.get_items(uuids)}
+        missing = [u for u in uuids if u not in items]
+        if missing:
+            raise ServerError(f"upload: {len(missing)} registered item(s) cannot be fetched", operation="upload")
+        return [items[u] for u in uuids]
+
+    async def _register_many(self, folder: UUID, items: Json, placeholders: list[UUID]) -> list[UUID]:
+        """Start the job for single-file entries and wait; the new items' uuids, in entry order."""
+        job = await self._start_job(folder, upload_job_body(items=items), placeholders=placeholders, composite=False)
+        if isinstance(job, list):
+            return [i.uuid for i in job]
+        state = await self.wait_upload_job(folder, job)
+        if state.status is not UploadJobStatus.DONE:
+            reasons = state.errors or tuple(e.error for e in state.unit_errors)
+            raise UploadFailed(f"upload job {job} ended {state.status.value}: {'; '.join(reasons)}", operation="upload", errors=reasons)
+        found = [uuid for uuid, _name in state.items_with_names]
+        if set(placeholders) <= set(found):
+            return placeholders
+        if len(found) == len(placeholders):  # a server that mints new uuids: the job's order
+            return found
+        raise UploadFailed(f"upload job {job} registered {len(found)} of {len(placeholders)} files", operation="upload")
+
     # --- steps ---------------------------------------------------------------------------
     async def _slots(self, folder: UUID, item_type: StorageItemType, count: int) -> list[UploadSignedUrl]:
         page = await self._transport.call(
@@ -178,8 +267,8 @@ class UploadApi:
         """Start the job for uploaded files and wait; returns the new (first) item's uuid."""
         body = upload_job_body(items=items)
         job = await self._start_job(folder, body, placeholders=placeholders, composite=composite)
-        if isinstance(job, StorageItem):
-            return job.uuid
+        if isinstance(job, list):
+            return job[0].uuid
         state = await self.wait_upload_job(folder, job)
         if state.status is not UploadJobStatus.DONE or not state.items_with_names:
             reasons = state.errors or tuple(e.error for e in state.unit_errors)
@@ -189,9 +278,9 @@ class UploadApi:
     async def _start_job(
         self, folder: UUID, body: Json, *, idempotent: bool = False, placeholders: list[UUID] | None = None,
         composite: bool = False,
-    ) -> UUID | StorageItem:
+    ) -> UUID | list[StorageItem]:
         """POST data-upload-jobs. Returns the job uuid, or (after an ambiguous failure whose job
-        did run) the resulting StorageItem."""
+        did run) the resulting items: the composite alone, or one per placeholder."""
         attempts = 0
         while True:
             attempts += 1
@@ -209,15 +298,17 @@ class UploadApi:
             if done is not None:
                 return done
 
-    async def _settled_upload(self, placeholders: list[UUID], composite: bool) -> StorageItem | None:
-        """Wait up to the settle time for the placeholders to become real items; the result item."""
+    async def _settled_upload(self, placeholders: list[UUID], composite: bool) -> list[StorageItem] | None:
+        """Wait up to the settle time for the placeholders to become real items; the result items."""
         with trio.move_on_after(self._transport.retry.job_settle_time):
             while True:
                 items = await self._real_items(placeholders)
                 if items:
-                    result = await self._composite_of(items[0]) if composite else items[0]
+                    if not composite:
+                        return items
+                    result = await self._composite_of(items[0])
                     if result is not None:
-                        return result
+                        return [result]
                 await trio.sleep(self._transport.retry.job_settle_poll)
         return None
 

@@ -1,0 +1,101 @@
+"""Coalescing concurrent requests into batches, one batch per key at a time.
+
+A request that finds nothing running for its key runs at once, alone; requests that arrive while
+a batch for their key is running wait and go together in the next one (up to ``max_batch``). Idle,
+this adds no delay; under load (many uploads in flight) it turns N round trips into a few.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable, Generic, Hashable, TypeVar
+
+import trio
+
+K = TypeVar("K", bound=Hashable)
+R = TypeVar("R")
+T = TypeVar("T")
+
+# ``run(key, requests)`` answers one result per request, in order; an exception instance in the
+# list fails only its own request, an exception raised fails the whole batch.
+BatchRunner = Callable[[K, list[R]], Awaitable[list["T | Exception"]]]
+
+
+@dataclass(eq=False)
+class _Waiter(Generic[R, T]):
+    request: R
+    wake: trio.Event = field(default_factory=trio.Event)
+    settled: bool = False
+    result: T | None = None
+    error: Exception | None = None
+    lead: bool = False  # this waiter's task runs the next batch for its key
+
+    def settle(self, result: T | None, error: Exception | None) -> None:
+        self.result, self.error, self.settled = result, error, True
+        self.wake.set()
+
+
+@dataclass(eq=False)
+class _Key(Generic[R, T]):
+    queue: list[_Waiter[R, T]] = field(default_factory=list)
+    running: bool = False
+
+
+class Coalescer(Generic[K, R, T]):
+    def __init__(self, run: BatchRunner, max_batch: int) -> None:
+        self._run = run
+        self._max = max_batch
+        self._keys: dict[K, _Key[R, T]] = {}
+
+    async def submit(self, key: K, request: R) -> T:
+        state = self._keys.setdefault(key, _Key())
+        waiter: _Waiter[R, T] = _Waiter(request)
+        state.queue.append(waiter)
+        try:
+            self._hand_over(key, state)
+            while not waiter.settled:
+                if waiter.lead:
+                    await self._run_batch(key, state)
+                else:
+                    await waiter.wake.wait()
+                    waiter.wake = trio.Event()
+        finally:
+            if waiter in state.queue:  # cancelled before its batch ran
+                state.queue.remove(waiter)
+            if waiter.lead:
+                waiter.lead = state.running = False
+            self._hand_over(key, state)
+        if waiter.error is not None:
+            raise waiter.error
+        return waiter.result  # type: ignore[return-value]
+
+    async def _run_batch(self, key: K, state: _Key[R, T]) -> None:
+        batch = state.queue[: self._max]
+        del state.queue[: self._max]
+        try:
+            results = await self._run_requests(key, batch)
+        except BaseException:  # cancelled: the others go again in the next batch
+            state.queue[:0] = [w for w in batch if not w.settled]
+            raise
+        for waiter, result in zip(batch, results, strict=True):
+            if isinstance(result, Exception):
+                waiter.settle(None, result)
+            else:
+                waiter.settle(result, None)
+
+    async def _run_requests(self, key: K, batch: list[_Waiter[R, T]]) -> list[T | Exception]:
+        try:
+            return await self._run(key, [w.request for w in batch])
+        except Exception as exc:
+            return [exc] * len(batch)
+
+    def _hand_over(self, key: K, state: _Key[R, T]) -> None:
+        """With no batch running, the first waiter leads the next one; with none left the key is idle."""
+        if state.running:
+            return
+        if state.queue:
+            state.running = True
+            state.queue[0].lead = True
+            state.queue[0].wake.set()
+        elif self._keys.get(key) is state:
+            del self._keys[key]

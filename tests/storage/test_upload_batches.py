@@ -1,0 +1,103 @@
+"""Concurrent single-file uploads share slot requests and upload jobs; Content-Type from the title."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import pytest
+import trio
+
+from encordfs.emulator import mediagen
+from encordfs.storage.coalesce import Coalescer
+from encordfs.storage.errors import InvalidArgument, StorageError, UploadFailed
+from encordfs.storage.upload_payloads import content_type_for
+from encordfs.wire.enums import StorageItemType
+
+
+async def test_concurrent_uploads_share_slot_requests_and_jobs(client, storage_emulator, tmp_path) -> None:
+    folder = await client.create_folder(f"batch-{uuid4().hex[:8]}", None)
+    paths = [mediagen.jpeg(tmp_path / f"staged{i}", seed=i) for i in range(12)]  # no extension, like staged files
+    start = storage_emulator.log_position()
+    items: dict[str, object] = {}
+
+    async def upload(index: int) -> None:
+        items[f"p{index:02}.jpg"] = await client.upload_file(folder.uuid, paths[index], f"p{index:02}.jpg", StorageItemType.IMAGE)
+
+    async with trio.open_nursery() as nursery:
+        for index in range(len(paths)):
+            nursery.start_soon(upload, index)
+    requests = storage_emulator.log_since(start)
+    slot_requests = [r for r in requests if r["path"].endswith("/upload-signed-urls")]
+    job_starts = [r for r in requests if r["method"] == "POST" and r["path"].endswith("/data-upload-jobs")]
+    assert sum(r["body"]["count"] for r in slot_requests) == 12 and len(slot_requests) < 12
+    assert sum(len(r["body"]["dataItems"]["images"]) for r in job_starts) == 12 and len(job_starts) < 12
+    listed = {i.name: i async for i in client.iter_items(folder.uuid)}
+    assert sorted(listed) == sorted(items) and len(listed) == 12
+    for index, path in enumerate(paths):
+        item = listed[f"p{index:02}.jpg"]
+        assert item.mime_type == "image/jpeg"
+        assert await client.read_range(item, 0, 1 << 20) == path.read_bytes()
+
+
+async def test_a_bad_file_in_a_batch_fails_only_itself(client, storage_emulator, tmp_path) -> None:
+    folder = await client.create_folder(f"batch-{uuid4().hex[:8]}", None)
+    good = [mediagen.jpeg(tmp_path / f"g{i}", seed=i) for i in range(5)]
+    bad = tmp_path / "bad"
+    bad.write_bytes(b"this is not an image at all" * 10)
+    outcomes: dict[str, object] = {}
+
+    async def upload(title: str, path) -> None:
+        try:
+            outcomes[title] = await client.upload_file(folder.uuid, path, title, StorageItemType.IMAGE)
+        except StorageError as exc:
+            outcomes[title] = exc
+
+    async with trio.open_nursery() as nursery:
+        for index, path in enumerate(good):
+            nursery.start_soon(upload, f"g{index}.jpg", path)
+        nursery.start_soon(upload, "bad.jpg", bad)
+    assert isinstance(outcomes["bad.jpg"], UploadFailed)
+    assert sorted([i.name async for i in client.iter_items(folder.uuid)]) == [f"g{i}.jpg" for i in range(5)]
+
+
+async def test_an_untyped_path_uploads_under_its_title(client, tmp_path) -> None:
+    folder = await client.create_folder(f"ct-{uuid4().hex[:8]}", None)
+    path = mediagen.text(tmp_path / "staged", ["a", "b"])  # no extension: the title says text
+    item = await client.upload_file(folder.uuid, path, "data.json", StorageItemType.PLAIN_TEXT)
+    assert (item.name, item.item_type) == ("data.json", StorageItemType.PLAIN_TEXT)
+    titled = await client.upload_file(folder.uuid, path, "notes", StorageItemType.PLAIN_TEXT, content_type="text/plain")
+    assert titled.name == "notes"
+
+
+def test_the_content_type_comes_from_the_title() -> None:
+    assert content_type_for("data.json", StorageItemType.PLAIN_TEXT) == "application/json"
+    assert content_type_for("a.png", StorageItemType.IMAGE) == "image/png"
+    assert content_type_for("staged", StorageItemType.IMAGE) == "application/octet-stream"
+    with pytest.raises(InvalidArgument):
+        content_type_for("notes", StorageItemType.PLAIN_TEXT)
+
+
+async def test_the_coalescer_batches_while_busy_and_fails_only_whom_it_must() -> None:
+    batches: list[list[int]] = []
+
+    async def run(key: str, requests: list[int]) -> list[int | Exception]:
+        batches.append(list(requests))
+        await trio.sleep(0.01)
+        return [ValueError(r) if r == 3 else r * 10 for r in requests]
+
+    coalescer: Coalescer[str, int, int] = Coalescer(run, max_batch=4)
+    results: dict[int, object] = {}
+
+    async def submit(request: int) -> None:
+        try:
+            results[request] = await coalescer.submit("k", request)
+        except ValueError as exc:
+            results[request] = exc
+
+    async with trio.open_nursery() as nursery:
+        for request in range(9):
+            nursery.start_soon(submit, request)
+    assert sorted(r for batch in batches for r in batch) == list(range(9))
+    assert len(batches) < 9 and max(len(b) for b in batches) <= 4
+    assert isinstance(results.pop(3), ValueError)
+    assert results == {r: r * 10 for r in range(9) if r != 3}
