@@ -97,6 +97,12 @@ class PendingUpload:
     attempts: int = 0
     last_error: str | None = None
     sha256: str | None = None
+    replaces: str | None = None  # the item (uuid) this file overwrites: deleted once the upload is done
+    supersedes: str | None = None  # an earlier record of the same file, dropped if a crash left it
+
+    @property
+    def replaced_item(self) -> UUID | None:
+        return UUID(self.replaces) if self.replaces else None
 
     @property
     def target(self) -> UploadTarget:
@@ -205,12 +211,23 @@ class Staging:
 
     # --- the journal ---------------------------------------------------------------------------
 
-    def commit(self, staged: StagedFile, target: UploadTarget, *, sha256: str | None = None) -> PendingUpload:
+    def commit(
+        self,
+        staged: StagedFile,
+        target: UploadTarget,
+        *,
+        sha256: str | None = None,
+        replaces: UUID | None = None,
+        supersedes: PendingUpload | None = None,
+    ) -> PendingUpload:
         """Make ``staged`` durable and journal its upload; call BEFORE uploading, before close() returns.
 
         ``staged`` must still be open. Committing a file again (rewritten after a first commit)
-        replaces its record. The data fsync runs outside the journal lock: a big file does not
-        hold up other files' commits.
+        replaces its record. ``supersedes``: the record of an earlier version of the same file,
+        not uploaded yet: it is forgotten once this one is journaled (and on the next open if a
+        crash came in between), so one file never becomes two items. ``replaces``: the item
+        this upload overwrites, deleted after it. The data fsync runs outside the journal lock:
+        a big file does not hold up other files' commits.
         """
         if staged.closed:
             raise ValueError(f"staged file {staged.id} is closed: commit it before closing it")
@@ -226,9 +243,13 @@ class Staging:
             size=staged.size(),
             created=time.time(),
             sha256=sha256,
+            replaces=str(replaces) if replaces else None,
+            supersedes=supersedes.id if supersedes else None,
         )
         with self._mutex, _no_space(self.root, doing):
             self._write_record(record)
+        if supersedes is not None:
+            self._remove(supersedes)
         log.debug("journaled upload %s (%d bytes) as %s", record.id, record.size, record.item_type.value)
         return record
 
@@ -250,13 +271,16 @@ class Staging:
         folder_uuid: UUID | None = None,
         title: str | None = None,
         item_type: StorageItemType | None = None,
+        replaces: UUID | None = None,
     ) -> PendingUpload:
-        """A pending file was renamed (or moved, or its type re-detected): point the record there."""
+        """A pending file was renamed (or moved, or its type re-detected, or found to overwrite
+        an item uploaded meanwhile): point the record there."""
         updated = replace(
             record,
             folder_uuid=folder_uuid or record.folder_uuid,
             title=title or record.title,
             item_type=item_type or record.item_type,
+            replaces=str(replaces) if replaces else record.replaces,
         )
         with self._mutex, _no_space(self.root, f"renaming pending upload to {updated.title!r}"):
             self._rewrite_record(updated)
@@ -328,12 +352,22 @@ class Staging:
                 self._set_aside(path, problem)
             else:
                 kept.add(path.name.removesuffix(".json"))
+        for superseded in self._superseded(kept):
+            log.info("dropping journal record %s: a later version of the same file is journaled", superseded)
+            self._record_path(superseded).unlink()
+            kept.discard(superseded)
         for data in self._data.iterdir():
             if data.name not in kept:
                 log.warning("removing staged data %s of a write that never completed its close()", data.name)
                 data.unlink()
         if kept:
             log.info("%d upload(s) pending from an earlier mount", len(kept))
+
+    def _superseded(self, ids: set[str]) -> set[str]:
+        """Records a later record of the same file names (a crash between journaling the later
+        one and forgetting the earlier one)."""
+        records = (self._read_record(self._record_path(i)) for i in ids)
+        return {r.supersedes for r in records if r is not None and r.supersedes in ids}  # type: ignore[misc]
 
     def _check_record(self, path: Path) -> str | None:
         """Why the record at ``path`` cannot be replayed, or None when it is complete and consistent."""

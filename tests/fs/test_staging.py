@@ -356,3 +356,40 @@ def test_record_round_trips_through_json() -> None:
     with pytest.raises(ValueError, match="version"):
         PendingUpload.from_json({**record.to_json(), "version": 99})
 
+
+
+def test_a_later_version_supersedes_the_earlier_record_of_the_same_file(root: Path) -> None:
+    item = uuid4()
+    with Staging(root) as staging:
+        first, record = stage(staging, b"v1")
+        staged = staging.new_file()
+        staged.pwrite(b"version 2", 0)
+        later = staging.commit(staged, UploadTarget(FOLDER, "photo.jpg", StorageItemType.IMAGE), replaces=item, supersedes=record)
+        staged.close()
+        assert [r.id for r in staging.pending()] == [later.id]
+        assert later.replaced_item == item and later.supersedes == record.id
+        assert not staging.data_path(first).exists()
+    with Staging(root) as reopened:
+        assert reopened.pending() == [later]
+
+
+def test_a_crash_between_journaling_and_forgetting_the_earlier_version_keeps_only_the_later(root: Path) -> None:
+    with Staging(root) as staging:
+        _, record = stage(staging, b"v1")
+        _, later = stage(staging, b"version 2")
+    path = root / "pending" / f"{later.id}.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "supersedes": record.id}))
+    with Staging(root) as reopened:
+        assert [r.id for r in reopened.pending()] == [later.id]
+        assert not (root / "data" / record.id).exists()
+
+
+def test_records_written_before_replaces_existed_still_load(root: Path) -> None:
+    with Staging(root) as staging:
+        _, record = stage(staging, b"old")
+    path = root / "pending" / f"{record.id}.json"
+    fields = json.loads(path.read_text())
+    del fields["replaces"], fields["supersedes"]
+    path.write_text(json.dumps(fields))
+    with Staging(root) as reopened:
+        assert reopened.pending() == [record]
