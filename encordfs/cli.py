@@ -13,16 +13,12 @@ from typing import Sequence
 
 def build_parser() -> argparse.ArgumentParser:
     from encordfs.emulator.command import register as register_emulator
+    from encordfs.fs.command import register as register_fs
 
     parser = argparse.ArgumentParser(prog="encordfs", description="Mount Encord storage as a drive.")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
     sub = parser.add_subparsers(dest="command", required=True)
-    try:
-        from encordfs.fs.command import register as register_fs
-    except ImportError:
-        register_fs = None
-    if register_fs is not None:
-        register_fs(sub)
+    register_fs(sub)
     register_emulator(sub)
     return parser
 
