@@ -7,6 +7,7 @@ transparently, when the storage answers 403 (expired) or they are about to expir
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import AsyncIterator, Awaitable, Callable, Mapping, TypeVar
 from uuid import UUID
@@ -17,7 +18,7 @@ import trio
 from encordfs.storage.errors import Forbidden, ServerError
 from encordfs.storage.signed_urls import SignedUrlCache
 from encordfs.storage.transport import Transport
-from encordfs.wire.models import StorageItem
+from encordfs.wire.models import Json, StorageItem
 
 T = TypeVar("T")
 
@@ -71,6 +72,18 @@ class DataPlane:
             if not lock.statistics().tasks_waiting:
                 self._url_locks.pop(item.uuid, None)
         return url
+
+    def remember_signed_url(self, item: StorageItem) -> StorageItem:
+        """Keep the download URL an answer carried (the first read then needs no call of its own);
+        the item comes back without it, so models held for a long time do not hold expired URLs."""
+        if not item.signed_url:
+            return item
+        self._signed_urls.put(item.uuid, item.signed_url)
+        return replace(item, signed_url=None)
+
+    def item_from_wire(self, data: Json) -> StorageItem:
+        """``StorageItem.from_wire``, remembering the signed URL the answer may carry."""
+        return self.remember_signed_url(StorageItem.from_wire(data))
 
     async def _with_signed_url(self, item: StorageItem, action: Callable[[str], Awaitable[T]]) -> T:
         url = await self.signed_url(item)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Iterable
+from typing import Any, AsyncIterator, Callable, Iterable
 from uuid import UUID
 
 from encordfs.storage.models import ItemSummary, ReencodeState
@@ -29,6 +29,7 @@ def _uuid_of(value: Any) -> UUID:
 
 class ItemApi:
     _transport: Transport
+    item_from_wire: Callable[[Json], StorageItem]  # provided by DataPlane
 
     async def get_item(self, item: UUID, *, sign_url: bool = False) -> StorageItem:
         data = await self._transport.call(
@@ -49,9 +50,16 @@ class ItemApi:
     def iter_items(
         self, folder: UUID, *, search: str | None = None, page_size: int = 1000
     ) -> AsyncIterator[StorageItem]:
-        """Direct items of ``folder``, by name, page by page; stop early by leaving the loop."""
-        query = ItemQuery(search=search, page_size=page_size, include_client_metadata=True, client_metadata_as_signed_url=False)
-        return self.list_items(folder, query)
+        """Direct items of ``folder``, by name, page by page; stop early by leaving the loop.
+
+        A search (a lookup by name: few results) also asks for signed URLs, which go to the URL
+        cache, so opening and reading what it found costs one GET, not an item call first."""
+        query = ItemQuery(
+            search=search, page_size=page_size, include_client_metadata=True, client_metadata_as_signed_url=False,
+            sign_urls=search is not None,
+        )
+        path = f"storage/folders/{folder}/items"
+        return iter_pages(self._transport, path, query, self.item_from_wire, operation="list items")
 
     def list_items(self, folder: UUID, query: ItemQuery) -> AsyncIterator[StorageItem]:
         """Items of ``folder`` with every SDK filter (``query.is_recursive`` for find_items)."""
