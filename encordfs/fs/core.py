@@ -98,6 +98,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         self._nursery: trio.Nursery | None = None
         self._pending: dict[int, dict[str, Node]] = {}  # dir ino -> new files not uploaded yet
         self._writers: dict[int, WriteHandle] = {}  # ino -> its open write handle
+        self._uploading: set[WriteHandle] = set()  # handles whose background upload runs (files.py)
         self._usage = UsageCache(storage, root_folder.uuid if root_folder else None, options.dir_ttl)
 
     def start(self, nursery: trio.Nursery) -> None:
@@ -298,6 +299,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         return {}
 
     async def listxattr(self, ino: int) -> list[str]:
+        await self._upload_landed(self._node(ino))
         node = await self._loaded(self._node(ino))
         keys = list(await self._xattrs(node))
         if node.kind in (Kind.FILE, Kind.GROUP):
@@ -308,6 +310,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         node = self._node(ino)
         if not name.startswith(xattrs.PREFIX):
             raise FsError(errno.ENODATA)  # e.g. security.capability, asked before every write
+        await self._upload_landed(node)
         if name == xattrs.DATASET_LINKS and node.kind in (Kind.FILE, Kind.GROUP) and node.item is not None:
             return str(await self.storage.dataset_link_count(node.item)).encode()
         if not self.caches.is_fresh(ino) and node.kind is not Kind.PENDING:

@@ -16,9 +16,12 @@ from encordfs.fs.errors import FsError
 from encordfs.fs.inodes import Kind, Node
 from encordfs.fs.listing import Listing
 from encordfs.fs.reader import Reader
+from encordfs.fs.filetypes import UnsupportedType
+from encordfs.fs.staging import NotPending, PendingUpload
 from encordfs.fs.writer import Uploader, WriteHandle, refuse_unstorable_name
 from encordfs.storage.errors import StorageError
 from encordfs.storage.interface import Storage
+from encordfs.wire.models import StorageItem
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,8 @@ class FileOps:
     _writers: dict[int, WriteHandle]
     _pending: dict[int, dict[str, Node]]
     _nursery: trio.Nursery | None
+    _uploading: set[WriteHandle]  # handles whose background upload task runs
+    _draining = False  # shutting down: upload even what files still open hold
 
     async def open(self, ino: int, flags: int) -> tuple[int, bool]:
         """A file handle and whether the kernel may keep its page cache for the file."""
@@ -54,6 +59,7 @@ class FileOps:
         if writer is not None or node.item is None:
             if writer is None:
                 raise FsError(errno.ENOENT, "not uploaded")
+            self.uploader.reopen(writer)
             return self._add_handle(StagedReader(writer)), False
         if not self.caches.is_fresh(ino):
             await self._refresh(node)
@@ -71,6 +77,8 @@ class FileOps:
         self._writable(node)
         existing = self._writers.get(node.ino)
         if existing is not None:
+            self.uploader.reopen(existing)
+            existing.dropped = False
             if truncate:
                 async with existing.lock:
                     await self.uploader.ensure_writable(existing)
@@ -158,38 +166,144 @@ class FileOps:
             await trio.to_thread.run_sync(os.fsync, handle.staged.fd)
 
     async def flush(self, fh: int) -> None:
-        """close(): upload what was written; its failure is close()'s."""
+        """close(): journal what was written (durable from here on); refusals are close()'s
+        errors. The upload runs in the background once the file's last fd is closed."""
         handle = self._handles.get(fh)
         if isinstance(handle, WriteHandle) and handle.dirty:
-            await self._upload(handle)
+            await self._commit(handle)
 
-    async def _upload(self, handle: WriteHandle) -> None:
-        """Upload under the handle's lock: concurrent closes upload once, writes wait."""
+    async def _commit(self, handle: WriteHandle) -> None:
+        """Journal under the handle's lock: concurrent closes commit once, writes wait."""
         async with handle.lock:
-            if handle.dirty:
-                await self._upload_locked(handle)
+            if not handle.dirty:
+                return
+            if handle.dropped:  # unlinked while open: nothing of it is uploaded any more
+                handle.dirty = False
+                return
+            replaces = handle.node.item.uuid if handle.node.item is not None and handle.uploading is None else None
+            try:
+                await self.uploader.commit(handle, replaces)
+            except FsError:
+                self._forget_pending(handle.node.parent, self._pending_name(handle.node), handle)
+                raise
 
-    async def _upload_locked(self, handle: WriteHandle) -> None:
-        node = handle.node
-        dir_ino, name = node.parent, self._pending_name(node)
-        try:
-            item = await self.uploader.upload(handle)
-        except FsError:
-            self._forget_pending(dir_ino, name, handle)
-            raise
-        if item is None:
+    def _schedule_upload(self, handle: WriteHandle) -> None:
+        """Upload the handle's journaled file in the background (once: a running task picks up
+        later commits itself)."""
+        if handle.record is None or handle in self._uploading:
             return
+        self._uploading.add(handle)
+        handle.landed = trio.Event()
+        self.uploader.expect()
+        self._require_nursery().start_soon(self._upload_task, handle)
+
+    async def _upload_task(self, handle: WriteHandle) -> None:
+        try:
+            while await self._upload_next(handle):
+                pass
+        except OSError as exc:  # the journal's disk: the record stays for the next try
+            log.error("upload of %r stopped: %s", handle.title, exc)
+        finally:
+            self._uploading.discard(handle)
+            assert handle.landed is not None
+            handle.landed.set()
+            self._settle_writer(handle)
+            await self.uploader.settled()
+
+    async def _upload_landed(self, node: Node) -> None:
+        """Wait for the background upload of a closed file (its xattrs name the server's item;
+        a hook for ``getxattr``/``listxattr``). A failed upload does not wait for its retry."""
+        writer = self._writers.get(node.ino)
+        if writer is not None and writer in self._uploading and writer.landed is not None:
+            await writer.landed.wait()
+
+    async def _upload_next(self, handle: WriteHandle) -> bool:
+        """Upload the handle's latest record; whether there may be more to do."""
+        async with handle.lock:
+            record = handle.record
+            if record is None or handle.dropped or (self._is_open(handle) and not self._draining):
+                return False
+            replaces = handle.node.item.uuid if handle.node.item is not None else None
+            try:
+                record = handle.record = await self.uploader.retarget(record, handle.folder_uuid, handle.title, replaces)
+            except (UnsupportedType, NotPending) as exc:
+                log.error("cannot upload %r as it is now: %s", handle.title, exc)
+                return False
+            handle.uploading = record
+        try:
+            item = await self.uploader.upload(record)
+        except StorageError:
+            handle.uploading, handle.failed = None, True
+            return False  # journaled: retry_pending tries again
+        async with handle.lock:
+            handle.uploading = None
+            await self._uploaded(handle, record, item)
+        return True
+
+    async def _uploaded(self, handle: WriteHandle, record: PendingUpload, item: StorageItem) -> None:
+        """The server has the file: the journal forgets it, the node stands for the new item, the
+        item it replaced goes. A failure after the upload is logged (the item exists: retrying
+        the upload would make a second one)."""
+        await self.uploader.done(record)
+        if handle.record is record:
+            handle.record = None
+        node = handle.node
+        try:
+            if handle.dropped:  # unlinked while uploading
+                await self.uploader.delete_replaced(item.parent, item.uuid)
+                return
+            if (item.parent, item.name) != (handle.folder_uuid, handle.title):  # renamed while uploading
+                if item.parent != handle.folder_uuid:
+                    await self.storage.move_items(item.parent, [item.uuid], handle.folder_uuid)
+                item = await self.storage.update_item(item, name=handle.title)
+        except StorageError as exc:
+            log.error("uploaded %r, then could not follow its rename or deletion: %s", record.title, exc)
         replaced = node.item  # what this file was before: the item overwritten, or our last upload
+        dir_ino, name = node.parent, self._pending_name(node)
         self.inodes.bind_uploaded(node, item)
         if name is not None:
             self._pending.get(dir_ino, {}).pop(name, None)
-        if replaced is not None and replaced.uuid != item.uuid:
-            await self.storage.delete_items(replaced.parent, [replaced.uuid])
         self.caches.stale(dir_ino)
         self.caches.mark_fresh(node.ino)
         if name is not None:
             self.caches.note_added(dir_ino, name, node.ino)
         self.notifier.inode_changed(node.ino)
+        if replaced is not None and replaced.uuid != item.uuid:
+            try:
+                await self.uploader.delete_replaced(replaced.parent, replaced.uuid)
+            except StorageError as exc:
+                log.error("uploaded %r, but the item it replaces (%s) could not be deleted: %s", record.title, replaced.uuid, exc)
+
+    def _is_open(self, handle: WriteHandle) -> bool:
+        return any(h is handle or (isinstance(h, StagedReader) and h.writer is handle) for h in self._handles.values())
+
+    def _settle_writer(self, handle: WriteHandle) -> None:
+        """Once nothing has the file open and nothing is left to upload, forget its staged file;
+        a file whose upload failed stays (listed, readable) until a retry succeeds."""
+        if self._is_open(handle) or handle in self._uploading:
+            return
+        if handle.record is not None:
+            if handle.frozen:
+                handle.staged.close()  # thousands of files may wait for their upload: no fd each
+            return
+        if self._writers.get(handle.node.ino) is handle:
+            del self._writers[handle.node.ino]
+        self.uploader.discard(handle)
+        name = self._pending_name(handle.node)
+        if name is not None and handle.node.kind is Kind.PENDING and handle.dropped:
+            self._pending[handle.node.parent].pop(name, None)
+
+    def _drop_writes(self, node: Node) -> None:
+        """The file was unlinked: nothing it holds is uploaded any more, and what an upload in
+        flight makes is deleted when it lands (a hook for ``unlink``)."""
+        writer = self._writers.get(node.ino)
+        if writer is None:
+            return
+        writer.dirty, writer.dropped = False, True
+        if writer.record is not None and writer.record is not writer.uploading:
+            self.uploader.discard_record(writer.record)
+            writer.record = None
+        self._settle_writer(writer)
 
     def _pending_name(self, node: Node) -> str | None:
         for name, pending in self._pending.get(node.parent, {}).items():
@@ -209,42 +323,50 @@ class FileOps:
         if isinstance(handle, Reader):
             handle.close()
             return
-        if not isinstance(handle, WriteHandle) or handle in self._handles.values():
+        if isinstance(handle, StagedReader):
+            self._settle_writer(handle.writer)
             return
-        if handle.dirty and not handle.journaled:  # a failed upload is retried from the journal
+        if not isinstance(handle, WriteHandle) or self._is_open(handle):
+            return
+        if handle.dirty:  # written after its last flush (a failure here cannot reach close())
             try:
-                await self._upload(handle)
-            except (FsError, StorageError) as exc:
-                log.error("upload of %r at release failed: %s", handle.title, exc)
-        self._writers.pop(handle.node.ino, None)
-        if handle.journaled:
-            handle.staged.close()  # a failed upload: its data stays in the pending area
-        else:
-            self.uploader.discard(handle)
-        name = self._pending_name(handle.node)
-        if name is not None and handle.node.kind is Kind.PENDING and handle.journaled:
-            self._pending[handle.node.parent].pop(name, None)
-            self._removed(handle.node.parent, name, handle.node)
+                await self._commit(handle)
+            except (FsError, OSError) as exc:
+                log.error("journaling %r at release failed: %s", handle.title, exc)
+        self._schedule_upload(handle)
+        self._settle_writer(handle)
 
     async def retry_pending(self, every: float) -> None:
         """Retry failed uploads (and those left by an earlier mount) now and every ``every`` seconds."""
         while True:
-            busy = {h.staged.id for h in self._writers.values()}
             try:
-                if await self.uploader.replay_pending(skip=busy):
-                    self.caches.listings.clear()
+                await self.retry_uploads()
             except Exception:  # a broken journal must not take the mount down; say so and go on
                 log.exception("retrying pending uploads failed")
             await trio.sleep(every)
 
+    async def retry_uploads(self) -> None:
+        """One round of retries: files of this mount whose upload failed go back to the background
+        uploads; journaled files no file here holds (an earlier mount's) are uploaded now."""
+        for handle in list(self._writers.values()):
+            if not self._is_open(handle):
+                handle.failed = False
+                self._schedule_upload(handle)
+        busy = {h.record.id for h in self._writers.values() if h.record is not None}
+        if await self.uploader.replay_pending(skip=busy):
+            self.caches.listings.clear()
+
     async def drain(self) -> None:
-        """Before terminating (unmount, SIGINT/SIGTERM): wait for the uploads in flight, then
-        upload what files still open hold, so nothing written is dropped."""
-        await self.uploader.wait_idle()
-        for handle in {id(h): h for h in self._writers.values()}.values():
-            if handle.dirty and not handle.journaled:
+        """Before terminating (unmount, SIGINT/SIGTERM): journal what files still open hold, then
+        wait for every upload; what fails stays journaled for the next mount."""
+        self._draining = True
+        for handle in list(self._writers.values()):
+            if handle.dirty:
                 log.warning("%r is still open at shutdown: uploading what was written", handle.title)
                 try:
-                    await self._upload(handle)
-                except (FsError, StorageError) as exc:
-                    log.error("upload of %r at shutdown failed: %s", handle.title, exc)
+                    await self._commit(handle)
+                except (FsError, OSError) as exc:
+                    log.error("journaling %r at shutdown failed: %s", handle.title, exc)
+            if not handle.failed:  # a failed one waits for the next mount, not for its retries here
+                self._schedule_upload(handle)
+        await self.uploader.wait_idle()

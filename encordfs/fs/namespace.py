@@ -49,12 +49,10 @@ class NamespaceOps:
         self._writable(node)
         if node.kind is Kind.PENDING:
             self._pending.get(parent, {}).pop(name, None)
-            writer = self._writers.get(node.ino)
-            if writer is not None:
-                writer.dirty = False
         else:
             await self._may_drop(node, "delete")
             await self._delete_item(node)
+        self._drop_writes(node)
         self._removed(parent, name, node)
 
     async def rename(self, old_parent: int, old_name: str, new_parent: int, new_name: str, *, noreplace: bool, exchange: bool) -> None:

@@ -1,22 +1,26 @@
-"""Files open for writing: staged locally, uploaded when closed.
+"""Files open for writing: staged locally, journaled at close, uploaded in the background.
 
 A ``WriteHandle`` holds a private staged file (see ``encordfs.fs.staging``). Closing it (``flush``)
-detects the type from the name and the bytes, journals the upload (so nothing written is lost if the
-upload or the process fails), uploads, and only then reports success; a failed upload is raised to
-``close()`` and stays in the journal, replayed on the next mount.
+detects the type from the name and the bytes (refusals are close()'s errors) and journals the file
+(fsync'd: from then on nothing written is lost, whatever fails), and close() returns. The upload
+runs after the last close of the file, concurrently with others (``Uploader.upload``, at most
+``UPLOAD_CONCURRENCY`` at once, their API calls batched by the storage client); a failed upload
+stays in the journal and is retried, and on the next mount.
+
+A committed staged file is frozen (the journal record names its size): a later write first copies
+it to a new staged file, whose commit supersedes the earlier record if that one has not started
+uploading, so however often one open file is flushed, one item results.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
-import mimetypes
 import os
 import shutil
-from pathlib import Path
-from typing import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import AsyncIterator
 from uuid import UUID
 
 import trio
@@ -24,126 +28,178 @@ import trio
 from encordfs.fs import filetypes
 from encordfs.fs.errors import FsError
 from encordfs.fs.inodes import Node
-from encordfs.fs.staging import PendingUpload, StagedFile, Staging, UploadTarget
-from encordfs.storage.errors import StorageError
+from encordfs.fs.staging import NotPending, PendingUpload, StagedFile, Staging, UploadTarget
+from encordfs.storage.errors import Forbidden, NotFound, StorageError
 from encordfs.storage.interface import Storage
 from encordfs.wire.models import StorageItem
 
 log = logging.getLogger(__name__)
 
+UPLOAD_CONCURRENCY = 16
+
 
 @dataclass(eq=False)
 class WriteHandle:
+    """One file being written (shared by every open of it), from create until its upload is done."""
+
     node: Node
     staged: StagedFile
     folder_uuid: UUID
     title: str
-    dirty: bool = True
-    uploaded: StorageItem | None = None
-    journaled: bool = False  # committed to the pending area and not confirmed by the server
-    lock: trio.Lock = field(default_factory=trio.Lock)  # writes wait for an upload in progress
+    dirty: bool = True  # written since the last commit
+    record: PendingUpload | None = None  # the latest commit: journaled, not confirmed by the server
+    uploading: PendingUpload | None = None  # the record whose upload runs now
+    dropped: bool = False  # unlinked: nothing more is uploaded, an upload in flight is undone
+    landed: trio.Event | None = None  # set when the background upload task ends
+    failed: bool = False  # its last upload failed: retried by the periodic retry, not at shutdown
+    lock: trio.Lock = field(default_factory=trio.Lock)  # writes and commits wait for each other
 
     def size(self) -> int:
+        if self.staged.closed and self.record is not None:
+            return self.record.size
         return self.staged.size()
+
+    @property
+    def frozen(self) -> bool:
+        """The staged file is what the journal record names: it must not change any more."""
+        return self.record is not None and self.record.id == self.staged.id
 
 
 class Uploader:
-    def __init__(self, storage: Storage, staging: Staging) -> None:
+    def __init__(self, storage: Storage, staging: Staging, concurrency: int = UPLOAD_CONCURRENCY) -> None:
         self._storage = storage
         self._staging = staging
+        self._limiter = trio.CapacityLimiter(concurrency)
         self.in_flight = 0
         self._idle = trio.Condition()
-        self._links = staging.root / "uploading"
-        self._links.mkdir(mode=0o700, exist_ok=True)
-        for stale in self._links.iterdir():  # links left by a crash would keep their data alive
-            stale.unlink()
 
     def new_handle(self, node: Node, folder_uuid: UUID, title: str) -> WriteHandle:
-        """The upload replaces the node's item, if it has one (an overwrite, or a second close)."""
         return WriteHandle(node, self._staging.new_file(), folder_uuid, title)
 
     async def ensure_writable(self, handle: WriteHandle) -> None:
-        """After an upload the staged data is gone from the journal: copy it to a new staged file."""
-        if handle.uploaded is None or handle.dirty:
+        """Before changing a frozen staged file: continue in a copy of it."""
+        if not handle.frozen:
             return
-        old, new = handle.staged, self._staging.new_file()
-        await trio.to_thread.run_sync(_copy_fd, old.fd, new.fd)
-        old.close()
+        assert handle.record is not None
+        new = self._staging.new_file()
+        await trio.to_thread.run_sync(_copy_into, self._staging.data_path(handle.record), new.fd)
+        handle.staged.close()
         handle.staged = new
 
-    async def upload(self, handle: WriteHandle) -> StorageItem | None:
-        """Detect, journal and upload the handle's file; raises FsError(ENOTSUP) or StorageError.
+    def reopen(self, handle: WriteHandle) -> None:
+        """A frozen staged file's fd is closed while nothing has the file open: open it again."""
+        if handle.staged.closed and handle.record is not None:
+            handle.staged = self._staging.open_data(handle.record)
 
-        None for an empty file under a media name (``touch photo.jpg``): no such item can exist
-        yet, so the file stays a local placeholder until something is written to it.
-        """
-        async with self._busy():
+    async def commit(self, handle: WriteHandle, replaces: UUID | None) -> bool:
+        """Detect the type and journal the handle's file (its durability point); raises
+        FsError(ENOTSUP) or StagingFull. False for an empty file under a media name (``touch
+        photo.jpg``): no such item can exist yet, so it stays a local placeholder until written."""
+        try:
+            item_type = await trio.to_thread.run_sync(filetypes.detect, handle.staged.path, handle.title)
+        except filetypes.EmptyFile:
+            log.info("%r is empty: kept as a local placeholder until it is written", handle.title)
+            handle.dirty = False
+            return False
+        except filetypes.UnsupportedType as exc:
+            log.warning("refusing %r: %s", handle.title, exc)
+            raise FsError(exc.errno, str(exc)) from exc
+        superseded = handle.record if handle.record is not handle.uploading else None
+        target = UploadTarget(handle.folder_uuid, handle.title, item_type)
+        handle.record = await trio.to_thread.run_sync(
+            lambda: self._staging.commit(handle.staged, target, replaces=replaces, supersedes=superseded)
+        )
+        handle.dirty = handle.failed = False
+        return True
+
+    async def retarget(self, record: PendingUpload, folder_uuid: UUID, title: str, replaces: UUID | None) -> PendingUpload:
+        """Point a record not yet uploading at where its file is now (renamed or moved since the
+        commit) and at the item it now overwrites (one an earlier upload of the file made)."""
+        if (record.folder_uuid, record.title, record.replaced_item) == (folder_uuid, title, replaces or record.replaced_item):
+            return record
+        item_type = record.item_type
+        if title != record.title:
+            item_type = await trio.to_thread.run_sync(filetypes.detect, self._staging.data_path(record), title)
+        return await trio.to_thread.run_sync(
+            lambda: self._staging.rename_target(record, folder_uuid=folder_uuid, title=title, item_type=item_type, replaces=replaces)
+        )
+
+    async def upload(self, record: PendingUpload) -> StorageItem:
+        """Upload a journaled file (at most ``concurrency`` at once); the record stays journaled
+        until ``done``. A failure is logged and kept in the record for the next try."""
+        async with self._limiter:
             try:
-                item_type = await trio.to_thread.run_sync(filetypes.detect, handle.staged.path, handle.title)
-            except filetypes.EmptyFile:
-                log.info("%r is empty: kept as a local placeholder until it is written", handle.title)
-                handle.dirty = False
-                return None
-            except filetypes.UnsupportedType as exc:
-                log.warning("refusing %r: %s", handle.title, exc)
-                raise FsError(exc.errno, str(exc)) from exc
-            target = UploadTarget(handle.folder_uuid, handle.title, item_type)
-            record = await trio.to_thread.run_sync(self._staging.commit, handle.staged, target)
-            handle.journaled = True
-            item = await self._upload_record(record)
-            handle.dirty, handle.uploaded, handle.journaled = False, item, False
-            return item
-
-    @asynccontextmanager
-    async def _busy(self) -> AsyncIterator[None]:
-        """Counts an upload from its start until the handle knows the outcome (see wait_idle)."""
-        self.in_flight += 1
-        try:
-            yield
-        finally:
-            self.in_flight -= 1
-            async with self._idle:
-                self._idle.notify_all()
-
-    async def _upload_record(self, record: PendingUpload) -> StorageItem:
-        link = self._upload_link(record)
-        try:
-            item = await self._storage.upload_file(record.folder_uuid, link, record.title, record.item_type)
-        except StorageError as exc:
-            log.error("upload of %r failed, kept in the pending area for a retry: %s", record.title, exc)
-            await trio.to_thread.run_sync(self._staging.failed, record, str(exc))
-            raise
-        finally:
-            link.unlink(missing_ok=True)
-        await trio.to_thread.run_sync(self._staging.done, record)
+                item = await self._storage.upload_file(
+                    record.folder_uuid, self._staging.data_path(record), record.title, record.item_type,
+                    content_type=filetypes.mime_type(record.item_type, record.title),
+                )
+            except StorageError as exc:
+                log.error("upload of %r failed, kept in the pending area for a retry: %s", record.title, exc)
+                try:
+                    await trio.to_thread.run_sync(self._staging.failed, record, str(exc))
+                except NotPending:
+                    pass
+                raise
         log.info("uploaded %r (%d bytes) as %s %s", record.title, record.size, record.item_type.value, item.uuid)
         return item
 
-    def _upload_link(self, record: PendingUpload) -> Path:
-        """A hard link to the staged data whose extension says its type: the client guesses the
-        upload Content-Type from the path's name, and staged files (and temp names) have none."""
-        ext = mimetypes.guess_extension(filetypes.mime_type(record.item_type, record.title)) or ""
-        link = self._links / f"{record.id}{ext}"
-        link.unlink(missing_ok=True)
-        os.link(self._staging.data_path(record), link)
-        return link
+    async def done(self, record: PendingUpload) -> None:
+        await trio.to_thread.run_sync(self._staging.done, record)
+
+    async def delete_replaced(self, folder: UUID, item: UUID) -> None:
+        """Delete the item an upload replaced (already gone: nothing to do)."""
+        try:
+            await self._storage.delete_items(folder, [item])
+        except (Forbidden, NotFound):
+            log.info("the item %s replaced by an upload was already gone", item)
 
     async def replay_pending(self, skip: set[str] = frozenset()) -> int:
-        """Retry the journaled uploads (from this or an earlier mount); how many succeeded."""
-        done = 0
-        for record in await trio.to_thread.run_sync(self._staging.pending):
-            if record.id in skip:
-                continue
+        """Upload the journaled files no open file holds (from an earlier mount, or retried after a
+        failure), concurrently; how many succeeded."""
+        records = [r for r in await trio.to_thread.run_sync(self._staging.pending) if r.id not in skip]
+        succeeded = 0
+
+        async def replay(record: PendingUpload) -> None:
+            nonlocal succeeded
             try:
-                async with self._busy():
-                    await self._upload_record(record)
-                done += 1
+                item = await self.upload(record)
+                if record.replaced_item is not None and record.replaced_item != item.uuid:
+                    await self.delete_replaced(item.parent, record.replaced_item)
+                await self.done(record)
+                succeeded += 1
             except StorageError:
-                continue
-        return done
+                return
+
+        async with self.busy(), trio.open_nursery() as nursery:
+            for record in records:
+                nursery.start_soon(replay, record)
+        return succeeded
 
     def discard(self, handle: WriteHandle) -> None:
+        """Forget the handle's staged file (not journaled, or its upload is done)."""
         self._staging.discard(handle.staged)
+
+    def discard_record(self, record: PendingUpload) -> None:
+        """The file was deleted before this record's upload began: forget it."""
+        self._staging.discard(record)
+
+    @asynccontextmanager
+    async def busy(self) -> AsyncIterator[None]:
+        """Counts upload work from its start until it settles (see ``wait_idle``)."""
+        self.expect()
+        try:
+            yield
+        finally:
+            await self.settled()
+
+    def expect(self) -> None:
+        """Count upload work about to start (a task scheduled, not yet running) for ``wait_idle``."""
+        self.in_flight += 1
+
+    async def settled(self) -> None:
+        self.in_flight -= 1
+        async with self._idle:
+            self._idle.notify_all()
 
     async def wait_idle(self) -> None:
         async with self._idle:
@@ -151,10 +207,9 @@ class Uploader:
                 await self._idle.wait()
 
 
-def _copy_fd(source: int, target: int) -> None:
-    with open(source, "rb", closefd=False) as src, open(target, "wb", closefd=False) as dst:
-        src.seek(0)
-        shutil.copyfileobj(src, dst)
+def _copy_into(source: os.PathLike[str], target: int) -> None:
+    with open(source, "rb") as src, open(target, "wb", closefd=False) as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
 
 
 def refuse_unstorable_name(name: str) -> None:

@@ -36,6 +36,7 @@ class FakeStorage:
         self.links: dict[UUID, int] = {}
         self.calls: list[str] = []
         self.fail_uploads = False
+        self.content_types: dict[str, str | None] = {}  # title -> the content_type= an upload was given
 
     # --- helpers for tests -----------------------------------------------------------------
 
@@ -164,8 +165,10 @@ class FakeStorage:
         self.calls.append("content_length")
         return len(self.content[item.uuid])
 
-    async def upload_file(self, folder: UUID, path: Path, title: str, item_type: StorageItemType, *, client_metadata: Any = None) -> StorageItem:
+    async def upload_file(self, folder: UUID, path: Path, title: str, item_type: StorageItemType, *, client_metadata: Any = None,
+                          content_type: str | None = None) -> StorageItem:
         self.calls.append("upload_file")
+        self.content_types[title] = content_type
         if self.fail_uploads:
             raise ServerError("upload refused by the test", status=500)
         return self.add_item(folder, title, Path(path).read_bytes(), item_type)

@@ -63,6 +63,7 @@ async def write_file(fs: Filesystem, parent: int, name: str, data: bytes) -> int
     await fs.write(fh, 0, data)
     await fs.flush(fh)
     await fs.release(fh)
+    await fs.uploader.wait_idle()  # close() returned once journaled; the upload follows
     return attrs.ino
 
 
@@ -188,20 +189,27 @@ async def test_unstorable_names_are_refused_at_create_and_content_at_close(stora
     assert storage.titles(top.uuid) == [] and await ls(fs, ROOT_INO) == {}
 
 
-async def test_a_failed_upload_fails_close_and_stays_pending(storage, staging, nursery) -> None:
+async def test_a_failed_upload_stays_pending_listed_and_readable_until_a_retry(storage, staging, nursery) -> None:
     top = storage.add_folder("top")
     fs = make_fs(storage, staging, nursery, root=top)
     storage.fail_uploads = True
-    fh, _ = await fs.create(ROOT_INO, "keep.txt", os.O_WRONLY)
-    await fs.write(fh, 0, b"precious")
-    with pytest.raises(Exception):
-        await fs.flush(fh)
-    await fs.release(fh)
+    ino = await write_file(fs, ROOT_INO, "keep.txt", b"precious")  # close() succeeds: journaled
     [record] = staging.pending()
-    assert record.title == "keep.txt"
+    assert record.title == "keep.txt" and record.attempts == 1 and storage.titles(top.uuid) == []
+    assert await ls(fs, ROOT_INO) == {"keep.txt": ino} and await cat(fs, ino) == b"precious"
     storage.fail_uploads = False
-    assert await fs.uploader.replay_pending() == 1
+    await fs.retry_uploads()
+    await fs.uploader.wait_idle()
     assert storage.titles(top.uuid) == ["keep.txt"] and staging.pending() == []
+    assert await cat(fs, ino) == b"precious"
+
+
+async def test_the_upload_content_type_comes_from_the_name_and_content(storage, staging, nursery) -> None:
+    top = storage.add_folder("top")
+    fs = make_fs(storage, staging, nursery, root=top)
+    await write_file(fs, ROOT_INO, "README", b"plain words\n")
+    await write_file(fs, ROOT_INO, "d.json", b"{}")
+    assert storage.content_types == {"README": "text/plain", "d.json": "application/json"}
 
 
 async def test_overwrite_replaces_only_unlinked_items(storage, staging, nursery) -> None:
@@ -215,6 +223,7 @@ async def test_overwrite_replaces_only_unlinked_items(storage, staging, nursery)
     await fs.write(fh, 0, b"new")
     await fs.flush(fh)
     await fs.release(fh)
+    await fs.uploader.wait_idle()
     assert old.uuid not in storage.items and storage.titles(top.uuid) == ["a.txt", "b.txt"]
     assert (await fs.lookup(ROOT_INO, "a.txt")).ino == ino
     assert await cat(fs, ino) == b"new"
@@ -298,6 +307,7 @@ async def test_truncate_of_a_file_being_written(storage, staging, nursery) -> No
     assert (await fs.setattr(attrs.ino, 5, fh)).size == 5
     await fs.flush(fh)
     await fs.release(fh)
+    await fs.uploader.wait_idle()
     assert storage.content[next(iter(storage.items))] == b"hello"
 
 
@@ -335,6 +345,7 @@ async def test_touch_of_a_media_name_is_a_placeholder_until_written(storage, sta
     await fs.write(fh, 0, PNG)
     await fs.flush(fh)
     await fs.release(fh)
+    await fs.uploader.wait_idle()
     assert storage.titles(top.uuid) == ["later.png"]
     assert await cat(fs, (await fs.lookup(ROOT_INO, "later.png")).ino) == PNG
 
@@ -396,6 +407,7 @@ async def test_concurrent_closes_upload_once_and_writes_wait_for_the_upload(stor
     await fs.flush(other)
     await fs.release(fh)
     await fs.release(other)
+    await fs.uploader.wait_idle()
     assert 1 <= storage.calls.count("upload_file") <= 2, "a close with nothing new uploads nothing"
     [item] = storage.items.values()  # a second upload replaced the first
     assert item.name == "c.txt" and storage.content[item.uuid] == b"first second"
@@ -413,13 +425,7 @@ async def test_a_file_renamed_while_open_uploads_again_under_its_new_name(storag
     await fs.write(fh, 2, b" v2")
     await fs.flush(fh)
     await fs.release(fh)
+    await fs.uploader.wait_idle()
     assert storage.titles(top.uuid) == [] and storage.titles(dst.uuid) == ["final.txt"]
     [item] = storage.items.values()
     assert storage.content[item.uuid] == b"v1 v2"
-
-
-async def test_upload_links_left_by_a_crash_are_removed(storage, staging, nursery) -> None:
-    (staging.root / "uploading").mkdir(exist_ok=True)
-    (staging.root / "uploading" / "stale.png").write_bytes(b"x")
-    make_fs(storage, staging, nursery)
-    assert list((staging.root / "uploading").iterdir()) == []

@@ -37,6 +37,15 @@ def xattr(path: Path, name: str) -> str:
     return os.getxattr(path, f"user.encord.{name}").decode()
 
 
+def item_names(folder: Any, expected: list[str], timeout: float = 15.0) -> list[str]:
+    """The folder's item titles on the server once they are ``expected`` (close() returns once a
+    file is journaled; its upload lands a moment later)."""
+    deadline = time.monotonic() + timeout
+    while (names := [i.name for i in folder.list_items()]) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return names
+
+
 def sh(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=cwd)
 
@@ -304,22 +313,24 @@ def test_ls_l_needs_no_request_per_entry_and_lookup_needs_no_listing(emulator_fa
     assert per_item == [] and len(os.listdir(mnt)) == 12
 
 
-def test_a_failed_upload_fails_cp_and_is_replayed_on_the_next_mount(emulator, fs_root, mount_fs, media, tmp_path) -> None:
+def test_a_failed_upload_stays_pending_and_is_replayed_on_the_next_mount(emulator, fs_root, mount_fs, media, tmp_path) -> None:
     cache = tmp_path / "shared-cache"
     first = mount_fs(emulator, fs_root.uuid, cache_dir=cache)
     with emulator.faults(error_rate=1.0, scope="blobs"):
-        failed = sh("cp", str(media["photo.jpg"]), str(first.path / "kept.jpg"))
-    assert failed.returncode != 0 and "kept.jpg" in failed.stderr
-    assert "pending uploads in" in encordfs("status", "--cache-dir", str(cache)).stdout
-    assert encordfs("status", "--cache-dir", str(cache)).stdout.strip().endswith(": 1")
+        copied = sh("cp", str(media["photo.jpg"]), str(first.path / "kept.jpg"))
+        assert copied.returncode == 0, copied.stderr  # journaled: durable, uploaded later
+        deadline = time.monotonic() + 60
+        while "upload of 'kept.jpg' failed" not in first.log():
+            assert time.monotonic() < deadline, first.log()
+            time.sleep(0.1)
+        assert (first.path / "kept.jpg").read_bytes() == media["photo.jpg"].read_bytes()
+        assert encordfs("status", "--cache-dir", str(cache)).stdout.strip().endswith(": 1")
+        assert encordfs("unmount", str(first.path)).returncode == 0
+        first.process.wait(timeout=60)
     assert [i.name for i in fs_root.list_items()] == []
-    assert encordfs("unmount", str(first.path)).returncode == 0
-    first.process.wait(timeout=20)
+    assert encordfs("status", "--cache-dir", str(cache)).stdout.strip().endswith(": 1")
     second = mount_fs(emulator, fs_root.uuid, cache_dir=cache)
-    deadline = time.monotonic() + 20
-    while [i.name for i in fs_root.list_items()] != ["kept.jpg"]:
-        assert time.monotonic() < deadline, second.log()
-        time.sleep(0.2)
+    assert item_names(fs_root, ["kept.jpg"], timeout=20) == ["kept.jpg"], second.log()
     assert encordfs("status", "--cache-dir", str(cache)).stdout.strip().endswith(": 0")
 
 
@@ -389,4 +400,4 @@ def test_mount_with_a_bearer_token(emulator, fs_root, mount_fs, media, tmp_path)
     token_file.write_text(trio.run(issue) + "\n")
     mnt = mount_fs(emulator, fs_root.uuid, "--bearer-token-file", str(token_file)).path
     shutil.copy(media["notes.txt"], mnt / "via-token.txt")
-    assert [i.name for i in fs_root.list_items()] == ["via-token.txt"]
+    assert item_names(fs_root, ["via-token.txt"]) == ["via-token.txt"]
