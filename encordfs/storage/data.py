@@ -45,6 +45,25 @@ async def _drain(response: httpx.Response) -> None:
     await response.aread()
 
 
+async def _fill(response: httpx.Response, buffer: memoryview, *, skip: int, to_the_end: bool) -> int:
+    """Copy the body into ``buffer`` after skipping ``skip`` bytes; the byte count.
+
+    ``to_the_end`` reads the body to its end even once the buffer is full: a body left unread
+    closes its connection, and a new connection for every chunk costs more than the read."""
+    length, filled = len(buffer), 0
+    async for chunk in response.aiter_bytes():
+        view = memoryview(chunk)
+        if skip:
+            dropped = min(skip, len(view))
+            view, skip = view[dropped:], skip - dropped
+        count = min(len(view), length - filled)
+        buffer[filled : filled + count] = view[:count]
+        filled += count
+        if filled == length and not to_the_end:
+            break
+    return filled
+
+
 class DataPlane:
     _transport: Transport
     _signed_urls: SignedUrlCache
@@ -104,7 +123,7 @@ class DataPlane:
         """Bytes [offset, offset+length) of the item's content (fewer at EOF)."""
         buffer = bytearray(length)
         count = await self.read_into(item, offset, memoryview(buffer))
-        return bytes(buffer[:count])
+        return bytes(buffer) if count == length else bytes(buffer[:count])
 
     async def _ranged_get(self, url: str, offset: int, buffer: memoryview) -> int:
         length = len(buffer)
@@ -112,24 +131,13 @@ class DataPlane:
         async def consume(response: httpx.Response) -> int:
             if response.status_code == 416:  # the range starts at or after the end
                 return 0
-            skip, expected = offset, None
-            if response.status_code == 206:
-                content_range = _parse_content_range(response.headers.get("content-range"))
-                if content_range is None or content_range[0] != offset:
-                    raise ServerError(f"read {response.request.url.path}: wrong Content-Range", operation="read")
-                skip, expected = 0, min(length, content_range[1] - content_range[0] + 1)
-            filled = 0
-            async for chunk in response.aiter_bytes():
-                view = memoryview(chunk)
-                if skip:
-                    dropped = min(skip, len(view))
-                    view, skip = view[dropped:], skip - dropped
-                count = min(len(view), length - filled)
-                buffer[filled : filled + count] = view[:count]
-                filled += count
-                if filled == length:
-                    break
-            if expected is not None and filled < expected:
+            if response.status_code != 206:  # the whole content: skip to the range, stop after it
+                return await _fill(response, buffer, skip=offset, to_the_end=False)
+            content_range = _parse_content_range(response.headers.get("content-range"))
+            if content_range is None or content_range[0] != offset:
+                raise ServerError(f"read {response.request.url.path}: wrong Content-Range", operation="read")
+            filled = await _fill(response, buffer, skip=0, to_the_end=True)
+            if filled < min(length, content_range[1] - content_range[0] + 1):
                 raise httpx.ReadError("the body ended early", request=response.request)
             return filled
 
