@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 STATFS_BLOCK = 4096
 CAPACITY_BYTES = 1 << 50  # 1 PiB shown as the size of the drive
 FREE_INODES = 1 << 32
+USER_NAMESPACE = "user."
 
 
 class Notifier(Protocol):
@@ -308,8 +309,12 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
 
     async def getxattr(self, ino: int, name: str) -> bytes:
         node = self._node(ino)
+        if not name.startswith(USER_NAMESPACE):
+            # security.*, system.posix_acl_*: not supported here (ENODATA would say "supported, not
+            # set"). ls -l asks for two of them per file and stops asking once told ENOTSUP.
+            raise FsError(errno.ENOTSUP, quiet=True)
         if not name.startswith(xattrs.PREFIX):
-            raise FsError(errno.ENODATA)  # e.g. security.capability, asked before every write
+            raise FsError(errno.ENODATA)
         await self._upload_landed(node)
         if name == xattrs.DATASET_LINKS and node.kind in (Kind.FILE, Kind.GROUP) and node.item is not None:
             return str(await self.storage.dataset_link_count(node.item)).encode()

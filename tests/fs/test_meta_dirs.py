@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -84,3 +86,24 @@ def test_df_of_the_storage_root_sums_the_top_level_folders(emulator_factory, mak
     rooted = mount_fs(server, nested.uuid).path
     used, _, entries = statfs_used_bytes(rooted)
     assert used == -(-9_000 // BLOCK) * BLOCK and entries == 1
+
+
+def test_ls_l_is_told_once_that_security_and_acl_attributes_are_unsupported(emulator, fs_root, mount_fs, tmp_path) -> None:
+    """ENOTSUP (not ENODATA) for xattrs outside ``user.``: ls -l then stops asking for each file's
+    SELinux label and ACL, two FUSE round trips per entry."""
+    for i in range(5):
+        fs_root.upload_text(mediagen.text(tmp_path / "n.txt"), title=f"n{i}.txt")
+    mnt = mount_fs(emulator, fs_root.uuid).path
+    for name in ("security.selinux", "system.posix_acl_access", "trusted.x"):
+        with pytest.raises(OSError) as refused:
+            os.getxattr(mnt / "n0.txt", name)
+        assert refused.value.errno == errno.ENOTSUP, name
+    with pytest.raises(OSError) as unset:
+        os.getxattr(mnt / "n0.txt", "user.other")
+    assert unset.value.errno == errno.ENODATA
+    assert os.getxattr(mnt / "n0.txt", "user.encord.item_type") == b"plainText"
+    if shutil.which("strace"):
+        traced = subprocess.run(["strace", "-f", "-c", "-e", "trace=getxattr,lgetxattr", "ls", "-l", str(mnt)],
+                                capture_output=True, text=True, timeout=60)
+        calls = sum(int(line.split()[3]) for line in traced.stderr.splitlines() if line.rstrip().endswith("getxattr"))
+        assert 0 < calls <= 3, traced.stderr
