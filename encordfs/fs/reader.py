@@ -54,7 +54,9 @@ class Reader:
         self._scopes: set[trio.CancelScope] = set()
         self.fetches = 0
 
-    async def read(self, offset: int, length: int) -> bytes:
+    async def read(self, offset: int, length: int) -> bytes | memoryview:
+        """The bytes at [offset, offset+length) (fewer at the end). A read within one chunk is a
+        view of it, not a copy: the kernel copies it out before the chunk can be dropped."""
         if offset >= self.size or length <= 0:
             return b""
         end = min(self.size, offset + length)
@@ -73,8 +75,8 @@ class Reader:
                 raise chunk.error
             self._chunks.move_to_end(index)
             base = index * self._chunk_size
-            parts.append(chunk.data[max(0, offset - base) : end - base])
-        return b"".join(parts)
+            parts.append(memoryview(chunk.data)[max(0, offset - base) : end - base])
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _adapt(self, offset: int, end: int) -> None:
         if offset == self._next_offset:
