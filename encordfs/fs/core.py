@@ -164,10 +164,20 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
     async def _search(self, dir_node: Node, text: str | None) -> list[_Found]:
         """Entries of a folder whose titles contain ``text`` (all entries when None)."""
         parent = dir_node.uuid
-        found = [_Found(candidate_of(f), folder=f) async for f in self.storage.iter_folders(parent, search=text)]
-        if parent is not None:
-            found += [_Found(candidate_of(i), item=i) async for i in self.storage.iter_items(parent, search=text)]
-        return found
+        folders: list[_Found] = []
+        items: list[_Found] = []
+
+        async def search_folders() -> None:
+            folders.extend([_Found(candidate_of(f), folder=f) async for f in self.storage.iter_folders(parent, search=text)])
+
+        async def search_items(folder: UUID) -> None:
+            items.extend([_Found(candidate_of(i), item=i) async for i in self.storage.iter_items(folder, search=text)])
+
+        async with trio.open_nursery() as nursery:  # one round trip, not two
+            nursery.start_soon(search_folders)
+            if parent is not None:
+                nursery.start_soon(search_items, parent)
+        return folders + items
 
     def _node_for(self, found: _Found, dir_ino: int) -> Node:
         if found.folder is not None:

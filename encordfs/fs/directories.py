@@ -7,18 +7,22 @@ each title group named once all its members (adjacent, by name) have arrived.
 from __future__ import annotations
 
 import errno
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
+
+import trio
 
 from encordfs.fs import names
 from encordfs.fs.attrs import Attrs, Ownership, attrs_for
 from encordfs.fs.cache import Caches
 from encordfs.fs.errors import FsError
 from encordfs.fs.inodes import InodeTable, Kind, Node
-from encordfs.fs.listing import Entry, Listing
+from encordfs.fs.listing import Entry, Listing, Prefetched
 from encordfs.storage.interface import Storage
 from encordfs.wire.models import StorageFolder, StorageItem
 
 PAGE_SIZE = 1000
+BATCH = PAGE_SIZE // 4  # divides a page, so each page is handed over as it arrives
+AHEAD = 8  # batches fetched ahead of the reader: two pages
 
 
 def candidate_of(model: StorageFolder | StorageItem) -> names.Candidate:
@@ -34,6 +38,7 @@ class DirectoryOps:
     _pending: dict[int, dict[str, Node]]
     _own: Ownership
     _mount_ns: int
+    _require_nursery: Callable[[], trio.Nursery]
 
     async def opendir(self, ino: int) -> int:
         node = self._dir(ino)
@@ -70,26 +75,33 @@ class DirectoryOps:
         self.caches.store_listing(ino, {e.name: e.ino for e in entries if e.name not in pending})
 
     async def _folder_entries(self, dir_node: Node) -> AsyncIterator[Entry]:
-        """Folders first (all of them: their names never depend on items), then items streamed page
-        by page, each title group named once all its members (adjacent, by name) have arrived."""
+        """Folders first (all of them: their names never depend on items), then items page by page,
+        each title group named once all its members (adjacent, by name) have arrived. Both listings
+        are fetched at once, a page or two ahead of the reader (see ``Prefetched``)."""
         parent = dir_node.uuid
-        folders = [f async for f in self.storage.iter_folders(parent, page_size=PAGE_SIZE)]
-        by_title: dict[str, list[StorageFolder]] = {}
-        for folder in folders:
-            by_title.setdefault(folder.name, []).append(folder)
-        for name, candidate in names.assign_names(candidate_of(f) for f in folders):
-            folder = next(f for f in by_title[candidate.title] if f.uuid == candidate.uuid)
-            node = self.inodes.for_folder(folder, dir_node.ino)
-            self.caches.mark_fresh(node.ino)
-            yield Entry(name, node.ino)
-        if parent is not None:
+        nursery = self._require_nursery()
+        items: AsyncIterator[StorageItem] = _no_items() if parent is None else self.storage.iter_items(parent, page_size=PAGE_SIZE)
+        async with (
+            Prefetched(nursery, self.storage.iter_folders(parent, page_size=PAGE_SIZE), batch=BATCH, ahead=AHEAD) as folder_pages,
+            Prefetched(nursery, items, batch=BATCH, ahead=AHEAD) as item_pages,
+        ):
+            folders = [f async for batch in folder_pages.batches() for f in batch]
+            by_title: dict[str, list[StorageFolder]] = {}
+            for folder in folders:
+                by_title.setdefault(folder.name, []).append(folder)
+            for name, candidate in names.assign_names(candidate_of(f) for f in folders):
+                folder = next(f for f in by_title[candidate.title] if f.uuid == candidate.uuid)
+                node = self.inodes.for_folder(folder, dir_node.ino)
+                self.caches.mark_fresh(node.ino)
+                yield Entry(name, node.ino)
             group: list[StorageItem] = []
-            async for item in self.storage.iter_items(parent, page_size=PAGE_SIZE):
-                if group and item.name != group[0].name:
-                    for entry in self._item_group(dir_node, group, by_title):
-                        yield entry
-                    group = []
-                group.append(item)
+            async for batch in item_pages.batches():
+                for item in batch:
+                    if group and item.name != group[0].name:
+                        for entry in self._item_group(dir_node, group, by_title):
+                            yield entry
+                        group = []
+                    group.append(item)
             for entry in self._item_group(dir_node, group, by_title):
                 yield entry
         for name, node in sorted(self._pending.get(dir_node.ino, {}).items()):
@@ -174,3 +186,9 @@ class DirectoryOps:
         async for _ in self.storage.iter_items(node.uuid, page_size=1):  # type: ignore[arg-type]
             return True
         return False
+
+
+async def _no_items() -> AsyncIterator[StorageItem]:
+    """The storage root holds folders only."""
+    return
+    yield

@@ -10,7 +10,7 @@ directory shows up on the next ``opendir``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Callable, Generic, TypeVar
 
 import trio
 
@@ -67,3 +67,56 @@ class Listing:
 async def _empty() -> AsyncIterator[Entry]:
     return
     yield  # an async generator that yields nothing
+
+
+T = TypeVar("T")
+
+
+class Prefetched(Generic[T]):
+    """Pulls an async iterator (a paged listing) in a task of ``nursery``, up to ``ahead`` batches of
+    ``batch`` entries before the consumer, so the next page is on its way while this one is named
+    and returned. Make ``batch`` divide the page size: a page is then handed over as soon as it
+    arrives. A failure of the source is raised to the consumer, never into the nursery; ``cancel``
+    (or leaving the ``async with``) stops the task."""
+
+    def __init__(self, nursery: trio.Nursery, source: AsyncIterator[T], *, batch: int, ahead: int) -> None:
+        self._send, self._receive = trio.open_memory_channel[list[T] | BaseException](ahead)
+        self._scope = trio.CancelScope()
+        self._source, self._batch = source, batch
+        nursery.start_soon(self._pull)
+
+    async def _pull(self) -> None:
+        with self._scope:
+            async with self._send:
+                try:
+                    chunk: list[T] = []
+                    async for entry in self._source:
+                        chunk.append(entry)
+                        if len(chunk) == self._batch:
+                            await self._send.send(chunk)
+                            chunk = []
+                    if chunk:
+                        await self._send.send(chunk)
+                except Exception as exc:  # handed to the consumer, who raises it in its own request
+                    await self._send.send(exc)
+                finally:
+                    aclose = getattr(self._source, "aclose", None)
+                    if aclose is not None:
+                        with trio.CancelScope(shield=True):
+                            await aclose()
+
+    async def batches(self) -> AsyncIterator[list[T]]:
+        async with self._receive:
+            async for chunk in self._receive:
+                if isinstance(chunk, BaseException):
+                    raise chunk
+                yield chunk
+
+    def cancel(self) -> None:
+        self._scope.cancel()
+
+    async def __aenter__(self) -> "Prefetched[T]":
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.cancel()

@@ -7,6 +7,7 @@ with every key the SDK requires present.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
@@ -45,6 +46,7 @@ def _uuid(value: Any) -> UUID | None:
     return None if value is None else UUID(str(value))
 
 
+@functools.cache  # a few dozen field names, asked for once per field of every listed entry
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
