@@ -361,9 +361,10 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             raise FsError(code, f"{name!r} cannot be an Encord title here") from exc
 
     def _added(self, parent: int, name: str, node: Node) -> None:
+        """A new entry: the listing learns it at once. The directory's own attributes stay cached
+        (the kernel asks for them after every create: refetching them cost a round trip a file)."""
         self.caches.note_added(parent, name, node.ino)
         self.caches.mark_fresh(node.ino)
-        self.caches.stale(parent)
         self.notifier.entry_changed(parent, name)
 
     def _removed(self, parent: int, name: str, node: Node | None) -> None:

@@ -263,7 +263,6 @@ class FileOps:
         self.inodes.bind_uploaded(node, item)
         if name is not None:
             self._pending.get(dir_ino, {}).pop(name, None)
-        self.caches.stale(dir_ino)
         self.caches.mark_fresh(node.ino)
         if name is not None:
             self.caches.note_added(dir_ino, name, node.ino)

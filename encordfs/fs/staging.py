@@ -32,6 +32,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -173,6 +174,7 @@ class Staging:
         self._data = self.root / "data"
         self._pending = self.root / "pending"
         self._mutex = threading.Lock()
+        self._fsyncs = futures.ThreadPoolExecutor(max_workers=3, thread_name_prefix="staging-fsync")
         for directory in (self.root, self._data, self._pending):
             _private_dir(directory)
         self._lock_fd = _lock(self.root / "lock")
@@ -180,6 +182,7 @@ class Staging:
 
     def close(self) -> None:
         """Release the cache dir lock. Staged files and records stay for the next open."""
+        self._fsyncs.shutdown(wait=True)
         if self._lock_fd >= 0:
             os.close(self._lock_fd)
             self._lock_fd = -1
@@ -232,9 +235,6 @@ class Staging:
         if staged.closed:
             raise ValueError(f"staged file {staged.id} is closed: commit it before closing it")
         doing = f"journaling {target.title!r}"
-        with _no_space(self.root, doing):
-            os.fsync(staged.fd)
-            _fsync_dir(self._data)
         record = PendingUpload(
             id=staged.id,
             folder_uuid=target.folder_uuid,
@@ -246,8 +246,19 @@ class Staging:
             replaces=str(replaces) if replaces else None,
             supersedes=supersedes.id if supersedes else None,
         )
+        with _no_space(self.root, doing):
+            # The data, its directory entry and the record's bytes are independent: fsync them
+            # at once (two fsync latencies per close instead of four), then publish the record.
+            durable = [
+                self._fsyncs.submit(os.fsync, staged.fd),
+                self._fsyncs.submit(_fsync_dir, self._data),
+                self._fsyncs.submit(self._write_temp, record),
+            ]
+            futures.wait(durable)
+            for step in durable:
+                step.result()
         with self._mutex, _no_space(self.root, doing):
-            self._write_record(record)
+            self._publish(record)
         if supersedes is not None:
             self._remove(supersedes)
         log.debug("journaled upload %s (%d bytes) as %s", record.id, record.size, record.item_type.value)
@@ -309,8 +320,15 @@ class Staging:
 
     def _write_record(self, record: PendingUpload) -> None:
         """Atomically (re)write a record: temp + fsync + rename + fsync dir."""
-        final = self._record_path(record.id)
-        temp = final.with_name(final.name + ".tmp")
+        self._write_temp(record)
+        self._publish(record)
+
+    def _temp_path(self, file_id: str) -> Path:
+        return self._pending / f"{file_id}.json.tmp"
+
+    def _write_temp(self, record: PendingUpload) -> None:
+        """The record's bytes, fsync'd, under its temp name (removed on open if never published)."""
+        temp = self._temp_path(record.id)
         payload = json.dumps(record.to_json(), sort_keys=True).encode()
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
@@ -321,7 +339,9 @@ class Staging:
             temp.unlink(missing_ok=True)
             raise
         os.close(fd)
-        os.replace(temp, final)
+
+    def _publish(self, record: PendingUpload) -> None:
+        os.replace(self._temp_path(record.id), self._record_path(record.id))
         _fsync_dir(self._pending)
 
     def _read_record(self, path: Path) -> PendingUpload | None:

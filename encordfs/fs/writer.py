@@ -35,7 +35,7 @@ from encordfs.wire.models import StorageItem
 
 log = logging.getLogger(__name__)
 
-UPLOAD_CONCURRENCY = 16
+UPLOAD_CONCURRENCY = 64
 
 
 @dataclass(eq=False)
@@ -95,8 +95,15 @@ class Uploader:
         """Detect the type and journal the handle's file (its durability point); raises
         FsError(ENOTSUP) or StagingFull. False for an empty file under a media name (``touch
         photo.jpg``): no such item can exist yet, so it stays a local placeholder until written."""
+        superseded = handle.record if handle.record is not handle.uploading else None
+        staged, folder, title = handle.staged, handle.folder_uuid, handle.title
+
+        def detect_and_commit() -> PendingUpload:  # one worker-thread hop per close
+            target = UploadTarget(folder, title, filetypes.detect(staged.path, title))
+            return self._staging.commit(staged, target, replaces=replaces, supersedes=superseded)
+
         try:
-            item_type = await trio.to_thread.run_sync(filetypes.detect, handle.staged.path, handle.title)
+            handle.record = await trio.to_thread.run_sync(detect_and_commit)
         except filetypes.EmptyFile:
             log.info("%r is empty: kept as a local placeholder until it is written", handle.title)
             handle.dirty = False
@@ -104,11 +111,6 @@ class Uploader:
         except filetypes.UnsupportedType as exc:
             log.warning("refusing %r: %s", handle.title, exc)
             raise FsError(exc.errno, str(exc)) from exc
-        superseded = handle.record if handle.record is not handle.uploading else None
-        target = UploadTarget(handle.folder_uuid, handle.title, item_type)
-        handle.record = await trio.to_thread.run_sync(
-            lambda: self._staging.commit(handle.staged, target, replaces=replaces, supersedes=superseded)
-        )
         handle.dirty = handle.failed = False
         return True
 

@@ -10,7 +10,7 @@ items the job ran. Only if they do not within ``RetryPolicy.job_settle_time`` is
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence
@@ -44,6 +44,9 @@ POLL_READ_TIMEOUT = 190.0  # above any sane server hold time (the SDK's read tim
 
 
 MAX_BATCH = 100  # files per slot request and per upload job
+SLOTS_AHEAD = 16  # spare slots fetched with a slot request while files keep coming
+STREAMING_SECONDS = 2.0  # a slot asked for this soon after the last one: files keep coming
+SPARE_SLOT_SECONDS = 60.0  # a spare slot older than this is dropped (its signed URL may expire)
 
 
 @dataclass(frozen=True)
@@ -55,10 +58,30 @@ class _JobEntry:
     placeholder: UUID
 
 
+SlotKey = tuple[UUID, StorageItemType]
+
+
 @dataclass
 class _UploadBatches:
-    slots: Coalescer[tuple[UUID, StorageItemType], None, UploadSignedUrl]
+    slots: Coalescer[SlotKey, None, UploadSignedUrl]
     jobs: Coalescer[UUID, _JobEntry, StorageItem]
+    spare: dict[SlotKey, list[tuple[float, UploadSignedUrl]]] = field(default_factory=dict)
+    last_request: dict[SlotKey, float] = field(default_factory=dict)
+
+    def take_spare(self, key: SlotKey) -> UploadSignedUrl | None:
+        spare = self.spare.get(key, [])
+        while spare:
+            fetched, slot = spare.pop()
+            if trio.current_time() - fetched < SPARE_SLOT_SECONDS:
+                return slot
+        self.spare.pop(key, None)
+        return None
+
+    def ahead(self, key: SlotKey) -> int:
+        """How many spare slots to ask for with this request: some while files keep coming."""
+        now, last = trio.current_time(), self.last_request.get(key)
+        self.last_request[key] = now
+        return SLOTS_AHEAD if last is not None and now - last < STREAMING_SECONDS else 0
 
 
 class UploadApi:
@@ -84,7 +107,9 @@ class UploadApi:
             raise InvalidArgument(f"upload {title}: {item_type.value} is not a single-file type", operation="upload")
         key, _external = UPLOAD_FLOWS[item_type]
         mime = content_type or content_type_for(title, item_type)  # before any request: bad text types fail here
-        slot = await self._upload_batches.slots.submit((folder, item_type), None)
+        slot = self._upload_batches.take_spare((folder, item_type))
+        if slot is None:
+            slot = await self._upload_batches.slots.submit((folder, item_type), None)
         slot = await self._put_into_slot(folder, item_type, path, mime, slot)
         entry = single_file_entry(item_type, slot, title, client_metadata)
         return await self._upload_batches.jobs.submit(folder, _JobEntry(key, entry, slot.item_uuid))
@@ -170,9 +195,15 @@ class UploadApi:
     def _upload_batches(self) -> _UploadBatches:
         return _UploadBatches(Coalescer(self._slot_batch, MAX_BATCH), Coalescer(self._job_batch, MAX_BATCH))
 
-    async def _slot_batch(self, key: tuple[UUID, StorageItemType], requests: list[None]) -> list[UploadSignedUrl | Exception]:
+    async def _slot_batch(self, key: SlotKey, requests: list[None]) -> list[UploadSignedUrl | Exception]:
+        """Slots for the waiting files, plus spare ones while files keep coming (a slot is only a
+        reservation: one never used costs the server nothing but a row)."""
         folder, item_type = key
-        return list(await self._slots(folder, item_type, len(requests)))
+        batches = self._upload_batches
+        slots = await self._slots(folder, item_type, len(requests) + batches.ahead(key))
+        fetched = trio.current_time()
+        batches.spare.setdefault(key, []).extend((fetched, slot) for slot in slots[len(requests):])
+        return list(slots[: len(requests)])
 
     async def _job_batch(self, folder: UUID, entries: list[_JobEntry]) -> list[StorageItem | Exception]:
         """Register files in one upload job. A job with a failed unit registers nothing, so when a
