@@ -60,6 +60,11 @@ def _status(args: argparse.Namespace) -> int:
             if fstype == "fuse.encordfs" or source == "encordfs":
                 print(f"mounted: {_unoctal(target)}")
     if args.cache_dir is not None:
-        pending = sorted((args.cache_dir / "pending").glob("*.json"))
+        from encordfs.fs.staging import read_pending
+
+        pending = read_pending(args.cache_dir)
         print(f"pending uploads in {args.cache_dir}: {len(pending)}")
+        for record in pending:
+            failed = f", {record.attempts} failed attempt(s): {record.last_error}" if record.attempts else ""
+            print(f"  {record.title} ({record.size} bytes, folder {record.folder_uuid}){failed}")
     return 0

@@ -51,6 +51,7 @@ __all__ = [
     "StagingFull",
     "StagingBusy",
     "NotPending",
+    "read_pending",
 ]
 
 _RECORD_VERSION = 1
@@ -409,6 +410,18 @@ class Staging:
         os.replace(record_path, broken / record_path.name)
         if (self._data / file_id).exists():
             os.replace(self._data / file_id, broken / file_id)
+
+
+def read_pending(root: Path) -> list[PendingUpload]:
+    """The journal of a cache dir, read without taking it (a mount may hold it), oldest first;
+    records being written or unreadable are skipped. For ``encordfs status``."""
+    records = []
+    for path in Path(root, "pending").glob("*.json"):
+        try:
+            records.append(PendingUpload.from_json(json.loads(path.read_bytes())))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return sorted(records, key=lambda r: (r.created, r.id))
 
 
 @contextmanager

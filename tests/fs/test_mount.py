@@ -324,11 +324,12 @@ def test_a_failed_upload_stays_pending_and_is_replayed_on_the_next_mount(emulato
             assert time.monotonic() < deadline, first.log()
             time.sleep(0.1)
         assert (first.path / "kept.jpg").read_bytes() == media["photo.jpg"].read_bytes()
-        assert encordfs("status", "--cache-dir", str(cache)).stdout.strip().endswith(": 1")
+        status = encordfs("status", "--cache-dir", str(cache)).stdout
+        assert f"pending uploads in {cache}: 1\n" in status and "kept.jpg" in status and "failed attempt" in status
         assert encordfs("unmount", str(first.path)).returncode == 0
         first.process.wait(timeout=60)
     assert [i.name for i in fs_root.list_items()] == []
-    assert encordfs("status", "--cache-dir", str(cache)).stdout.strip().endswith(": 1")
+    assert f"pending uploads in {cache}: 1\n" in encordfs("status", "--cache-dir", str(cache)).stdout
     second = mount_fs(emulator, fs_root.uuid, cache_dir=cache)
     assert item_names(fs_root, ["kept.jpg"], timeout=20) == ["kept.jpg"], second.log()
     assert encordfs("status", "--cache-dir", str(cache)).stdout.strip().endswith(": 0")

@@ -393,3 +393,13 @@ def test_records_written_before_replaces_existed_still_load(root: Path) -> None:
     path.write_text(json.dumps(fields))
     with Staging(root) as reopened:
         assert reopened.pending() == [record]
+
+
+def test_read_pending_lists_the_journal_without_taking_the_cache_dir(root: Path) -> None:
+    from encordfs.fs.staging import read_pending
+
+    with Staging(root) as staging:  # held, as by a running mount
+        _, first = stage(staging, b"one", "a.jpg")
+        _, second = stage(staging, b"two", "b.jpg")
+        (root / "pending" / "half.json.tmp").write_text("{")
+        assert read_pending(root) == [first, second]
