@@ -1,9 +1,17 @@
 """Reading one item's content: ranged fetches in fixed chunks, adaptive read-ahead, bounded memory.
 
 Reads are served from chunks of ``chunk_size`` bytes. A read that continues where the last one
-ended doubles the read-ahead window (up to ``max_ahead`` chunks), and the chunks ahead are fetched
-in parallel in the background; a read elsewhere resets the window, so random reads fetch only what
-they touch. At most ``max_chunks`` chunks are held per open file (least recently used go first).
+ended doubles the read-ahead window (up to ``max_ahead`` chunks); a read elsewhere resets it, so
+random reads fetch only the chunks they touch, one GET each. The window is refilled in batches:
+once ``span`` of its chunks are missing, they are fetched together, up to ``span`` adjacent
+chunks in one GET, several GETs in parallel, in the background. Big GETs matter: each one costs a
+round trip to its first byte and a fixed amount of CPU, so a stream of 1 MiB GETs was bound by
+either well below the link's rate.
+
+Memory: at most ``max_chunks`` chunks are kept per open file (least recently used go first); the
+chunks of one GET share its buffer, so an open file holds at most ``max_chunks * span`` chunks'
+worth of bytes, and in practice (chunks behind a sequential read are dropped first) about
+``max_chunks``.
 """
 
 from __future__ import annotations
@@ -20,14 +28,15 @@ log = logging.getLogger(__name__)
 Fetch = Callable[[int, int], Awaitable[bytes]]
 
 CHUNK_SIZE = 1 << 20
-MAX_AHEAD = 8
+SPAN = 4
+MAX_AHEAD = 12
 MAX_CHUNKS = 16
 
 
 class _Chunk:
     def __init__(self) -> None:
         self.ready = trio.Event()
-        self.data = b""
+        self.data: bytes | memoryview = b""
         self.error: BaseException | None = None
 
 
@@ -39,6 +48,7 @@ class Reader:
         nursery: trio.Nursery,
         *,
         chunk_size: int = CHUNK_SIZE,
+        span: int = SPAN,
         max_ahead: int = MAX_AHEAD,
         max_chunks: int = MAX_CHUNKS,
     ) -> None:
@@ -46,11 +56,12 @@ class Reader:
         self.size = size
         self._nursery = nursery
         self._chunk_size = chunk_size
+        self._span = max(1, span)
         self._max_ahead = max(0, min(max_ahead, max_chunks - 2))
         self._max_chunks = max_chunks
         self._chunks: OrderedDict[int, _Chunk] = OrderedDict()
         self._next_offset = 0
-        self._ahead = 1
+        self._ahead = self._span  # a first read at 0 is taken as the start of a stream: a span ahead at once
         self._scopes: set[trio.CancelScope] = set()
         self.fetches = 0
 
@@ -62,13 +73,11 @@ class Reader:
         end = min(self.size, offset + length)
         self._adapt(offset, end)
         first, last = offset // self._chunk_size, (end - 1) // self._chunk_size
-        last_ahead = min(last + self._ahead, (self.size - 1) // self._chunk_size)
-        for index in range(first, last_ahead + 1):
-            self._start(index)
+        self._start_missing(first, last)
         self._evict(first, last)
         parts = []
         for index in range(first, last + 1):
-            chunk = self._start(index)
+            chunk = self._chunks.get(index) or self._start_run([index])[0]  # another read may have dropped it
             await chunk.ready.wait()
             if chunk.error is not None:
                 self._chunks.pop(index, None)
@@ -78,20 +87,41 @@ class Reader:
             parts.append(memoryview(chunk.data)[max(0, offset - base) : end - base])
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
+    def _start_missing(self, first: int, last: int) -> None:
+        """Fetch the chunks this read needs; and the window ahead in whole spans once a span of it
+        is missing (all of it once it reaches the end of the file), each a GET of its own so the
+        chunks this read waits for do not wait for the ones ahead."""
+        last_chunk = (self.size - 1) // self._chunk_size
+        last_ahead = min(last + self._ahead, last_chunk)
+        self._start_runs([i for i in range(first, last + 1) if i not in self._chunks])
+        ahead = [i for i in range(last + 1, last_ahead + 1) if i not in self._chunks]
+        if last_ahead < last_chunk:
+            ahead = ahead[: len(ahead) - len(ahead) % self._span]
+        self._start_runs(ahead)
+
+    def _start_runs(self, indices: list[int]) -> None:
+        """One GET per run of up to ``span`` adjacent chunks."""
+        run: list[int] = []
+        for index in indices:
+            if run and (index != run[-1] + 1 or len(run) == self._span):
+                self._start_run(run)
+                run = []
+            run.append(index)
+        if run:
+            self._start_run(run)
+
+    def _start_run(self, indices: list[int]) -> list[_Chunk]:
+        chunks = [_Chunk() for _ in indices]
+        self._chunks.update(zip(indices, chunks))
+        self._nursery.start_soon(self._load, indices[0], chunks)
+        return chunks
+
     def _adapt(self, offset: int, end: int) -> None:
         if offset == self._next_offset:
             self._ahead = min(self._max_ahead, max(1, self._ahead * 2))
         else:
             self._ahead = 0
         self._next_offset = end
-
-    def _start(self, index: int) -> _Chunk:
-        chunk = self._chunks.get(index)
-        if chunk is not None:
-            return chunk
-        chunk = self._chunks[index] = _Chunk()
-        self._nursery.start_soon(self._load, index, chunk)
-        return chunk
 
     def _evict(self, first: int, last: int) -> None:
         """Over the limit, drop fetched chunks behind the read (least recently used first), then
@@ -103,21 +133,29 @@ class Reader:
             behind = [i for i in ready if i < first]
             del self._chunks[behind[0] if behind else max(ready)]
 
-    async def _load(self, index: int, chunk: _Chunk) -> None:
+    async def _load(self, first: int, chunks: list[_Chunk]) -> None:
+        """One GET for adjacent chunks; each gets a view of its part of the answer."""
         scope = trio.CancelScope()
         self._scopes.add(scope)
+        error: BaseException | None = None
         try:
             with scope:
                 self.fetches += 1
-                start = index * self._chunk_size
-                chunk.data = await self._fetch(start, min(self._chunk_size, self.size - start))
-        except Exception as exc:  # handed to the reader waiting on this chunk
-            chunk.error = exc
+                start = first * self._chunk_size
+                data = memoryview(await self._fetch(start, min(len(chunks) * self._chunk_size, self.size - start)))
+                for k, chunk in enumerate(chunks):
+                    chunk.data = data[k * self._chunk_size : (k + 1) * self._chunk_size]
+        except Exception as exc:  # handed to the readers waiting on these chunks
+            error = exc
         finally:
             self._scopes.discard(scope)
             if scope.cancelled_caught:
-                chunk.error = OSError(errno.EIO, "read cancelled")
-            chunk.ready.set()
+                error = OSError(errno.EIO, "read cancelled")
+            for index, chunk in enumerate(chunks, start=first):
+                if error is not None and self._chunks.get(index) is chunk:
+                    del self._chunks[index]  # the next read of it tries again
+                chunk.error = error
+                chunk.ready.set()
 
     def close(self) -> None:
         for scope in list(self._scopes):

@@ -15,6 +15,7 @@ class Source:
         self.in_flight = 0
         self.max_in_flight = 0
         self.fail_next = False
+        self.fail_at: set[int] = set()
 
     async def fetch(self, offset: int, length: int) -> bytes:
         self.requests.append((offset, length))
@@ -22,8 +23,9 @@ class Source:
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             await trio.sleep(0.001)
-            if self.fail_next:
+            if self.fail_next or offset in self.fail_at:
                 self.fail_next = False
+                self.fail_at.discard(offset)
                 raise OSError("flaky")
             return DATA[offset : offset + length]
         finally:
@@ -36,7 +38,7 @@ def reader(source: Source, nursery: trio.Nursery, **kwargs) -> Reader:
 
 async def test_sequential_reads_fetch_ahead_in_parallel(nursery) -> None:
     source = Source()
-    r = reader(source, nursery, max_ahead=4, max_chunks=8)
+    r = reader(source, nursery, span=1, max_ahead=4, max_chunks=8)
     out = b"".join([await r.read(off, 512) for off in range(0, len(DATA), 512)])
     assert out == DATA
     assert source.max_in_flight > 1, "read-ahead chunks are fetched in parallel"
@@ -62,3 +64,42 @@ async def test_a_failed_chunk_raises_then_is_retried(nursery) -> None:
     with pytest.raises(OSError):
         await r.read(0, 10)
     assert await r.read(0, 10) == DATA[:10]
+
+
+async def test_a_sequential_stream_fetches_the_window_in_spans_of_adjacent_chunks(nursery) -> None:
+    source = Source()
+    r = reader(source, nursery, span=4, max_ahead=8, max_chunks=12)
+    out = b"".join([await r.read(off, 512) for off in range(0, len(DATA), 512)])
+    assert out == DATA
+    lengths = [length for _, length in source.requests]
+    assert (0, CHUNK) in source.requests, "the first read waits for its own chunk only"
+    assert sum(lengths) == len(DATA) and len({offset for offset, _ in source.requests}) == len(source.requests)
+    assert lengths.count(4 * CHUNK) >= 8, "the window ahead comes in GETs of 4 chunks"
+    assert source.max_in_flight > 1, "spans ahead are fetched in parallel"
+    assert len(r._chunks) <= 12
+
+
+async def test_random_reads_never_fetch_spans(nursery) -> None:
+    source = Source()
+    r = reader(source, nursery, span=4)
+    for off in (30 * CHUNK + 5, 3 * CHUNK, 17 * CHUNK + 900, 9 * CHUNK):
+        assert await r.read(off, 100) == DATA[off : off + 100]
+    assert all(length == CHUNK for _, length in source.requests), source.requests
+
+
+async def test_a_failed_span_fails_its_readers_once_then_every_chunk_is_fetched_again(nursery) -> None:
+    source = Source()
+    r = reader(source, nursery, span=4, max_ahead=8)
+    source.fail_at.add(0)
+    with pytest.raises(OSError):  # the two chunks this read needs come from the failing GET
+        await r.read(0, CHUNK + 10)
+    assert await r.read(0, CHUNK + 10) == DATA[: CHUNK + 10]
+    assert await r.read(0, len(DATA)) == DATA
+    assert source.requests.count((0, 2 * CHUNK)) == 2
+
+
+async def test_a_read_across_chunks_joins_them_and_one_within_a_chunk_is_a_view(nursery) -> None:
+    r = reader(Source(), nursery)
+    assert await r.read(CHUNK - 10, 20) == DATA[CHUNK - 10 : CHUNK + 10]
+    within = await r.read(CHUNK + 1, 10)
+    assert isinstance(within, memoryview) and within == DATA[CHUNK + 1 : CHUNK + 11]
