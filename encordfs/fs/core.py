@@ -26,6 +26,7 @@ from encordfs.fs.namespace import NamespaceOps
 from encordfs.fs.options import MountOptions
 from encordfs.fs.staging import Staging
 from encordfs.fs.usage import UsageCache
+from encordfs.fs.walkahead import WalkAhead
 from encordfs.fs.writer import Uploader, WriteHandle
 from encordfs.storage.errors import Forbidden, NotFound
 from encordfs.storage.interface import Storage
@@ -101,6 +102,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         self._writers: dict[int, WriteHandle] = {}  # ino -> its open write handle
         self._uploading: set[WriteHandle] = set()  # handles whose background upload runs (files.py)
         self._usage = UsageCache(storage, root_folder.uuid if root_folder else None, options.dir_ttl)
+        self._walk = WalkAhead(self._list_ahead)
 
     def start(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery

@@ -17,6 +17,7 @@ from encordfs.fs.cache import Caches
 from encordfs.fs.errors import FsError
 from encordfs.fs.inodes import InodeTable, Kind, Node
 from encordfs.fs.listing import Entry, Listing, Prefetched
+from encordfs.fs.walkahead import WalkAhead
 from encordfs.storage.interface import Storage
 from encordfs.wire.models import StorageFolder, StorageItem
 
@@ -39,10 +40,14 @@ class DirectoryOps:
     _own: Ownership
     _mount_ns: int
     _require_nursery: Callable[[], trio.Nursery]
+    _walk: WalkAhead
 
     async def opendir(self, ino: int) -> int:
         node = self._dir(ino)
+        await self._walk.wait_for(ino)
         listing = self.caches.listing(ino)
+        if listing is None and node.kind is Kind.FOLDER:
+            self._walk_siblings(node)
         if listing is not None:
             entries = [Entry(n, i) for n, i in listing.items() if self.inodes.get(i) is not None]
             return self._add_handle(Listing.complete(self._with_pending(ino, entries), directory=ino))
@@ -51,6 +56,29 @@ class DirectoryOps:
         return self._add_handle(
             Listing(self._folder_entries(node), on_complete=lambda e: self._store_listing(ino, e), directory=ino)
         )
+
+    def _walk_siblings(self, node: Node) -> None:
+        """``node``, a folder not listed yet, is being opened: if its parent is listed, its sibling
+        folders are probably next (a recursive walk), so list them ahead."""
+        parent_listing = self.caches.listing(node.parent)
+        if parent_listing is None:
+            return
+        inos = list(parent_listing.values())
+        start = inos.index(node.ino) + 1 if node.ino in inos else 0
+        siblings = [i for i in inos[start:] if self._unlisted_folder(i)]
+        self._walk.sibling_opened(self._require_nursery(), siblings)
+
+    def _unlisted_folder(self, ino: int) -> bool:
+        node = self.inodes.get(ino)
+        return node is not None and node.kind is Kind.FOLDER and self.caches.listing(ino) is None
+
+    async def _list_ahead(self, ino: int) -> None:
+        """A folder's listing into the cache (for ``WalkAhead``)."""
+        node = self.inodes.get(ino)
+        if node is None or not self._unlisted_folder(ino):
+            return
+        entries = [entry async for entry in self._folder_entries(node)]
+        self._store_listing(ino, entries)
 
     def dot_entries(self, fh: int) -> list[tuple[Entry, Attrs]]:
         """``.`` and ``..`` of an open directory, which ``ls -a`` expects before the listing. Their

@@ -1,0 +1,47 @@
+"""Directory read-ahead for recursive walks (``WalkAhead``), against the in-memory storage."""
+
+from __future__ import annotations
+
+import trio
+import trio.testing
+
+from encordfs.fs.inodes import ROOT_INO
+from encordfs.fs.walkahead import WALK_AHEAD
+
+from .test_core import ls, make_fs, staging, storage  # noqa: F401  (fixtures)
+
+
+async def test_opening_a_subfolder_lists_its_siblings_ahead(storage, staging, nursery) -> None:
+    top = storage.add_folder("top")
+    subs = [storage.add_folder(f"d{i:02}", top.uuid) for i in range(WALK_AHEAD + 8)]
+    for sub in subs:
+        storage.add_item(sub.uuid, "f.txt", b"x")
+    fs = make_fs(storage, staging, nursery, root=top)
+    names = await ls(fs, ROOT_INO)
+    storage.calls.clear()
+    await ls(fs, names["d00"])
+    await trio.testing.wait_all_tasks_blocked()
+    listed = [c for c in storage.calls if c.startswith("iter_items")]
+    assert len(listed) == 1 + WALK_AHEAD, "the opened folder, then the next WALK_AHEAD siblings"
+
+    storage.calls.clear()
+    for name in [f"d{i:02}" for i in range(1, WALK_AHEAD + 1)]:
+        assert await ls(fs, names[name]) == {"f.txt": (await fs.lookup(names[name], "f.txt")).ino}
+    assert storage.calls == [], "the walk found every listing it asked for in the cache"
+    await ls(fs, names[f"d{WALK_AHEAD + 1:02}"])  # past the first batch: the next ones start
+    await trio.testing.wait_all_tasks_blocked()
+    assert len([c for c in storage.calls if c.startswith("iter_items")]) == 1 + 6
+
+
+async def test_a_folder_listed_ahead_is_not_fetched_twice_and_sees_our_changes(storage, staging, nursery) -> None:
+    top = storage.add_folder("top")
+    a, b = storage.add_folder("a", top.uuid), storage.add_folder("b", top.uuid)
+    storage.add_item(b.uuid, "old.txt", b"x")
+    fs = make_fs(storage, staging, nursery, root=top)
+    names = await ls(fs, ROOT_INO)
+    storage.calls.clear()
+    await ls(fs, names["a"])  # b is now being listed ahead
+    assert sorted(await ls(fs, names["b"])) == ["old.txt"]
+    assert len([c for c in storage.calls if c.startswith("iter_items")]) == 2
+    await fs.unlink(names["b"], "old.txt")
+    assert await ls(fs, names["b"]) == {}
