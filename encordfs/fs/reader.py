@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 Fetch = Callable[[int, int], Awaitable[bytes]]
 
 CHUNK_SIZE = 1 << 20
-SPAN = 4
-MAX_AHEAD = 12
-MAX_CHUNKS = 16
+SPAN = 8
+MAX_AHEAD = 24
+MAX_CHUNKS = 28
 
 
 class _Chunk:
@@ -61,7 +61,7 @@ class Reader:
         self._max_chunks = max_chunks
         self._chunks: OrderedDict[int, _Chunk] = OrderedDict()
         self._next_offset = 0
-        self._ahead = self._span  # a first read at 0 is taken as the start of a stream: a span ahead at once
+        self._ahead = max(1, self._span // 2)  # a first read at 0 starts a stream: one span ahead at once
         self._scopes: set[trio.CancelScope] = set()
         self.fetches = 0
 
