@@ -1,8 +1,8 @@
 """Coalescing concurrent requests into batches, one batch per key at a time.
 
-A request that finds nothing running for its key runs at once, alone; requests that arrive while
-a batch for their key is running wait and go together in the next one (up to ``max_batch``). Idle,
-this adds no delay; under load (many uploads in flight) it turns N round trips into a few.
+A request that finds nothing running for its key runs at once (after ``gather``), alone; requests
+that arrive while a batch for their key is running wait and go together in the next one (up to
+``max_batch``). Under load (many uploads in flight) it turns N round trips into a few.
 """
 
 from __future__ import annotations
@@ -42,9 +42,12 @@ class _Key(Generic[R, T]):
 
 
 class Coalescer(Generic[K, R, T]):
-    def __init__(self, run: BatchRunner, max_batch: int) -> None:
+    def __init__(self, run: BatchRunner, max_batch: int, gather: float = 0.0) -> None:
+        """``gather``: seconds a batch waits for company before it runs (a few milliseconds turn
+        a stream of requests a little slower than one round trip into batches too)."""
         self._run = run
         self._max = max_batch
+        self._gather = gather
         self._keys: dict[K, _Key[R, T]] = {}
 
     async def submit(self, key: K, request: R) -> T:
@@ -70,6 +73,8 @@ class Coalescer(Generic[K, R, T]):
         return waiter.result  # type: ignore[return-value]
 
     async def _run_batch(self, key: K, state: _Key[R, T]) -> None:
+        if self._gather and len(state.queue) < self._max:
+            await trio.sleep(self._gather)
         batch = state.queue[: self._max]
         del state.queue[: self._max]
         try:

@@ -44,9 +44,10 @@ POLL_READ_TIMEOUT = 190.0  # above any sane server hold time (the SDK's read tim
 
 
 MAX_BATCH = 100  # files per slot request and per upload job
-SLOTS_AHEAD = 16  # spare slots fetched with a slot request while files keep coming
+SLOTS_AHEAD = 32  # spare slots fetched with a slot request while files keep coming
 STREAMING_SECONDS = 2.0  # a slot asked for this soon after the last one: files keep coming
-SPARE_SLOT_SECONDS = 60.0  # a spare slot older than this is dropped (its signed URL may expire)
+SPARE_SLOT_SECONDS = 60.0
+JOB_GATHER_SECONDS = 0.02  # an upload job waits this long for more files to register with it  # a spare slot older than this is dropped (its signed URL may expire)
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ class UploadApi:
     # --- batches of single-file uploads ---------------------------------------------------
     @cached_property
     def _upload_batches(self) -> _UploadBatches:
-        return _UploadBatches(Coalescer(self._slot_batch, MAX_BATCH), Coalescer(self._job_batch, MAX_BATCH))
+        return _UploadBatches(Coalescer(self._slot_batch, MAX_BATCH), Coalescer(self._job_batch, MAX_BATCH, JOB_GATHER_SECONDS))
 
     async def _slot_batch(self, key: SlotKey, requests: list[None]) -> list[UploadSignedUrl | Exception]:
         """Slots for the waiting files, plus spare ones while files keep coming (a slot is only a
