@@ -1,6 +1,6 @@
 """The metadata caches (cachetools TTL caches), one place to invalidate them.
 
-* ``fresh``: inodes whose attributes were fetched or listed within ``attr_ttl``.
+* ``fresh``: inodes whose attributes were fetched or listed within ``attr_ttl`` (deadlines in a dict).
 * ``listings``: complete directory listings (name -> inode) younger than ``dir_ttl``.
 * ``negative``: (directory inode, name) known not to exist, for ``negative_ttl``.
 
@@ -10,27 +10,38 @@ made elsewhere appear when the entries expire.
 
 from __future__ import annotations
 
+import time
+
 from cachetools import TTLCache
 
-_MAX_ATTRS = 2_000_000
 _MAX_LISTINGS = 4096
 _MAX_NEGATIVE = 100_000
 
 
 class Caches:
     def __init__(self, *, attr_ttl: float, dir_ttl: float, negative_ttl: float) -> None:
-        self.fresh: TTLCache[int, bool] = TTLCache(_MAX_ATTRS, max(attr_ttl, 1e-9))
+        # ino -> when its attributes go stale: a plain dict, a third of a TTLCache's bytes per entry
+        # (one per inode ever listed); an expired entry is dropped when it is next asked about.
+        self._fresh_until: dict[int, float] = {}
+        self._attr_ttl = attr_ttl
         self.listings: TTLCache[int, dict[str, int]] = TTLCache(_MAX_LISTINGS, max(dir_ttl, 1e-9))
         self.negative: TTLCache[tuple[int, str], bool] = TTLCache(_MAX_NEGATIVE, max(negative_ttl, 1e-9))
 
     def is_fresh(self, ino: int) -> bool:
-        return ino in self.fresh
+        until = self._fresh_until.get(ino)
+        if until is None:
+            return False
+        if until > time.monotonic():
+            return True
+        del self._fresh_until[ino]
+        return False
 
     def mark_fresh(self, ino: int) -> None:
-        self.fresh[ino] = True
+        if self._attr_ttl > 0:
+            self._fresh_until[ino] = time.monotonic() + self._attr_ttl
 
     def stale(self, ino: int) -> None:
-        self.fresh.pop(ino, None)
+        self._fresh_until.pop(ino, None)
 
     def listing(self, dir_ino: int) -> dict[str, int] | None:
         return self.listings.get(dir_ino)

@@ -8,7 +8,7 @@ Files being written get a number at create and keep it when their upload gives t
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from uuid import UUID
 
@@ -48,7 +48,15 @@ class Node:
     folder: StorageFolder | None = None
     item: StorageItem | None = None
     lookups: int = 0
-    extra: dict = field(default_factory=dict)
+    _extra: dict | None = None
+
+    @property
+    def extra(self) -> dict:
+        """Per-node notes (a size from a HEAD, "changed"); made on first use, since most nodes of
+        a big listing never need one."""
+        if self._extra is None:
+            self._extra = {}
+        return self._extra
 
     @property
     def uuid(self) -> UUID | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -46,10 +47,24 @@ def _uuid(value: Any) -> UUID | None:
     return None if value is None else UUID(str(value))
 
 
+_SHARED_MAX = 64
+
+
 @functools.cache  # a few dozen field names, asked for once per field of every listed entry
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _shared(text: Any) -> Any:
+    """One copy of a short string that many entries repeat (owner, MIME type, ``{}`` metadata)."""
+    return sys.intern(text) if isinstance(text, str) and len(text) <= _SHARED_MAX else text
+
+
+@functools.lru_cache(maxsize=1024)
+def _shared_uuid(text: str) -> UUID:
+    """One UUID object for a parent every item of a listing page names (UUIDs are immutable)."""
+    return UUID(text)
 
 
 def _get(data: Json, name: str, default: Any = None) -> Any:
@@ -85,7 +100,7 @@ class PathElement:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # no per-instance dict: a mount caches millions
 class StorageFolder:
     uuid: UUID
     parent: UUID | None
@@ -166,7 +181,7 @@ _ITEM_MEDIA_FIELDS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # no per-instance dict: a mount caches millions
 class StorageItem:
     uuid: UUID
     parent: UUID
@@ -203,13 +218,14 @@ class StorageItem:
     @classmethod
     def from_wire(cls, data: Json) -> "StorageItem":
         media = {name: _get(data, name) for name in _ITEM_MEDIA_FIELDS}
+        media["mime_type"] = _shared(media["mime_type"])
         return cls(
             uuid=UUID(str(_get(data, "uuid"))),
-            parent=UUID(str(_get(data, "parent"))),
+            parent=_shared_uuid(str(_get(data, "parent"))),
             item_type=StorageItemType(_get(data, "item_type")),
             name=_get(data, "name"),
-            client_metadata=_get(data, "client_metadata") or "{}",
-            owner=_get(data, "owner") or "",
+            client_metadata=_shared(_get(data, "client_metadata") or "{}"),
+            owner=_shared(_get(data, "owner") or ""),
             created_at=parse_datetime(_get(data, "created_at")),
             last_edited_at=parse_datetime(_get(data, "last_edited_at")),
             backed_data_units_count=int(_get(data, "backed_data_units_count") or 0),
