@@ -152,8 +152,18 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         return node.extra["size"]
 
     async def _attrs(self, node: Node) -> Attrs:
+        """Attributes of a node, reused while its model, size and kind are unchanged (models are
+        immutable), so a warm ``ls -l`` of a big folder recomputes nothing."""
         await self._loaded(node)
-        return attrs_for(node, await self._size(node), self._own, self._mount_ns)
+        size = await self._size(node)
+        model = node.item or node.folder
+        memo = node.attrs_memo
+        if memo is not None and memo[0] is model and memo[1] == size and memo[2] is node.kind:
+            return memo[3]  # type: ignore[return-value]
+        attrs = attrs_for(node, size, self._own, self._mount_ns)
+        if node.kind is not Kind.PENDING:  # a file being written shows the time now
+            node.attrs_memo = (model, size, node.kind, attrs)
+        return attrs
 
     async def _loaded(self, node: Node) -> Node:
         """The node with its folder/item model (refetched if ``forget`` dropped it)."""
@@ -250,7 +260,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         for ino, count in inodes:
             node = self.inodes.forget(ino, count)
             if node is not None and node.kind in (Kind.FILE, Kind.GROUP, Kind.FOLDER) and ino not in self._writers:
-                node.item = node.folder = None
+                node.item = node.folder = node.attrs_memo = None
                 node.extra.clear()
                 self.caches.stale(ino)
 

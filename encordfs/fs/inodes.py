@@ -27,11 +27,11 @@ class Kind(Enum):
 
     @property
     def is_dir(self) -> bool:
-        return self in (Kind.ROOT, Kind.FOLDER, Kind.GROUP)
+        return self is Kind.ROOT or self is Kind.FOLDER or self is Kind.GROUP  # asked per listed entry
 
     @property
     def read_only(self) -> bool:
-        return self in (Kind.GROUP, Kind.FRAME)
+        return self is Kind.GROUP or self is Kind.FRAME
 
 
 # Inodes are keyed by what they stand for: a folder or item UUID, a (group, frame) pair, or a
@@ -49,6 +49,7 @@ class Node:
     item: StorageItem | None = None
     lookups: int = 0
     _extra: dict | None = None
+    attrs_memo: tuple[object, int, Kind, object] | None = None  # (model, size, kind, Attrs) last computed
 
     @property
     def extra(self) -> dict:

@@ -1,6 +1,8 @@
-"""Directory read-ahead for recursive walks (``WalkAhead``), against the in-memory storage."""
+"""Directory read-ahead for recursive walks (``WalkAhead``) and reused attributes, against the in-memory storage."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import trio
 import trio.testing
@@ -45,3 +47,20 @@ async def test_a_folder_listed_ahead_is_not_fetched_twice_and_sees_our_changes(s
     assert len([c for c in storage.calls if c.startswith("iter_items")]) == 2
     await fs.unlink(names["b"], "old.txt")
     assert await ls(fs, names["b"]) == {}
+
+
+async def test_attributes_are_reused_until_the_model_changes_and_dropped_with_it(storage, staging, nursery) -> None:
+    top = storage.add_folder("top")
+    item = storage.add_item(top.uuid, "a.txt", b"abc")
+    fs = make_fs(storage, staging, nursery, root=top)
+    ino = (await ls(fs, ROOT_INO))["a.txt"]
+    first = await fs.getattr(ino)
+    assert await fs.getattr(ino) is first and first.size == 3
+    storage.content[item.uuid] = b"abcdef"
+    storage.items[item.uuid] = replace(item, file_size=6)
+    fs.caches.stale(ino)
+    assert (await fs.getattr(ino)).size == 6, "a refreshed model gives new attributes"
+    fs.remember(ino)
+    fs.forget([(ino, 1)])
+    assert fs.inodes[ino].attrs_memo is None and fs.inodes[ino].item is None, "forget drops the model and its attributes"
+    assert (await fs.getattr(ino)).size == 6
