@@ -59,7 +59,6 @@ class FileOps:
         if writer is not None or node.item is None:
             if writer is None:
                 raise FsError(errno.ENOENT, "not uploaded")
-            self.uploader.reopen(writer)
             return self._add_handle(StagedReader(writer)), False
         if not self.caches.is_fresh(ino):
             await self._refresh(node)
@@ -77,7 +76,6 @@ class FileOps:
         self._writable(node)
         existing = self._writers.get(node.ino)
         if existing is not None:
-            self.uploader.reopen(existing)
             existing.dropped = False
             if truncate:
                 async with existing.lock:
@@ -146,7 +144,9 @@ class FileOps:
         if isinstance(handle, StagedReader):
             handle = handle.writer
         if isinstance(handle, WriteHandle):
-            return handle.staged.pread(size, offset)
+            async with handle.lock:  # a commit may be closing the staged fd in a worker thread
+                self.uploader.reopen(handle)
+                return handle.staged.pread(size, offset)
         assert isinstance(handle, Reader)
         return await handle.read(offset, size)
 

@@ -87,7 +87,8 @@ class Uploader:
         handle.staged = new
 
     def reopen(self, handle: WriteHandle) -> None:
-        """A frozen staged file's fd is closed while nothing has the file open: open it again."""
+        """A frozen staged file's fd is closed once it is journaled: open it again to read it.
+        (Call under the handle's lock: a commit closes the fd in a worker thread.)"""
         if handle.staged.closed and handle.record is not None:
             handle.staged = self._staging.open_data(handle.record)
 
@@ -100,7 +101,9 @@ class Uploader:
 
         def detect_and_commit() -> PendingUpload:  # one worker-thread hop per close
             target = UploadTarget(folder, title, filetypes.detect(staged.path, title))
-            return self._staging.commit(staged, target, replaces=replaces, supersedes=superseded)
+            record = self._staging.commit(staged, target, replaces=replaces, supersedes=superseded)
+            staged.close()  # frozen now: thousands of files may wait for their upload, without an fd each
+            return record
 
         try:
             handle.record = await trio.to_thread.run_sync(detect_and_commit)

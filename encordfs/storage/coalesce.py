@@ -18,6 +18,9 @@ T = TypeVar("T")
 
 # ``run(key, requests)`` answers one result per request, in order; an exception instance in the
 # list fails only its own request, an exception raised fails the whole batch.
+STREAM_SECONDS = 1.0
+MAX_KEYS_SEEN = 10_000
+
 BatchRunner = Callable[[K, list[R]], Awaitable[list["T | Exception"]]]
 
 
@@ -39,19 +42,27 @@ class _Waiter(Generic[R, T]):
 class _Key(Generic[R, T]):
     queue: list[_Waiter[R, T]] = field(default_factory=list)
     running: bool = False
+    streaming: bool = False  # requests for this key keep coming: a batch may gather
 
 
 class Coalescer(Generic[K, R, T]):
     def __init__(self, run: BatchRunner, max_batch: int, gather: float = 0.0) -> None:
-        """``gather``: seconds a batch waits for company before it runs (a few milliseconds turn
-        a stream of requests a little slower than one round trip into batches too)."""
+        """``gather``: seconds a batch waits for company before it runs, when its key had a
+        request within the last ``STREAM_SECONDS`` (a stream of requests a little slower than
+        one round trip then makes batches too; a lone request is not delayed)."""
         self._run = run
         self._max = max_batch
         self._gather = gather
         self._keys: dict[K, _Key[R, T]] = {}
+        self._last_seen: dict[K, float] = {}
 
     async def submit(self, key: K, request: R) -> T:
         state = self._keys.setdefault(key, _Key())
+        now, last = trio.current_time(), self._last_seen.pop(key, None)
+        self._last_seen[key] = now  # re-inserted: the dict stays ordered by last use
+        state.streaming = last is not None and now - last < STREAM_SECONDS
+        while len(self._last_seen) > MAX_KEYS_SEEN:
+            del self._last_seen[next(iter(self._last_seen))]
         waiter: _Waiter[R, T] = _Waiter(request)
         state.queue.append(waiter)
         try:
@@ -73,7 +84,7 @@ class Coalescer(Generic[K, R, T]):
         return waiter.result  # type: ignore[return-value]
 
     async def _run_batch(self, key: K, state: _Key[R, T]) -> None:
-        if self._gather and len(state.queue) < self._max:
+        if self._gather and state.streaming and len(state.queue) < self._max:
             await trio.sleep(self._gather)
         batch = state.queue[: self._max]
         del state.queue[: self._max]

@@ -104,3 +104,16 @@ def test_an_overwrite_replayed_on_the_next_mount_still_replaces_the_old_item(emu
     assert items(fs_root) == [("n.txt", 4)]
     mount_fs(emulator, fs_root.uuid, cache_dir=cache)
     assert settled_items(fs_root, {"n.txt": 6}) == [("n.txt", 6)]
+
+
+def test_a_file_reads_back_and_grows_after_a_flush_while_still_open(emulator, fs_root, mount_fs) -> None:
+    mounted = mount_fs(emulator, fs_root.uuid)
+    fd = os.open(mounted.path / "rw.txt", os.O_RDWR | os.O_CREAT, 0o644)
+    os.write(fd, b"journaled\n")
+    os.close(os.dup(fd))  # a flush: the file is journaled, its staged copy frozen
+    assert os.pread(fd, 100, 0) == b"journaled\n"
+    os.pwrite(fd, b"and more\n", 10)  # continues in a copy of the frozen file
+    assert os.pread(fd, 100, 0) == b"journaled\nand more\n"
+    os.close(fd)
+    assert (mounted.path / "rw.txt").read_bytes() == b"journaled\nand more\n"
+    assert settled_items(fs_root, {"rw.txt": 19}) == [("rw.txt", 19)]
