@@ -117,11 +117,14 @@ class Reader:
         return chunks
 
     def _adapt(self, offset: int, end: int) -> None:
-        if offset == self._next_offset:
+        """Grow the window while reads stay within a chunk of where the stream is: the kernel
+        sends a stream's reads concurrently, and they may arrive a little out of order."""
+        if abs(offset - self._next_offset) <= self._chunk_size:
             self._ahead = min(self._max_ahead, max(1, self._ahead * 2))
+            self._next_offset = max(end, self._next_offset)
         else:
             self._ahead = 0
-        self._next_offset = end
+            self._next_offset = end
 
     def _evict(self, first: int, last: int) -> None:
         """Over the limit, drop fetched chunks behind the read (least recently used first), then

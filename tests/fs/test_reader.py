@@ -103,3 +103,12 @@ async def test_a_read_across_chunks_joins_them_and_one_within_a_chunk_is_a_view(
     assert await r.read(CHUNK - 10, 20) == DATA[CHUNK - 10 : CHUNK + 10]
     within = await r.read(CHUNK + 1, 10)
     assert isinstance(within, memoryview) and within == DATA[CHUNK + 1 : CHUNK + 11]
+
+
+async def test_reads_of_a_stream_arriving_out_of_order_keep_the_window(nursery) -> None:
+    source = Source()
+    r = reader(source, nursery, span=2, max_ahead=8, max_chunks=12)
+    for off in (0, 512, 1536, 1024, 2048, 3072, 2560):  # two pairs swapped, as concurrent reads may be
+        assert await r.read(off, 512) == DATA[off : off + 512]
+    assert r._ahead == 8, "the window kept growing"
+    assert sum(length for _, length in source.requests) >= 9 * CHUNK, "the window ahead was fetched"
