@@ -11,7 +11,9 @@ either well below the link's rate.
 Memory: at most ``max_chunks`` chunks are kept per open file (least recently used go first); the
 chunks of one GET share its buffer, so an open file holds at most ``max_chunks * span`` chunks'
 worth of bytes, and in practice (chunks behind a sequential read are dropped first) about
-``max_chunks``.
+``max_chunks``. Chunks fetched ahead also take their size from a ``ReadAheadBudget`` shared by all
+open files (``READ_AHEAD_BUDGET`` unless given): once it is spent, reads fetch only what they need
+until other files drop or close their chunks, so many streams at once cannot add up without limit.
 """
 
 from __future__ import annotations
@@ -33,11 +35,32 @@ MAX_AHEAD = 24
 MAX_CHUNKS = 28
 
 
+class ReadAheadBudget:
+    """Bytes that chunks fetched ahead may hold, together, across the open files sharing it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def take(self, size: int) -> bool:
+        if self.used + size > self.limit:
+            return False
+        self.used += size
+        return True
+
+    def give(self, size: int) -> None:
+        self.used -= size
+
+
+READ_AHEAD_BUDGET = ReadAheadBudget(256 << 20)  # one mount per process: shared by all its open files
+
+
 class _Chunk:
-    def __init__(self) -> None:
+    def __init__(self, budgeted: int) -> None:
         self.ready = trio.Event()
         self.data: bytes | memoryview = b""
         self.error: BaseException | None = None
+        self.budgeted = budgeted  # bytes taken from the read-ahead budget, given back when dropped
 
 
 class Reader:
@@ -51,8 +74,10 @@ class Reader:
         span: int = SPAN,
         max_ahead: int = MAX_AHEAD,
         max_chunks: int = MAX_CHUNKS,
+        budget: ReadAheadBudget = READ_AHEAD_BUDGET,
     ) -> None:
         self._fetch = fetch
+        self._budget = budget
         self.size = size
         self._nursery = nursery
         self._chunk_size = chunk_size
@@ -80,7 +105,7 @@ class Reader:
             chunk = self._chunks.get(index) or self._start_run([index])[0]  # another read may have dropped it
             await chunk.ready.wait()
             if chunk.error is not None:
-                self._chunks.pop(index, None)
+                self._drop(index, chunk)
                 raise chunk.error
             self._chunks.move_to_end(index)
             base = index * self._chunk_size
@@ -97,24 +122,31 @@ class Reader:
         ahead = [i for i in range(last + 1, last_ahead + 1) if i not in self._chunks]
         if last_ahead < last_chunk:
             ahead = ahead[: len(ahead) - len(ahead) % self._span]
-        self._start_runs(ahead)
+        self._start_runs(ahead, ahead=True)
 
-    def _start_runs(self, indices: list[int]) -> None:
-        """One GET per run of up to ``span`` adjacent chunks."""
-        run: list[int] = []
+    def _start_runs(self, indices: list[int], *, ahead: bool = False) -> None:
+        """One GET per run of up to ``span`` adjacent chunks; runs ahead only while the budget lasts."""
+        runs: list[list[int]] = []
         for index in indices:
-            if run and (index != run[-1] + 1 or len(run) == self._span):
-                self._start_run(run)
-                run = []
-            run.append(index)
-        if run:
-            self._start_run(run)
+            if not runs or index != runs[-1][-1] + 1 or len(runs[-1]) == self._span:
+                runs.append([])
+            runs[-1].append(index)
+        for run in runs:
+            if ahead and not self._budget.take(len(run) * self._chunk_size):
+                return
+            self._start_run(run, budgeted=self._chunk_size if ahead else 0)
 
-    def _start_run(self, indices: list[int]) -> list[_Chunk]:
-        chunks = [_Chunk() for _ in indices]
+    def _start_run(self, indices: list[int], *, budgeted: int = 0) -> list[_Chunk]:
+        chunks = [_Chunk(budgeted) for _ in indices]
         self._chunks.update(zip(indices, chunks))
         self._nursery.start_soon(self._load, indices[0], chunks)
         return chunks
+
+    def _drop(self, index: int, chunk: _Chunk) -> None:
+        """Forget the chunk (if it is still the one held for ``index``) and give back its budget."""
+        if self._chunks.get(index) is chunk:
+            del self._chunks[index]
+            self._budget.give(chunk.budgeted)
 
     def _adapt(self, offset: int, end: int) -> None:
         """Grow the window while reads stay within a chunk of where the stream is: the kernel
@@ -134,7 +166,8 @@ class Reader:
             if not ready:
                 return
             behind = [i for i in ready if i < first]
-            del self._chunks[behind[0] if behind else max(ready)]
+            index = behind[0] if behind else max(ready)
+            self._drop(index, self._chunks[index])
 
     async def _load(self, first: int, chunks: list[_Chunk]) -> None:
         """One GET for adjacent chunks; each gets a view of its part of the answer."""
@@ -155,12 +188,13 @@ class Reader:
             if scope.cancelled_caught:
                 error = OSError(errno.EIO, "read cancelled")
             for index, chunk in enumerate(chunks, start=first):
-                if error is not None and self._chunks.get(index) is chunk:
-                    del self._chunks[index]  # the next read of it tries again
+                if error is not None:
+                    self._drop(index, chunk)  # the next read of it tries again
                 chunk.error = error
                 chunk.ready.set()
 
     def close(self) -> None:
         for scope in list(self._scopes):
             scope.cancel()
-        self._chunks.clear()
+        for index, chunk in list(self._chunks.items()):
+            self._drop(index, chunk)

@@ -3,7 +3,7 @@ import os
 import pytest
 import trio
 
-from encordfs.fs.reader import Reader
+from encordfs.fs.reader import ReadAheadBudget, Reader
 
 CHUNK = 1024
 DATA = os.urandom(40 * CHUNK + 17)
@@ -112,3 +112,24 @@ async def test_reads_of_a_stream_arriving_out_of_order_keep_the_window(nursery) 
         assert await r.read(off, 512) == DATA[off : off + 512]
     assert r._ahead == 8, "the window kept growing"
     assert sum(length for _, length in source.requests) >= 9 * CHUNK, "the window ahead was fetched"
+
+
+async def test_read_ahead_of_all_open_files_shares_one_budget(nursery) -> None:
+    budget = ReadAheadBudget(4 * CHUNK)
+    first, second = Source(), Source()
+    a = reader(first, nursery, span=2, max_ahead=8, budget=budget)
+    b = reader(second, nursery, span=2, max_ahead=8, budget=budget)
+    assert await a.read(0, 512) == DATA[:512] and await a.read(512, 512) == DATA[512:1024]
+    assert budget.used == 4 * CHUNK, "the first stream took the whole budget"
+    assert await b.read(0, len(DATA)) == DATA
+    assert sum(length for _, length in second.requests) == len(DATA), "no read-ahead: only what was read"
+    a.close()
+    await trio.sleep(0.01)
+    assert budget.used == 0, "closing gives the budget back"
+    c = reader(Source(), nursery, span=2, max_ahead=8, budget=budget)
+    assert await c.read(0, 512) == DATA[:512]
+    assert budget.used > 0, "a new stream reads ahead again"
+    b.close()
+    c.close()
+    await trio.sleep(0.01)
+    assert budget.used == 0
