@@ -86,3 +86,24 @@ def test_the_client_reads_sockets_in_big_pieces() -> None:
     credentials = load_credentials(bearer_token="t")
     StorageClient(credentials, "http://127.0.0.1:9")
     assert httpcore.AsyncHTTP11Connection.READ_NUM_BYTES >= 256 * 1024
+
+
+def test_a_sequential_read_is_exact_and_fetched_in_few_big_gets(emulator_factory, make_sdk_client, mount_fs, tmp_path) -> None:
+    log = RequestLog(tmp_path / "requests.jsonl")
+    server = emulator_factory("--request-log", str(log.path))
+    folder = make_sdk_client(server).create_storage_folder("videos")
+    video = mediagen.large_video(tmp_path / "v.mp4", 6 << 20)
+    folder.upload_video(video, title="v.mp4")
+    mnt = mount_fs(server, folder.uuid).path
+    expected = video.read_bytes()
+
+    data: list[bytes] = []
+    requests = log.during(lambda: data.append(read_all(mnt / "v.mp4")))
+
+    assert data == [expected]
+    blob_gets = [r for r in requests if r["path"].startswith("/blobs/")]
+    assert 1 < len(blob_gets) <= 3, "its first chunk, then the rest in spans of several chunks"
+    with open(mnt / "v.mp4", "rb") as handle:  # random reads of the same open file stay exact
+        for offset in (5_000_000, 17, 3 << 20):
+            handle.seek(offset)
+            assert handle.read(70_000) == expected[offset : offset + 70_000]
