@@ -56,6 +56,8 @@ class FileOps:
         if flags & (os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_APPEND):
             return self._add_handle(await self._open_for_write(node, truncate=bool(flags & os.O_TRUNC))), False
         writer = self._writers.get(ino)
+        if writer is not None and writer.landed_and_gone:  # its upload just landed: read the item
+            writer = None
         if writer is not None or node.item is None:
             if writer is None:
                 raise FsError(errno.ENOENT, "not uploaded")
@@ -221,7 +223,7 @@ class FileOps:
         """Upload the handle's latest record; whether there may be more to do."""
         async with handle.lock:
             record = handle.record
-            if record is None or handle.dropped or (self._is_open(handle) and not self._draining):
+            if record is None or handle.dropped or (self._open_for_writing(handle) and not self._draining):
                 return False
             replaces = handle.node.item.uuid if handle.node.item is not None else None
             try:
@@ -244,6 +246,8 @@ class FileOps:
         """The server has the file: the journal forgets it, the node stands for the new item, the
         item it replaced goes. A failure after the upload is logged (the item exists: retrying
         the upload would make a second one)."""
+        if handle.record is record and self._is_open(handle):
+            self.uploader.reopen(handle)  # open readers keep the bytes once the staged file is gone
         await self.uploader.done(record)
         if handle.record is record:
             handle.record = None
@@ -272,6 +276,10 @@ class FileOps:
                 await self.uploader.delete_replaced(replaced.parent, replaced.uuid)
             except StorageError as exc:
                 log.error("uploaded %r, but the item it replaces (%s) could not be deleted: %s", record.title, replaced.uuid, exc)
+
+    def _open_for_writing(self, handle: WriteHandle) -> bool:
+        """An fd may still write: the upload waits for its release (readers do not hold it up)."""
+        return handle in self._handles.values()
 
     def _is_open(self, handle: WriteHandle) -> bool:
         return any(h is handle or (isinstance(h, StagedReader) and h.writer is handle) for h in self._handles.values())
@@ -325,7 +333,7 @@ class FileOps:
         if isinstance(handle, StagedReader):
             self._settle_writer(handle.writer)
             return
-        if not isinstance(handle, WriteHandle) or self._is_open(handle):
+        if not isinstance(handle, WriteHandle) or self._open_for_writing(handle):
             return
         if handle.dirty:  # written after its last flush (a failure here cannot reach close())
             try:
@@ -348,7 +356,7 @@ class FileOps:
         """One round of retries: files of this mount whose upload failed go back to the background
         uploads; journaled files no file here holds (an earlier mount's) are uploaded now."""
         for handle in list(self._writers.values()):
-            if not self._is_open(handle):
+            if not self._open_for_writing(handle):
                 handle.failed = False
                 self._schedule_upload(handle)
         busy = {h.record.id for h in self._writers.values() if h.record is not None}

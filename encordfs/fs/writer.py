@@ -60,6 +60,11 @@ class WriteHandle:
         return self.staged.size()
 
     @property
+    def landed_and_gone(self) -> bool:
+        """Uploaded, and its staged file forgotten: nothing local is left to read."""
+        return self.record is None and self.staged.closed and not self.dirty
+
+    @property
     def frozen(self) -> bool:
         """The staged file is what the journal record names: it must not change any more."""
         return self.record is not None and self.record.id == self.staged.id

@@ -117,3 +117,15 @@ def test_a_file_reads_back_and_grows_after_a_flush_while_still_open(emulator, fs
     os.close(fd)
     assert (mounted.path / "rw.txt").read_bytes() == b"journaled\nand more\n"
     assert settled_items(fs_root, {"rw.txt": 19}) == [("rw.txt", 19)]
+
+
+def test_a_reader_of_a_file_being_uploaded_does_not_hold_its_upload(emulator, fs_root, mount_fs) -> None:
+    mounted = mount_fs(emulator, fs_root.uuid)
+    with emulator.faults(blob_latency_ms=300):  # the first upload is still in flight below
+        with open(mounted.path / "r.txt", "wb") as out:
+            out.write(b"first\n")
+        with open(mounted.path / "r.txt", "rb") as reader:  # reads the staged bytes
+            with open(mounted.path / "r.txt", "ab") as out:
+                out.write(b"second\n")
+            assert settled_items(fs_root, {"r.txt": 13}) == [("r.txt", 13)]  # while the reader is open
+            assert reader.read() == b"first\nsecond\n"
