@@ -141,7 +141,8 @@ class FileOps:
         node.lookups += 1
         return self._add_handle(handle), await self._attrs(node)
 
-    async def read(self, fh: int, offset: int, size: int) -> bytes:
+    async def read(self, fh: int, offset: int, size: int) -> bytes | memoryview:
+        """A view of a cached chunk when the read lies within one (pyfuse3 takes any buffer)."""
         handle = self._handles[fh]
         if isinstance(handle, StagedReader):
             handle = handle.writer
