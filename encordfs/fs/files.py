@@ -16,7 +16,7 @@ from encordfs.fs.errors import FsError
 from encordfs.fs.inodes import Kind, Node
 from encordfs.fs.listing import Listing
 from encordfs.fs.reader import Reader
-from encordfs.fs.filetypes import UnsupportedType
+from encordfs.fs.filetypes import UnsupportedType, is_temporary_name
 from encordfs.fs.staging import NotPending, PendingUpload
 from encordfs.fs.writer import Uploader, WriteHandle, refuse_unstorable_name
 from encordfs.storage.errors import StorageError
@@ -24,6 +24,8 @@ from encordfs.storage.interface import Storage
 from encordfs.wire.models import StorageItem
 
 log = logging.getLogger(__name__)
+
+TEMP_NAME_GRACE = 0.2  # seconds a closed temp-named file waits for its rename before uploading
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,8 @@ class FileOps:
 
     async def _upload_task(self, handle: WriteHandle) -> None:
         try:
+            if is_temporary_name(handle.title) and not self._draining:
+                await trio.sleep(TEMP_NAME_GRACE)  # rsync and editors rename right after close
             while await self._upload_next(handle):
                 pass
         except OSError as exc:  # the journal's disk: the record stays for the next try

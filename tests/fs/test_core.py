@@ -430,3 +430,16 @@ async def test_a_file_renamed_while_open_uploads_again_under_its_new_name(storag
     assert storage.titles(top.uuid) == [] and storage.titles(dst.uuid) == ["final.txt"]
     [item] = storage.items.values()
     assert storage.content[item.uuid] == b"v1 v2"
+
+
+async def test_a_temp_file_renamed_right_after_close_uploads_once_under_its_final_name(storage, staging, nursery) -> None:
+    top = storage.add_folder("top")
+    fs = make_fs(storage, staging, nursery, root=top)
+    fh, _ = await fs.create(ROOT_INO, ".photo.png.Ab12Cd", os.O_WRONLY)  # as rsync writes it
+    await fs.write(fh, 0, PNG)
+    await fs.flush(fh)
+    await fs.release(fh)
+    await fs.rename(ROOT_INO, ".photo.png.Ab12Cd", ROOT_INO, "photo.png", noreplace=False, exchange=False)
+    await fs.uploader.wait_idle()
+    assert storage.titles(top.uuid) == ["photo.png"]
+    assert storage.calls.count("upload_file") == 1 and "update_item" not in storage.calls
