@@ -46,39 +46,53 @@ class DirectoryOps:
         node = self._dir(ino)
         await self._walk.wait_for(ino)
         listing = self.caches.listing(ino)
-        if listing is None and node.kind is Kind.FOLDER:
-            self._walk_siblings(node)
+        walking = False
+        if node.kind is Kind.FOLDER:
+            if listing is None:
+                walking = self._walk_siblings(node)
+            elif self._walk.entered(ino):  # listed ahead for a walk that has now reached it
+                self._walk_children(listing)
         if listing is not None:
             entries = [Entry(n, i) for n, i in listing.items() if self.inodes.get(i) is not None]
             return self._add_handle(Listing.complete(self._with_pending(ino, entries), directory=ino))
         if node.kind is Kind.GROUP:
             return self._add_handle(Listing(self._group_entries(node), directory=ino))
-        return self._add_handle(
-            Listing(self._folder_entries(node), on_complete=lambda e: self._store_listing(ino, e), directory=ino)
-        )
 
-    def _walk_siblings(self, node: Node) -> None:
-        """``node``, a folder not listed yet, is being opened: if its parent is listed, its sibling
-        folders are probably next (a recursive walk), so list them ahead."""
+        def complete(entries: list[Entry]) -> None:
+            self._store_listing(ino, entries)
+            if walking:
+                self._walk_children({e.name: e.ino for e in entries})
+
+        return self._add_handle(Listing(self._folder_entries(node), on_complete=complete, directory=ino))
+
+    def _walk_siblings(self, node: Node) -> bool:
+        """``node``, a folder not listed yet, is being opened: if its parent is listed, this is
+        probably a recursive walk, so its sibling folders are listed ahead. True for a walk."""
         parent_listing = self.caches.listing(node.parent)
         if parent_listing is None:
-            return
+            return False
         inos = list(parent_listing.values())
         start = inos.index(node.ino) + 1 if node.ino in inos else 0
-        siblings = [i for i in inos[start:] if self._unlisted_folder(i)]
-        self._walk.sibling_opened(self._require_nursery(), siblings)
+        self._walk.list_ahead(self._require_nursery(), [i for i in inos[start:] if self._unlisted_folder(i)])
+        return True
+
+    def _walk_children(self, listing: dict[str, int]) -> None:
+        """A walk reached a folder: its subfolders are next, list them ahead (one level below the
+        walk, never further: an ``ls`` of one folder does not start listing a whole tree)."""
+        self._walk.list_ahead(self._require_nursery(), [i for i in listing.values() if self._unlisted_folder(i)])
 
     def _unlisted_folder(self, ino: int) -> bool:
         node = self.inodes.get(ino)
         return node is not None and node.kind is Kind.FOLDER and self.caches.listing(ino) is None
 
-    async def _list_ahead(self, ino: int) -> None:
-        """A folder's listing into the cache (for ``WalkAhead``)."""
+    async def _list_ahead(self, ino: int) -> bool:
+        """A folder's listing into the cache (for ``WalkAhead``); False if there was nothing to do."""
         node = self.inodes.get(ino)
         if node is None or not self._unlisted_folder(ino):
-            return
+            return False
         entries = [entry async for entry in self._folder_entries(node)]
         self._store_listing(ino, entries)
+        return True
 
     def dot_entries(self, fh: int) -> list[tuple[Entry, Attrs]]:
         """``.`` and ``..`` of an open directory, which ``ls -a`` expects before the listing. Their

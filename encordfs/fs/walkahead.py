@@ -1,10 +1,12 @@
 """Directory read-ahead for recursive walks (find, du, ls -R, rsync, cp -r out of the mount).
 
 A walk opens the subfolders of a folder one after the other, and each costs a round trip. When a
-subfolder of a listed folder is opened, its siblings are likely next, so their listings are fetched
-in the background (at most ``WALK_AHEAD`` per folder, ``WALK_CONCURRENCY`` at a time) into the
-listing cache, where the walk finds them. Opening a folder whose listing is on its way waits for
-it instead of fetching it twice. A failure here costs nothing: the walk lists the folder itself.
+subfolder of a listed folder is opened, its siblings are likely next, and so are the subfolders of
+a folder the walk has entered; their listings are fetched in the background (at most
+``WALK_AHEAD`` per folder, ``WALK_CONCURRENCY`` at a time) into the listing cache, where the walk
+finds them. Only one level below where the walk is: an ``ls`` of one folder never starts a listing
+of a whole tree. Opening a folder whose listing is on its way waits for it instead of fetching it
+twice. A failure here costs nothing: the walk lists the folder itself.
 """
 
 from __future__ import annotations
@@ -24,20 +26,28 @@ WALK_CONCURRENCY = 8
 
 
 class WalkAhead:
-    def __init__(self, list_folder: Callable[[int], Awaitable[None]]) -> None:
-        """``list_folder(ino)`` fetches a folder's listing into the listing cache."""
+    def __init__(self, list_folder: Callable[[int], Awaitable[bool]]) -> None:
+        """``list_folder(ino)`` fetches a folder's listing into the listing cache (False: it
+        had nothing to do)."""
         self._list_folder = list_folder
         self._limiter = trio.CapacityLimiter(WALK_CONCURRENCY)
         self._queued: set[int] = set()
         self._running: dict[int, trio.Event] = {}
+        self._listed: set[int] = set()  # listed ahead, not reached by the walk yet
 
-    def sibling_opened(self, nursery: trio.Nursery, siblings: list[int]) -> None:
-        """A folder not listed yet was opened: list the next of its ``siblings`` (folders not
-        listed yet, in listing order) ahead."""
-        for ino in siblings[:WALK_AHEAD]:
+    def list_ahead(self, nursery: trio.Nursery, folders: list[int]) -> None:
+        """List the first ``WALK_AHEAD`` of ``folders`` (not listed yet, in walk order) ahead."""
+        for ino in folders[:WALK_AHEAD]:
             if ino not in self._queued:
                 self._queued.add(ino)
                 nursery.start_soon(self._fetch, ino)
+
+    def entered(self, ino: int) -> bool:
+        """The walk opened ``ino``: True (once) if its listing came from here."""
+        if ino in self._listed:
+            self._listed.discard(ino)
+            return True
+        return False
 
     async def wait_for(self, ino: int) -> None:
         """Return once a listing of ``ino`` already being fetched ahead has arrived."""
@@ -50,7 +60,8 @@ class WalkAhead:
             async with self._limiter:
                 self._running[ino] = done = trio.Event()
                 try:
-                    await self._list_folder(ino)
+                    if await self._list_folder(ino):
+                        self._listed.add(ino)
                 finally:
                     del self._running[ino]
                     done.set()

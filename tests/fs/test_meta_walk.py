@@ -64,3 +64,24 @@ async def test_attributes_are_reused_until_the_model_changes_and_dropped_with_it
     fs.forget([(ino, 1)])
     assert fs.inodes[ino].attrs_memo is None and fs.inodes[ino].item is None, "forget drops the model and its attributes"
     assert (await fs.getattr(ino)).size == 6
+
+
+async def test_a_walk_lists_the_subfolders_of_where_it_is_one_level_ahead(storage, staging, nursery) -> None:
+    top = storage.add_folder("top")
+    a = storage.add_folder("a", top.uuid)
+    storage.add_folder("b", top.uuid)
+    x = storage.add_folder("x", a.uuid)
+    storage.add_folder("deep", x.uuid)
+    fs = make_fs(storage, staging, nursery, root=top)
+    names = await ls(fs, ROOT_INO)
+    storage.calls.clear()
+    in_a = await ls(fs, names["a"])  # the walk is in a: b (its sibling) and x (its child) come ahead
+    await trio.testing.wait_all_tasks_blocked()
+    assert sorted(c for c in storage.calls if c.startswith("iter_items")) == ["iter_items:None"] * 3
+    assert fs.caches.listing(in_a["x"]) is not None and fs.caches.listing(names["b"]) is not None
+    deep = fs.caches.listing(in_a["x"])["deep"]
+    assert fs.caches.listing(deep) is None, "nothing below the folder the walk is in"
+    storage.calls.clear()
+    await ls(fs, in_a["x"])  # entering x (listed ahead) lists deep ahead, and x costs nothing
+    await trio.testing.wait_all_tasks_blocked()
+    assert sorted(storage.calls) == ["iter_folders:None", "iter_items:None"] and fs.caches.listing(deep) is not None
