@@ -8,6 +8,7 @@ import errno
 import logging
 import os
 from dataclasses import dataclass
+from uuid import UUID
 
 import trio
 
@@ -16,11 +17,12 @@ from encordfs.fs.errors import FsError
 from encordfs.fs.inodes import Kind, Node
 from encordfs.fs.listing import Listing
 from encordfs.fs.reader import Reader
-from encordfs.fs.filetypes import UnsupportedType, is_temporary_name
+from encordfs.fs.filetypes import UnsupportedType, is_temporary_name, judge_name
 from encordfs.fs.staging import NotPending, PendingUpload
 from encordfs.fs.writer import Uploader, WriteHandle, refuse_unstorable_name
 from encordfs.storage.errors import StorageError
 from encordfs.storage.interface import Storage
+from encordfs.wire.enums import StorageItemType
 from encordfs.wire.models import StorageItem
 
 log = logging.getLogger(__name__)
@@ -138,10 +140,23 @@ class FileOps:
         node.extra["target"] = (folder, title)
         handle = self.uploader.new_handle(node, folder, title)
         self._writers[node.ino] = handle
+        self._prepare_upload(folder, name)
         self._pending.setdefault(parent, {})[name] = node
         self._added(parent, name, node)
         node.lookups += 1
         return self._add_handle(handle), await self._attrs(node)
+
+    def _prepare_upload(self, folder: UUID, name: str) -> None:
+        """A new file whose name says its type: its upload slot is reserved while it is written."""
+        _verdict, item_type = judge_name(name)
+        if item_type is not None:
+            self._require_nursery().start_soon(self._hint_upload, folder, item_type)
+
+    async def _hint_upload(self, folder: UUID, item_type: StorageItemType) -> None:
+        try:
+            await self.storage.prepare_upload(folder, item_type)
+        except StorageError as exc:  # only a head start: the upload reserves its own slot
+            log.debug("reserving an upload slot ahead failed: %s", exc)
 
     async def read(self, fh: int, offset: int, size: int) -> bytes | memoryview:
         """A view of a cached chunk when the read lies within one (pyfuse3 takes any buffer)."""

@@ -85,3 +85,8 @@ class Storage(Protocol):
         The PUT's Content-Type is ``content_type``, else guessed from ``title`` (never from ``path``).
         Concurrent calls may share API requests (slots, upload jobs)."""
         ...
+
+    async def prepare_upload(self, folder: UUID, item_type: StorageItemType) -> None:
+        """A hint that a file of this type will be uploaded to the folder soon (a file was just
+        created there): the client may reserve its upload slot now, while the file is written."""
+        ...

@@ -115,6 +115,18 @@ class UploadApi:
         entry = single_file_entry(item_type, slot, title, client_metadata)
         return await self._upload_batches.jobs.submit(folder, _JobEntry(key, entry, slot.item_uuid))
 
+    async def prepare_upload(self, folder: UUID, item_type: StorageItemType) -> None:
+        """A hint that a file of this type will be uploaded to the folder soon: reserve a spare
+        slot now (unless one is spare already), so the upload starts with its PUT."""
+        if item_type not in UPLOAD_FLOWS:
+            return
+        batches = self._upload_batches
+        key = (folder, item_type)
+        if any(trio.current_time() - fetched < SPARE_SLOT_SECONDS for fetched, _ in batches.spare.get(key, [])):
+            return
+        slot = await batches.slots.submit(key, None)
+        batches.spare.setdefault(key, []).append((trio.current_time(), slot))
+
     async def upload_image_group(
         self, folder: UUID, paths: Sequence[Path], title: str | None = None, *, client_metadata: Any = None,
         sequence: bool = False,

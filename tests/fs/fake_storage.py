@@ -165,6 +165,9 @@ class FakeStorage:
         self.calls.append("content_length")
         return len(self.content[item.uuid])
 
+    async def prepare_upload(self, folder: UUID, item_type: StorageItemType) -> None:
+        self.calls.append("prepare_upload")
+
     async def upload_file(self, folder: UUID, path: Path, title: str, item_type: StorageItemType, *, client_metadata: Any = None,
                           content_type: str | None = None) -> StorageItem:
         self.calls.append("upload_file")

@@ -51,6 +51,17 @@ async def test_files_that_keep_coming_use_slots_fetched_ahead(client, storage_em
     assert sorted([i.name async for i in client.iter_items(folder.uuid)]) == [f"t{i}.txt" for i in range(6)]
 
 
+async def test_a_prepared_upload_starts_with_its_put(client, storage_emulator, tmp_path) -> None:
+    folder = await client.create_folder(f"prep-{uuid4().hex[:8]}", None)
+    await client.prepare_upload(folder.uuid, StorageItemType.IMAGE)
+    await client.prepare_upload(folder.uuid, StorageItemType.IMAGE)  # one spare is enough
+    start = storage_emulator.log_position()
+    item = await client.upload_file(folder.uuid, mediagen.jpeg(tmp_path / "p"), "p.jpg", StorageItemType.IMAGE)
+    requests = storage_emulator.log_since(start)
+    assert not [r for r in requests if r["path"].endswith("/upload-signed-urls")]
+    assert item.name == "p.jpg" and requests[0]["method"] == "PUT"
+
+
 async def test_a_bad_file_in_a_batch_fails_only_itself(client, storage_emulator, tmp_path) -> None:
     folder = await client.create_folder(f"batch-{uuid4().hex[:8]}", None)
     good = [mediagen.jpeg(tmp_path / f"g{i}", seed=i) for i in range(5)]
