@@ -89,28 +89,38 @@ class Prefetched(Generic[T]):
         with self._scope:
             async with self._send:
                 try:
-                    chunk: list[T] = []
-                    async for entry in self._source:
-                        chunk.append(entry)
-                        if len(chunk) == self._batch:
-                            await self._send.send(chunk)
-                            chunk = []
-                    if chunk:
-                        await self._send.send(chunk)
-                except Exception as exc:  # handed to the consumer, who raises it in its own request
-                    await self._send.send(exc)
+                    await self._send.send(await self._forward())
+                except trio.BrokenResourceError:
+                    return  # the consumer is gone: nobody to tell
                 finally:
                     aclose = getattr(self._source, "aclose", None)
                     if aclose is not None:
                         with trio.CancelScope(shield=True):
                             await aclose()
 
+    async def _forward(self) -> list[T] | Exception:
+        """Send full batches; return the last (partial) batch, or the source's failure, which the
+        consumer raises in its own request."""
+        chunk: list[T] = []
+        try:
+            async for entry in self._source:
+                chunk.append(entry)
+                if len(chunk) == self._batch:
+                    await self._send.send(chunk)
+                    chunk = []
+        except trio.BrokenResourceError:
+            raise
+        except Exception as exc:
+            return exc
+        return chunk
+
     async def batches(self) -> AsyncIterator[list[T]]:
         async with self._receive:
             async for chunk in self._receive:
                 if isinstance(chunk, BaseException):
                     raise chunk
-                yield chunk
+                if chunk:
+                    yield chunk
 
     def cancel(self) -> None:
         self._scope.cancel()

@@ -76,3 +76,14 @@ async def test_prefetched_raises_a_source_failure_to_the_consumer_not_the_nurser
                 async for batch in pages.batches():
                     got.extend(batch)
     assert got == list(range(30)) and closed == [True]
+
+
+async def test_prefetched_ends_quietly_when_its_reader_is_gone() -> None:
+    closed: list[bool] = []
+    async with trio.open_nursery() as nursery:
+        pages = Prefetched(nursery, numbers(1000, [], closed), batch=10, ahead=1)
+        batches = pages.batches()
+        assert await batches.__anext__() == list(range(10))
+        await batches.aclose()  # the receiving end closes before the task is told to stop
+        await trio.testing.wait_all_tasks_blocked()
+    assert closed == [True], "the nursery ended without an error and the source was closed"
