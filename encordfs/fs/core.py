@@ -260,8 +260,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         for ino, count in inodes:
             node = self.inodes.forget(ino, count)
             if node is not None and node.kind in (Kind.FILE, Kind.GROUP, Kind.FOLDER) and ino not in self._writers:
-                node.item = node.folder = node.attrs_memo = None
-                node.extra.clear()
+                node.drop_model()
                 self.caches.stale(ino)
 
     async def getattr(self, ino: int) -> Attrs:

@@ -108,8 +108,11 @@ class DirectoryOps:
         ]
 
     def _with_pending(self, ino: int, entries: list[Entry]) -> list[Entry]:
+        pending = self._pending.get(ino)
+        if not pending:  # the usual case: the cached listing as it is, no sort of a big folder
+            return entries
         seen = {e.name for e in entries}
-        extra = [Entry(n, node.ino) for n, node in self._pending.get(ino, {}).items() if n not in seen]
+        extra = [Entry(n, node.ino) for n, node in pending.items() if n not in seen]
         return sorted(entries + extra, key=lambda e: e.name)
 
     def _store_listing(self, ino: int, entries: list[Entry]) -> None:

@@ -59,6 +59,10 @@ class Node:
             self._extra = {}
         return self._extra
 
+    def drop_model(self) -> None:
+        """Forget the folder/item model and what was derived from it (refetched on next use)."""
+        self.item = self.folder = self.attrs_memo = self._extra = None
+
     @property
     def uuid(self) -> UUID | None:
         """The folder or item this node stands for (None: the storage root, a file not uploaded)."""
