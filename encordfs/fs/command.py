@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 from pathlib import Path
 
 from encordfs.fs.options import OptionError, add_mount_arguments, options_from_args
@@ -48,23 +47,26 @@ def _unmount(args: argparse.Namespace) -> int:
     return unmount(args.mountpoint.absolute(), lazy=args.lazy, wait=args.wait)
 
 
-def _unoctal(field: str) -> str:
-    """/proc/mounts writes space, tab, newline and backslash as \\ooo octal escapes."""
-    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
-
-
 def _status(args: argparse.Namespace) -> int:
-    with open("/proc/mounts") as mounts:
-        for line in mounts:
-            source, target, fstype, *_ = line.split()
-            if fstype == "fuse.encordfs" or source == "encordfs":
-                print(f"mounted: {_unoctal(target)}")
-    if args.cache_dir is not None:
-        from encordfs.fs.staging import read_pending
+    """Each encordfs mount with the uploads pending in its cache dir (and in ``--cache-dir``)."""
+    from encordfs.fs.mount_registry import active_mounts
 
-        pending = read_pending(args.cache_dir)
-        print(f"pending uploads in {args.cache_dir}: {len(pending)}")
-        for record in pending:
-            failed = f", {record.attempts} failed attempt(s): {record.last_error}" if record.attempts else ""
-            print(f"  {record.title} ({record.size} bytes, folder {record.folder_uuid}){failed}")
+    for entry in active_mounts():
+        if entry.cache_dir is None:
+            print(f"mounted: {entry.mountpoint} (its cache dir is unknown)")
+        else:
+            print(f"mounted: {entry.mountpoint} (cache dir {entry.cache_dir})")
+            _print_pending(entry.cache_dir)
+    if args.cache_dir is not None:
+        _print_pending(args.cache_dir.absolute())
     return 0
+
+
+def _print_pending(cache_dir: Path) -> None:
+    from encordfs.fs.staging import read_pending
+
+    pending = read_pending(cache_dir)
+    print(f"  pending uploads in {cache_dir}: {len(pending)}")
+    for record in pending:
+        failed = f", {record.attempts} failed attempt(s), last error: {record.last_error}" if record.attempts else ""
+        print(f"    {record.title} ({record.size} bytes, folder {record.folder_uuid}){failed}")

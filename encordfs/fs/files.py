@@ -18,6 +18,7 @@ from encordfs.fs.inodes import Kind, Node
 from encordfs.fs.listing import Listing
 from encordfs.fs.reader import Reader
 from encordfs.fs.filetypes import UnsupportedType, is_temporary_name, judge_name
+from encordfs.fs.options import MountOptions, UploadMode
 from encordfs.fs.staging import NotPending, PendingUpload
 from encordfs.fs.writer import Uploader, WriteHandle, refuse_unstorable_name
 from encordfs.storage.errors import StorageError
@@ -44,6 +45,7 @@ class FileOps:
     """open, create, read, write, fsync, flush, release; retries and the shutdown drain."""
 
     storage: Storage
+    options: MountOptions
     uploader: Uploader
     _handles: dict[int, Handle]
     _writers: dict[int, WriteHandle]
@@ -187,10 +189,34 @@ class FileOps:
 
     async def flush(self, fh: int) -> None:
         """close(): journal what was written (durable from here on); refusals are close()'s
-        errors. The upload runs in the background once the file's last fd is closed."""
+        errors. The upload runs in the background once the file's last fd is closed, or, with
+        ``--upload-mode sync``, here: its failure is then close()'s error too."""
         handle = self._handles.get(fh)
-        if isinstance(handle, WriteHandle) and handle.dirty:
+        if not isinstance(handle, WriteHandle):
+            return
+        if handle.dirty:
             await self._commit(handle)
+        if self.options.upload_mode is UploadMode.SYNC:
+            await self._upload_at_close(handle)
+
+    async def _upload_at_close(self, handle: WriteHandle) -> None:
+        """Upload the handle's journaled file now and wait for it (concurrent closers still share
+        their API requests); a StorageError escapes to close(), the file stays journaled for the
+        periodic retry. A background upload of the file in flight (a retry) is waited for first."""
+        while handle in self._uploading and handle.landed is not None:
+            await handle.landed.wait()
+        if handle.record is None or handle.dropped:
+            return
+        self._uploading.add(handle)
+        handle.landed = trio.Event()
+        self.uploader.expect()
+        try:
+            while await self._upload_next(handle, at_close=True):
+                pass
+        finally:
+            self._uploading.discard(handle)
+            handle.landed.set()
+            await self.uploader.settled()
 
     async def _commit(self, handle: WriteHandle) -> None:
         """Journal under the handle's lock: concurrent closes commit once, writes wait."""
@@ -239,11 +265,12 @@ class FileOps:
         if writer is not None and writer in self._uploading and writer.landed is not None:
             await writer.landed.wait()
 
-    async def _upload_next(self, handle: WriteHandle) -> bool:
-        """Upload the handle's latest record; whether there may be more to do."""
+    async def _upload_next(self, handle: WriteHandle, *, at_close: bool = False) -> bool:
+        """Upload the handle's latest record; whether there may be more to do. ``at_close``
+        (sync mode): upload although the file is open, and let a failure escape."""
         async with handle.lock:
             record = handle.record
-            if record is None or handle.dropped or (self._open_for_writing(handle) and not self._draining):
+            if record is None or handle.dropped or (self._open_for_writing(handle) and not (self._draining or at_close)):
                 return False
             replaces = handle.node.item.uuid if handle.node.item is not None else None
             try:
@@ -256,6 +283,8 @@ class FileOps:
             item = await self.uploader.upload(record)
         except StorageError:
             handle.uploading, handle.failed = None, True
+            if at_close:
+                raise
             return False  # journaled: retry_pending tries again
         async with handle.lock:
             handle.uploading = None
@@ -360,7 +389,8 @@ class FileOps:
                 await self._commit(handle)
             except (FsError, OSError) as exc:
                 log.error("journaling %r at release failed: %s", handle.title, exc)
-        self._schedule_upload(handle)
+        if not handle.failed:  # failed at close (sync mode): the periodic retry takes it
+            self._schedule_upload(handle)
         self._settle_writer(handle)
 
     async def retry_pending(self, every: float) -> None:

@@ -22,6 +22,7 @@ import trio
 
 from encordfs.fs.core import Filesystem
 from encordfs.fs.fuse_ops import FuseOperations, KernelNotifier
+from encordfs.fs.mount_registry import forget_mount, register_mount
 from encordfs.fs.options import MountOptions
 from encordfs.fs.staging import Staging, StagingError
 from encordfs.storage.auth import load_credentials
@@ -109,6 +110,7 @@ async def serve(options: MountOptions, ready_fd: int | None = None) -> None:
                 pyfuse3.init(FuseOperations(fs), str(options.mountpoint), _fuse_options(options))
             except RuntimeError as exc:
                 raise MountError(f"cannot mount on {options.mountpoint}: {exc}") from exc
+            register_mount(options.mountpoint, options.staging_dir)  # for `encordfs status`
             try:
                 async with trio.open_nursery() as nursery:
                     fs.start(nursery)
@@ -121,6 +123,7 @@ async def serve(options: MountOptions, ready_fd: int | None = None) -> None:
                     nursery.cancel_scope.cancel()
             finally:
                 pyfuse3.close(unmount=True)
+                forget_mount(options.mountpoint)
                 log.info("unmounted %s", options.mountpoint)
     finally:
         staging.close()

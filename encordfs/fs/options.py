@@ -8,6 +8,7 @@ Every flag also works as ``-o`` (``--dir-ttl 5`` is ``-o dir_ttl=5``), so a moun
 from __future__ import annotations
 
 import argparse
+import enum
 import hashlib
 import os
 from dataclasses import dataclass, field, fields
@@ -27,6 +28,14 @@ IGNORED_MOUNT_OPTIONS = frozenset(
 
 class OptionError(ValueError):
     """A mount option that cannot be understood; the message names it."""
+
+
+class UploadMode(enum.Enum):
+    """When close() returns: once the file is journaled (``background``: the upload follows), or
+    once its upload has landed on the server (``sync``: a failed upload is close()'s error)."""
+
+    BACKGROUND = "background"
+    SYNC = "sync"
 
 
 def _octal(text: str) -> int:
@@ -59,6 +68,7 @@ class MountOptions:
     negative_ttl: float = DEFAULT_NEGATIVE_TTL
     cache_dir: Path | None = None
     allow_delete_linked: bool = False
+    upload_mode: UploadMode = UploadMode.BACKGROUND
     debug: bool = False
 
     @property
@@ -98,6 +108,7 @@ _O_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "negative_ttl": ("negative_ttl", float),
     "cache_dir": ("cache_dir", Path),
     "allow_delete_linked": ("allow_delete_linked", _flag),
+    "upload_mode": ("upload_mode", UploadMode),
     "debug": ("debug", _flag),
 }
 
@@ -138,6 +149,9 @@ def add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, help="private dir for staged writes (default ~/.cache/encordfs)")
     parser.add_argument("--allow-delete-linked", action="store_true", default=None,
                         help="let rm/overwrite delete items linked to datasets")
+    parser.add_argument("--upload-mode", type=UploadMode, choices=list(UploadMode), metavar="{background,sync}",
+                        help="close() returns once the file is journaled and uploads it in the background "
+                        "(default), or waits for its upload and returns its failure (sync)")
     parser.add_argument("-o", dest="o", action="append", default=[], metavar="OPT[=VAL],...",
                         help="any option above as name=value (dashes as underscores), plus ro")
 
