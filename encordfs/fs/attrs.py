@@ -20,7 +20,7 @@ class Ownership:
     read_only: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one is kept per listed node (see Filesystem._attrs)
 class Attrs:
     ino: int
     mode: int

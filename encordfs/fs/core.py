@@ -152,17 +152,18 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         return node.extra["size"]
 
     async def _attrs(self, node: Node) -> Attrs:
-        """Attributes of a node, reused while its model, size and kind are unchanged (models are
-        immutable), so a warm ``ls -l`` of a big folder recomputes nothing."""
+        """Attributes of a node, reused while its model and size are unchanged (models are
+        immutable, and a model belongs to one kind of node), so a warm ``ls -l`` of a big folder
+        recomputes nothing."""
         await self._loaded(node)
         size = await self._size(node)
         model = node.item or node.folder
         memo = node.attrs_memo
-        if memo is not None and memo[0] is model and memo[1] == size and memo[2] is node.kind:
-            return memo[3]  # type: ignore[return-value]
+        if memo is not None and node.attrs_of is model and memo.size == size:
+            return memo
         attrs = attrs_for(node, size, self._own, self._mount_ns)
         if node.kind is not Kind.PENDING:  # a file being written shows the time now
-            node.attrs_memo = (model, size, node.kind, attrs)
+            node.attrs_memo, node.attrs_of = attrs, model
         return attrs
 
     async def _loaded(self, node: Node) -> Node:

@@ -10,9 +10,13 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from encordfs.wire.models import StorageFolder, StorageItem
+
+if TYPE_CHECKING:
+    from encordfs.fs.attrs import Attrs
 
 ROOT_INO = 1
 
@@ -49,7 +53,8 @@ class Node:
     item: StorageItem | None = None
     lookups: int = 0
     _extra: dict | None = None
-    attrs_memo: tuple[object, int, Kind, object] | None = None  # (model, size, kind, Attrs) last computed
+    attrs_memo: Attrs | None = None  # the attributes last computed (see Filesystem._attrs) ...
+    attrs_of: object = None  # ... from this model
 
     @property
     def extra(self) -> dict:
@@ -61,7 +66,7 @@ class Node:
 
     def drop_model(self) -> None:
         """Forget the folder/item model and what was derived from it (refetched on next use)."""
-        self.item = self.folder = self.attrs_memo = self._extra = None
+        self.item = self.folder = self.attrs_memo = self.attrs_of = self._extra = None
 
     @property
     def uuid(self) -> UUID | None:
