@@ -24,6 +24,7 @@ class Caches:
         # (one per inode ever listed); an expired entry is dropped when it is next asked about.
         self._fresh_until: dict[int, float] = {}
         self._attr_ttl = attr_ttl
+        self._versions: dict[int, int] = {}  # dir ino -> how many of our own changes it has seen
         self.listings: TTLCache[int, dict[str, int]] = TTLCache(_MAX_LISTINGS, max(dir_ttl, 1e-9))
         self.negative: TTLCache[tuple[int, str], bool] = TTLCache(_MAX_NEGATIVE, max(negative_ttl, 1e-9))
 
@@ -46,7 +47,16 @@ class Caches:
     def listing(self, dir_ino: int) -> dict[str, int] | None:
         return self.listings.get(dir_ino)
 
-    def store_listing(self, dir_ino: int, names: dict[str, int]) -> None:
+    def version(self, dir_ino: int) -> int:
+        """Counts our own changes to a directory: take it before listing, pass it to
+        ``store_listing``."""
+        return self._versions.get(dir_ino, 0)
+
+    def store_listing(self, dir_ino: int, names: dict[str, int], version: int | None = None) -> None:
+        """Cache a complete listing, unless we changed the directory since ``version`` was taken:
+        a listing fetched meanwhile may lack (or still show) what we just did, so it is not kept."""
+        if version is not None and version != self.version(dir_ino):
+            return
         self.listings[dir_ino] = names
         for key in [k for k in self.negative if k[0] == dir_ino]:
             self.negative.pop(key, None)
@@ -57,16 +67,22 @@ class Caches:
     def note_missing(self, dir_ino: int, name: str) -> None:
         self.negative[(dir_ino, name)] = True
 
+    def _changed(self, dir_ino: int) -> None:
+        self._versions[dir_ino] = self._versions.get(dir_ino, 0) + 1
+
     def note_added(self, dir_ino: int, name: str, ino: int) -> None:
+        self._changed(dir_ino)
         self.negative.pop((dir_ino, name), None)
         listing = self.listings.get(dir_ino)
         if listing is not None:
             listing[name] = ino
 
     def note_removed(self, dir_ino: int, name: str) -> None:
+        self._changed(dir_ino)
         listing = self.listings.get(dir_ino)
         if listing is not None:
             listing.pop(name, None)
 
     def forget_listing(self, dir_ino: int) -> None:
+        self._changed(dir_ino)
         self.listings.pop(dir_ino, None)

@@ -58,8 +58,10 @@ class DirectoryOps:
         if node.kind is Kind.GROUP:
             return self._add_handle(Listing(self._group_entries(node), directory=ino))
 
+        version = self.caches.version(ino)
+
         def complete(entries: list[Entry]) -> None:
-            self._store_listing(ino, entries)
+            self._store_listing(ino, entries, version)
             if walking:
                 self._walk_children({e.name: e.ino for e in entries})
 
@@ -90,8 +92,9 @@ class DirectoryOps:
         node = self.inodes.get(ino)
         if node is None or not self._unlisted_folder(ino):
             return False
+        version = self.caches.version(ino)
         entries = [entry async for entry in self._folder_entries(node)]
-        self._store_listing(ino, entries)
+        self._store_listing(ino, entries, version)
         return True
 
     def dot_entries(self, fh: int) -> list[tuple[Entry, Attrs]]:
@@ -115,9 +118,9 @@ class DirectoryOps:
         extra = [Entry(n, node.ino) for n, node in pending.items() if n not in seen]
         return sorted(entries + extra, key=lambda e: e.name)
 
-    def _store_listing(self, ino: int, entries: list[Entry]) -> None:
+    def _store_listing(self, ino: int, entries: list[Entry], version: int) -> None:
         pending = self._pending.get(ino, {})
-        self.caches.store_listing(ino, {e.name: e.ino for e in entries if e.name not in pending})
+        self.caches.store_listing(ino, {e.name: e.ino for e in entries if e.name not in pending}, version)
 
     async def _folder_entries(self, dir_node: Node) -> AsyncIterator[Entry]:
         """Folders first (all of them: their names never depend on items), then items page by page,

@@ -10,7 +10,7 @@ import trio.testing
 from encordfs.fs.inodes import ROOT_INO
 from encordfs.fs.walkahead import WALK_AHEAD
 
-from .test_core import ls, make_fs, staging, storage  # noqa: F401  (fixtures)
+from .test_core import ls, make_fs, staging, storage, write_file  # noqa: F401  (fixtures)
 
 
 async def test_opening_a_subfolder_lists_its_siblings_ahead(storage, staging, nursery) -> None:
@@ -85,3 +85,19 @@ async def test_a_walk_lists_the_subfolders_of_where_it_is_one_level_ahead(storag
     await ls(fs, in_a["x"])  # entering x (listed ahead) lists deep ahead, and x costs nothing
     await trio.testing.wait_all_tasks_blocked()
     assert sorted(storage.calls) == ["iter_folders:None", "iter_items:None"] and fs.caches.listing(deep) is not None
+
+
+async def test_a_listing_that_raced_our_own_change_is_not_cached(storage, staging, nursery) -> None:
+    top = storage.add_folder("top")
+    storage.add_item(top.uuid, "a.txt", b"x")
+    fs = make_fs(storage, staging, nursery, root=top)
+    fh = await fs.opendir(ROOT_INO)
+    assert (await fs.readdir(fh, 0))[0].name == "a.txt"  # the listing has fetched its pages...
+    await write_file(fs, ROOT_INO, "new.txt", b"hello")  # ...before our file landed
+    index = 1
+    while await fs.readdir(fh, index) is not None:
+        index += 1
+    await fs.releasedir(fh)
+    assert fs.caches.listing(ROOT_INO) is None, "...so what it saw is not kept as the folder's contents"
+    assert sorted(await ls(fs, ROOT_INO)) == ["a.txt", "new.txt"]
+    assert fs.caches.listing(ROOT_INO) is not None
