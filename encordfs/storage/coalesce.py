@@ -46,13 +46,18 @@ class _Key(Generic[R, T]):
 
 
 class Coalescer(Generic[K, R, T]):
-    def __init__(self, run: BatchRunner, max_batch: int, gather: float = 0.0) -> None:
+    def __init__(
+        self, run: BatchRunner, max_batch: int, gather: float = 0.0, company: Callable[[K], bool] | None = None
+    ) -> None:
         """``gather``: seconds a batch waits for company before it runs, when its key had a
         request within the last ``STREAM_SECONDS`` (a stream of requests a little slower than
-        one round trip then makes batches too; a lone request is not delayed)."""
+        one round trip then makes batches too; a lone request is not delayed) and, if given,
+        ``company(key)`` says more requests for the key are on their way (a caller that submits
+        one request at a time, waiting for each, never has company: it is never delayed)."""
         self._run = run
         self._max = max_batch
         self._gather = gather
+        self._company = company
         self._keys: dict[K, _Key[R, T]] = {}
         self._last_seen: dict[K, float] = {}
 
@@ -84,7 +89,7 @@ class Coalescer(Generic[K, R, T]):
         return waiter.result  # type: ignore[return-value]
 
     async def _run_batch(self, key: K, state: _Key[R, T]) -> None:
-        if self._gather and state.streaming and len(state.queue) < self._max:
+        if self._gather and state.streaming and len(state.queue) < self._max and self._expects_company(key):
             await trio.sleep(self._gather)
         batch = state.queue[: self._max]
         del state.queue[: self._max]
@@ -98,6 +103,9 @@ class Coalescer(Generic[K, R, T]):
                 waiter.settle(None, result)
             else:
                 waiter.settle(result, None)
+
+    def _expects_company(self, key: K) -> bool:
+        return self._company is None or self._company(key)
 
     async def _run_requests(self, key: K, batch: list[_Waiter[R, T]]) -> list[T | Exception]:
         try:

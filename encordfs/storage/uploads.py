@@ -10,10 +10,12 @@ items the job ran. Only if they do not within ``RetryPolicy.job_settle_time`` is
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable, Iterator, Sequence
 from uuid import UUID
 
 import trio
@@ -46,8 +48,8 @@ POLL_READ_TIMEOUT = 190.0  # above any sane server hold time (the SDK's read tim
 MAX_BATCH = 100  # files per slot request and per upload job
 SLOTS_AHEAD = 32  # spare slots fetched with a slot request while files keep coming
 STREAMING_SECONDS = 2.0  # a slot asked for this soon after the last one: files keep coming
-SPARE_SLOT_SECONDS = 60.0
-JOB_GATHER_SECONDS = 0.02  # an upload job waits this long for more files to register with it  # a spare slot older than this is dropped (its signed URL may expire)
+SPARE_SLOT_SECONDS = 60.0  # a spare slot older than this is dropped (its signed URL may expire)
+JOB_GATHER_SECONDS = 0.02  # an upload job waits this long for more files to register with it
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,18 @@ class _UploadBatches:
     jobs: Coalescer[UUID, _JobEntry, StorageItem]
     spare: dict[SlotKey, list[tuple[float, UploadSignedUrl]]] = field(default_factory=dict)
     last_request: dict[SlotKey, float] = field(default_factory=dict)
+    on_the_way: Counter[UUID] = field(default_factory=Counter)  # per folder: files begun, not yet at their job
+
+    @contextmanager
+    def begun(self, folder: UUID) -> Iterator[None]:
+        """Count a file from the start of its upload until it asks for its job."""
+        self.on_the_way[folder] += 1
+        try:
+            yield
+        finally:
+            self.on_the_way[folder] -= 1
+            if not self.on_the_way[folder]:
+                del self.on_the_way[folder]
 
     def take_spare(self, key: SlotKey) -> UploadSignedUrl | None:
         spare = self.spare.get(key, [])
@@ -108,12 +122,14 @@ class UploadApi:
             raise InvalidArgument(f"upload {title}: {item_type.value} is not a single-file type", operation="upload")
         key, _external = UPLOAD_FLOWS[item_type]
         mime = content_type or content_type_for(title, item_type)  # before any request: bad text types fail here
-        slot = self._upload_batches.take_spare((folder, item_type))
-        if slot is None:
-            slot = await self._upload_batches.slots.submit((folder, item_type), None)
-        slot = await self._put_into_slot(folder, item_type, path, mime, slot)
+        batches = self._upload_batches
+        with batches.begun(folder):
+            slot = batches.take_spare((folder, item_type))
+            if slot is None:
+                slot = await batches.slots.submit((folder, item_type), None)
+            slot = await self._put_into_slot(folder, item_type, path, mime, slot)
         entry = single_file_entry(item_type, slot, title, client_metadata)
-        return await self._upload_batches.jobs.submit(folder, _JobEntry(key, entry, slot.item_uuid))
+        return await batches.jobs.submit(folder, _JobEntry(key, entry, slot.item_uuid))
 
     async def prepare_upload(self, folder: UUID, item_type: StorageItemType) -> None:
         """A hint that a file of this type will be uploaded to the folder soon: reserve a spare
@@ -206,7 +222,9 @@ class UploadApi:
     # --- batches of single-file uploads ---------------------------------------------------
     @cached_property
     def _upload_batches(self) -> _UploadBatches:
-        return _UploadBatches(Coalescer(self._slot_batch, MAX_BATCH), Coalescer(self._job_batch, MAX_BATCH, JOB_GATHER_SECONDS))
+        on_the_way: Counter[UUID] = Counter()  # a job gathers only while another file is on its way to one
+        jobs = Coalescer(self._job_batch, MAX_BATCH, JOB_GATHER_SECONDS, company=lambda folder: on_the_way[folder] > 0)
+        return _UploadBatches(Coalescer(self._slot_batch, MAX_BATCH), jobs, on_the_way=on_the_way)
 
     async def _slot_batch(self, key: SlotKey, requests: list[None]) -> list[UploadSignedUrl | Exception]:
         """Slots for the waiting files, plus spare ones while files keep coming (a slot is only a

@@ -124,3 +124,26 @@ async def test_the_coalescer_batches_while_busy_and_fails_only_whom_it_must() ->
     assert len(batches) < 9 and max(len(b) for b in batches) <= 4
     assert isinstance(results.pop(3), ValueError)
     assert results == {r: r * 10 for r in range(9) if r != 3}
+
+
+async def test_a_batch_gathers_only_while_company_is_on_its_way(autojump_clock) -> None:
+    batches: list[list[int]] = []
+
+    async def run(key: str, requests: list[int]) -> list[int | Exception]:
+        batches.append(list(requests))
+        return list(requests)
+
+    on_the_way = {"k": 0}
+    coalescer: Coalescer[str, int, int] = Coalescer(run, max_batch=10, gather=5.0, company=lambda k: on_the_way[k] > 0)
+    start = trio.current_time()
+    for request in range(3):  # one at a time, each waiting for its answer (a sync-mode cp)
+        assert await coalescer.submit("k", request) == request
+    assert trio.current_time() - start < 1.0 and batches == [[0], [1], [2]]
+
+    on_the_way["k"] = 1  # another request has begun: the next batch waits for it
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(coalescer.submit, "k", 3)
+        await trio.sleep(1.0)
+        on_the_way["k"] = 0
+        nursery.start_soon(coalescer.submit, "k", 4)
+    assert batches[3:] == [[3, 4]]
