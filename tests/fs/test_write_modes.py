@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from encordfs.fs.options import OptionError, UploadMode, add_mount_arguments, options_from_args
+from encordfs.fs.options import MountOptions, OptionError, UploadMode, add_mount_arguments, options_from_args
 from tests.fs.conftest import encordfs
 from tests.fs.test_write_flushes import items, settled_items
 
 
-def _options(*argv: str) -> Any:
+def _options(*argv: str) -> MountOptions:
     parser = argparse.ArgumentParser()
     add_mount_arguments(parser)
     return options_from_args(parser.parse_args(["/mnt", *argv]))
