@@ -31,11 +31,13 @@ log = logging.getLogger(__name__)
 TEMP_NAME_GRACE = 0.2  # seconds a closed temp-named file waits for its rename before uploading
 
 
-@dataclass(frozen=True)
+@dataclass
 class StagedReader:
-    """A read-only open of a file still being written: reads the staged bytes, never uploads."""
+    """A read-only open of a file still being written: reads the staged bytes, never uploads.
+    If the upload lands and the staged file goes while it is open, it reads the uploaded item."""
 
     writer: WriteHandle
+    uploaded: Reader | None = None
 
 
 Handle = Listing | Reader | WriteHandle | StagedReader
@@ -71,9 +73,7 @@ class FileOps:
         if not self.caches.is_fresh(ino):
             await self._refresh(node)
         changed = node.extra.pop("changed", False)
-        item = node.item
-        reader = Reader(lambda off, n: self.storage.read_range(item, off, n), await self._size(node), self._require_nursery())
-        return self._add_handle(reader), not changed
+        return self._add_handle(self._item_reader(node.item, await self._size(node))), not changed
 
     def _require_nursery(self) -> trio.Nursery:
         if self._nursery is None:
@@ -164,13 +164,30 @@ class FileOps:
         """A view of a cached chunk when the read lies within one (pyfuse3 takes any buffer)."""
         handle = self._handles[fh]
         if isinstance(handle, StagedReader):
-            handle = handle.writer
+            return await self._read_staged(handle, offset, size)
         if isinstance(handle, WriteHandle):
             async with handle.lock:  # a commit may be closing the staged fd in a worker thread
                 self.uploader.reopen(handle)
                 return handle.staged.pread(size, offset)
         assert isinstance(handle, Reader)
         return await handle.read(offset, size)
+
+    async def _read_staged(self, handle: StagedReader, offset: int, size: int) -> bytes | memoryview:
+        writer = handle.writer
+        if handle.uploaded is None:
+            async with writer.lock:
+                if not writer.staged.closed or writer.uploaded_item is None:
+                    self.uploader.reopen(writer)
+                    return writer.staged.pread(size, offset)
+            item = writer.uploaded_item  # the journal may be deleting the staged file right now
+            handle.uploaded = self._item_reader(item, await self._item_size(item))
+        return await handle.uploaded.read(offset, size)
+
+    def _item_reader(self, item: StorageItem, size: int) -> Reader:
+        return Reader(lambda off, n: self.storage.read_range(item, off, n), size, self._require_nursery())
+
+    async def _item_size(self, item: StorageItem) -> int:
+        return item.file_size if item.file_size is not None else await self.storage.content_length(item)
 
     async def write(self, fh: int, offset: int, data: bytes) -> int:
         handle = self._handles[fh]
@@ -295,6 +312,7 @@ class FileOps:
         """The server has the file: the journal forgets it, the node stands for the new item, the
         item it replaced goes. A failure after the upload is logged (the item exists: retrying
         the upload would make a second one)."""
+        handle.uploaded_item = item
         if handle.record is record and self._is_open(handle):
             self.uploader.reopen(handle)  # open readers keep the bytes once the staged file is gone
         await self.uploader.done(record)
@@ -380,6 +398,8 @@ class FileOps:
             handle.close()
             return
         if isinstance(handle, StagedReader):
+            if handle.uploaded is not None:
+                handle.uploaded.close()
             self._settle_writer(handle.writer)
             return
         if not isinstance(handle, WriteHandle) or self._open_for_writing(handle):

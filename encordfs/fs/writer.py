@@ -52,12 +52,19 @@ class WriteHandle:
     dropped: bool = False  # unlinked: nothing more is uploaded, an upload in flight is undone
     landed: trio.Event | None = None  # set when the background upload task ends
     failed: bool = False  # its last upload failed: retried by the periodic retry, not at shutdown
+    uploaded_item: StorageItem | None = None  # what the last upload made: readers' source once the staged file goes
     lock: trio.Lock = field(default_factory=trio.Lock)  # writes and commits wait for each other
 
     def size(self) -> int:
-        if self.staged.closed and self.record is not None:
+        """The file's size: the staged file's while it is open, else what was journaled, else what
+        the upload made (the journal forgets a record before the node moves to the new item)."""
+        if not self.staged.closed:
+            return self.staged.size()
+        if self.record is not None:
             return self.record.size
-        return self.staged.size()
+        if self.uploaded_item is not None and self.uploaded_item.file_size is not None:
+            return self.uploaded_item.file_size
+        raise FsError(errno.ESTALE, f"{self.title!r}: neither staged nor uploaded")
 
     @property
     def landed_and_gone(self) -> bool:

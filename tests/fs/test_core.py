@@ -443,3 +443,29 @@ async def test_a_temp_file_renamed_right_after_close_uploads_once_under_its_fina
     await fs.uploader.wait_idle()
     assert storage.titles(top.uuid) == ["photo.png"]
     assert storage.calls.count("upload_file") == 1 and "update_item" not in storage.calls
+
+
+async def test_a_reader_opened_while_the_upload_lands_reads_the_bytes(storage, staging, nursery) -> None:
+    """Opened after the server confirmed the upload but before the journal forgot the file, a
+    reader used to get the staged file whose fd the commit had closed: EBADF (cp -r right after rsync)."""
+    folder = storage.add_folder("f")
+    fs = make_fs(storage, staging, nursery)
+    parent = (await ls(fs, ROOT_INO))["f"]
+    fh, attrs = await fs.create(parent, "notes.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    await fs.write(fh, 0, b"hello world\n")
+    await fs.flush(fh)
+    opened: list[int] = []
+    real_done = fs.uploader.done
+
+    async def done_with_a_reader_arriving(record) -> None:
+        opened.append((await fs.open(attrs.ino, os.O_RDONLY))[0])
+        await real_done(record)
+
+    fs.uploader.done = done_with_a_reader_arriving
+    await fs.release(fh)
+    await fs.uploader.wait_idle()
+    assert opened and storage.titles(folder.uuid) == ["notes.txt"]
+    assert (await fs.getattr(attrs.ino)).size == 12  # the staged fd is closed, the record forgotten
+    assert bytes(await fs.read(opened[0], 0, 100)) == b"hello world\n"
+    await fs.release(opened[0])
+    assert bytes(await cat(fs, attrs.ino)) == b"hello world\n"
