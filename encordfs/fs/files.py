@@ -87,7 +87,7 @@ class FileOps:
             existing.dropped = False
             if truncate:
                 async with existing.lock:
-                    await self.uploader.ensure_writable(existing)
+                    await self.uploader.ensure_writable(existing, keep_content=False)
                     existing.staged.truncate(0)
                     existing.dirty = True
             return existing
@@ -312,7 +312,7 @@ class FileOps:
         """The server has the file: the journal forgets it, the node stands for the new item, the
         item it replaced goes. A failure after the upload is logged (the item exists: retrying
         the upload would make a second one)."""
-        handle.uploaded_item = item
+        handle.uploaded_item, handle.uploaded_from = item, record.id
         if handle.record is record and self._is_open(handle):
             self.uploader.reopen(handle)  # open readers keep the bytes once the staged file is gone
         await self.uploader.done(record)

@@ -53,6 +53,7 @@ class WriteHandle:
     landed: trio.Event | None = None  # set when the background upload task ends
     failed: bool = False  # its last upload failed: retried by the periodic retry, not at shutdown
     uploaded_item: StorageItem | None = None  # what the last upload made: readers' source once the staged file goes
+    uploaded_from: str | None = None  # the staged file id that upload took (the journal deletes its data)
     lock: trio.Lock = field(default_factory=trio.Lock)  # writes and commits wait for each other
 
     def size(self) -> int:
@@ -76,6 +77,12 @@ class WriteHandle:
         """The staged file is what the journal record names: it must not change any more."""
         return self.record is not None and self.record.id == self.staged.id
 
+    @property
+    def staged_taken(self) -> bool:
+        """The staged file is one the journal holds or held (deleted once its upload landed):
+        changes must go to a new one."""
+        return self.frozen or self.staged.closed or self.uploaded_from == self.staged.id
+
 
 class Uploader:
     def __init__(self, storage: Storage, staging: Staging, concurrency: int = UPLOAD_CONCURRENCY) -> None:
@@ -88,15 +95,42 @@ class Uploader:
     def new_handle(self, node: Node, folder_uuid: UUID, title: str) -> WriteHandle:
         return WriteHandle(node, self._staging.new_file(), folder_uuid, title)
 
-    async def ensure_writable(self, handle: WriteHandle) -> None:
-        """Before changing a frozen staged file: continue in a copy of it."""
-        if not handle.frozen:
+    async def ensure_writable(self, handle: WriteHandle, *, keep_content: bool = True) -> None:
+        """Before changing the file: a frozen staged file is the journal's (and is deleted once its
+        upload lands), so continue in a new one holding the current bytes, or nothing for O_TRUNC."""
+        if not handle.staged_taken:
             return
-        assert handle.record is not None
         new = self._staging.new_file()
-        await trio.to_thread.run_sync(_copy_into, self._staging.data_path(handle.record), new.fd)
+        try:
+            if keep_content:
+                await self._copy_current(handle, new)
+        except BaseException:
+            self._staging.discard(new)
+            raise
         handle.staged.close()
         handle.staged = new
+
+    async def _copy_current(self, handle: WriteHandle, new: StagedFile) -> None:
+        """The journaled bytes; when the journal has just forgotten them (the upload landed),
+        the bytes of the item the upload made."""
+        if handle.record is not None:
+            try:
+                await trio.to_thread.run_sync(_copy_into, self._staging.data_path(handle.record), new.fd)
+                return
+            except FileNotFoundError:
+                if handle.uploaded_item is None:
+                    raise
+        item = handle.uploaded_item
+        if item is None:
+            raise FsError(errno.ESTALE, f"{handle.title!r}: neither staged nor uploaded")
+        size = item.file_size if item.file_size is not None else await self._storage.content_length(item)
+        offset = 0
+        while offset < size:
+            data = await self._storage.read_range(item, offset, min(8 << 20, size - offset))
+            if not data:
+                break
+            new.pwrite(data, offset)
+            offset += len(data)
 
     def reopen(self, handle: WriteHandle) -> None:
         """A frozen staged file's fd is closed once it is journaled: open it again to read it.

@@ -469,3 +469,65 @@ async def test_a_reader_opened_while_the_upload_lands_reads_the_bytes(storage, s
     assert bytes(await fs.read(opened[0], 0, 100)) == b"hello world\n"
     await fs.release(opened[0])
     assert bytes(await cat(fs, attrs.ino)) == b"hello world\n"
+
+
+@pytest.mark.parametrize("flags, written, expected", [
+    (os.O_TRUNC, b"again!\n", b"again!\n"),  # `echo again! > n.txt`
+    (os.O_APPEND, b"more\n", b"hello world\nmore\n"),  # `echo more >> n.txt`
+])
+async def test_reopening_for_write_as_the_upload_lands_keeps_one_item(storage, staging, nursery, flags, written, expected) -> None:
+    """Opened for writing after the journal deleted the staged bytes of a landing upload but before
+    it forgot the record: the copy of those bytes failed with ENOENT and the rewrite was lost."""
+    folder = storage.add_folder("f")
+    fs = make_fs(storage, staging, nursery)
+    parent = (await ls(fs, ROOT_INO))["f"]
+    fh, attrs = await fs.create(parent, "n.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    await fs.write(fh, 0, b"hello world\n")
+    await fs.flush(fh)
+    reopened: list[int] = []
+    arrived = trio.Event()
+    real_done = fs.uploader.done
+
+    async def reopen() -> None:  # another process's open: it waits for the writer's lock
+        reopened.append((await fs.open(attrs.ino, os.O_WRONLY | flags))[0])
+        arrived.set()
+
+    async def done_with_a_writer_arriving(record) -> None:
+        await real_done(record)
+        if not arrived.is_set() and not reopened:
+            nursery.start_soon(reopen)
+
+    fs.uploader.done = done_with_a_writer_arriving
+    await fs.release(fh)
+    await arrived.wait()
+    await fs.uploader.wait_idle()
+    offset = 0 if flags & os.O_TRUNC else len(b"hello world\n")
+    await fs.write(reopened[0], offset, written)
+    await fs.flush(reopened[0])
+    await fs.release(reopened[0])
+    await fs.uploader.wait_idle()
+    assert storage.titles(folder.uuid) == ["n.txt"]
+    assert bytes(await cat(fs, attrs.ino)) == expected
+
+
+async def test_truncating_a_landed_file_that_a_reader_holds_open(storage, staging, nursery) -> None:
+    """A reader kept the uploaded staged file open after the journal deleted it; `echo x > f` then
+    truncated and journaled that deleted file (flush: ENOENT) and the rewrite never uploaded."""
+    folder = storage.add_folder("f")
+    fs = make_fs(storage, staging, nursery)
+    parent = (await ls(fs, ROOT_INO))["f"]
+    fh, attrs = await fs.create(parent, "n.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    await fs.write(fh, 0, b"hello\n")
+    await fs.flush(fh)
+    reader, _ = await fs.open(attrs.ino, os.O_RDONLY)
+    await fs.release(fh)
+    await fs.uploader.wait_idle()
+    writer, _ = await fs.open(attrs.ino, os.O_WRONLY | os.O_TRUNC)
+    await fs.flush(writer)  # bash's dup2 pattern: a flush before any write
+    await fs.write(writer, 0, b"again!\n")
+    await fs.flush(writer)
+    await fs.release(writer)
+    await fs.release(reader)
+    await fs.uploader.wait_idle()
+    assert storage.titles(folder.uuid) == ["n.txt"]
+    assert bytes(await cat(fs, attrs.ino)) == b"again!\n"
