@@ -27,6 +27,7 @@ TREE = "tree"
 LISTING = "listing"
 UPLOADS = "uploads"  # the top-level folder the write workloads copy into (never in served/)
 CHUNK = 1 << 20
+LINKS_PER_FILE = 50_000
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,16 @@ def _write_tree(served: Path, entries: int) -> None:
 
 
 def _write_listing(served: Path, entries: int) -> None:
-    """Many names, one inode: the memory workload needs entries, not distinct bytes."""
+    """Many names, few inodes: the memory workload needs entries, not distinct bytes (a new file
+    every LINKS_PER_FILE names, under ext4's 65,000 links per inode)."""
     folder = served / LISTING
     folder.mkdir(parents=True)
-    first = mediagen.jpeg(folder / "l_000000.jpg", width=8, height=8, seed=7)
-    for i in range(1, entries):
-        os.link(first, folder / f"l_{i:06d}.jpg")
+    for i in range(entries):
+        path = folder / f"l_{i:06d}.jpg"
+        if i % LINKS_PER_FILE == 0:
+            source = mediagen.jpeg(path, width=8, height=8, seed=7 + i)
+        else:
+            os.link(source, path)
 
 
 def _generate(root: Path, scale: Scale) -> None:
