@@ -107,3 +107,27 @@ def peak_rss_bytes(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     raise ProcessLookupError(pid)
+
+
+class MountChild:
+    """A FUSE mount run in the foreground as our child (so its memory can be read): a mount left
+    by a killed earlier run is cleared first, and a mount that does not come up is torn down."""
+
+    def __init__(self, name: str, argv: list[str], mountpoint: Path, log_path: Path, env: dict[str, str] | None = None) -> None:
+        self.mountpoint = mountpoint
+        unmount(mountpoint)
+        mountpoint.mkdir(parents=True, exist_ok=True)
+        self.child = Child(name, argv, log_path, env=env)
+        try:
+            wait_until(lambda: is_mounted(mountpoint), 30, name, self.child)
+        except BaseException:
+            self.stop()
+            raise
+
+    @property
+    def pid(self) -> int:
+        return self.child.pid
+
+    def stop(self) -> None:
+        unmount(self.mountpoint)
+        self.child.stop()

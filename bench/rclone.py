@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.procs import Child, free_port, is_mounted, unmount, wait_until
+from bench.procs import Child, MountChild, free_port, wait_until
 
 
 REMOTE = "bench"
@@ -48,7 +48,7 @@ class WebdavServer:
         self.child.stop()
 
 
-class RcloneMount:
+class RcloneMount(MountChild):
     """``rclone mount`` of a WebDAV URL, in the foreground as our child (so its memory can be read).
 
     ``--vfs-cache-mode writes`` with ``--vfs-write-back 0s``: files written through the mount are
@@ -57,25 +57,9 @@ class RcloneMount:
     """
 
     def __init__(self, url: str, mountpoint: Path, cache_dir: Path, log_path: Path, cache_mode: str = "writes") -> None:
-        self.mountpoint = mountpoint
-        unmount(mountpoint)  # a mount left by a killed earlier run
-        mountpoint.mkdir(parents=True, exist_ok=True)
         env = {f"RCLONE_CONFIG_{REMOTE.upper()}_TYPE": "webdav", f"RCLONE_CONFIG_{REMOTE.upper()}_URL": url + "/",
                f"RCLONE_CONFIG_{REMOTE.upper()}_VENDOR": "other"}
         argv = [_required(), "mount", f"{REMOTE}:", str(mountpoint), "--config", "/dev/null",
                 "--vfs-cache-mode", cache_mode, "--vfs-write-back", "0s", "--cache-dir", str(cache_dir),
                 "--webdav-pacer-min-sleep", "0"]
-        self.child = Child("rclone-mount", argv, log_path, env=env)
-        try:
-            wait_until(lambda: is_mounted(mountpoint), 30, "rclone mount", self.child)
-        except BaseException:
-            self.stop()
-            raise
-
-    @property
-    def pid(self) -> int:
-        return self.child.pid
-
-    def stop(self) -> None:
-        unmount(self.mountpoint)
-        self.child.stop()
+        super().__init__("rclone-mount", argv, mountpoint, log_path, env=env)
