@@ -5,9 +5,10 @@ from __future__ import annotations
 import stat
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from typing import NamedTuple
 
 from encordfs.fs.inodes import Kind, Node
+from encordfs.wire.models import datetime_ns
 
 BLOCK_SIZE = 4096
 
@@ -20,8 +21,9 @@ class Ownership:
     read_only: bool
 
 
-@dataclass(frozen=True, slots=True)  # one is kept per listed node (see Filesystem._attrs)
-class Attrs:
+class Attrs(NamedTuple):
+    """Made afresh for every entry a listing returns (a tuple: cheap to build, nothing to keep)."""
+
     ino: int
     mode: int
     size: int
@@ -42,38 +44,45 @@ class Attrs:
         return stat.S_ISDIR(self.mode)
 
 
-def _ns(value: datetime | None, default: int) -> int:
-    return default if value is None else int(value.timestamp() * 1e9)
-
-
 def _times(node: Node, mount_time_ns: int) -> tuple[int, int]:
-    model = node.item or node.folder
-    if model is None:
+    """(mtime, ctime) in ns: the item record holds them as ints; folders are few, converted here."""
+    record = node.record
+    if record is not None:
+        return record.edited_ns, record.created_ns
+    folder = node.folder
+    if folder is None:
         return mount_time_ns, mount_time_ns
-    return _ns(model.last_edited_at, mount_time_ns), _ns(model.created_at, mount_time_ns)
+    return datetime_ns(folder.last_edited_at), datetime_ns(folder.created_at)
+
+
+def _modes(own: Ownership) -> dict[tuple[bool, bool], int]:
+    """st_mode by (is a directory, writable) for one mount's ownership."""
+    modes = {}
+    for is_dir in (False, True):
+        for writable in (False, True):
+            if is_dir:
+                modes[is_dir, writable] = stat.S_IFDIR | ((0o777 if writable else 0o555) & ~own.umask)
+            else:
+                modes[is_dir, writable] = stat.S_IFREG | ((0o666 if writable else 0o444) & ~own.umask)
+    return modes
+
+
+_MODES: dict[Ownership, dict[tuple[bool, bool], int]] = {}
 
 
 def attrs_for(node: Node, size: int, own: Ownership, mount_time_ns: int) -> Attrs:
     """``size`` is the content size for files (the caller resolves unknown sizes)."""
-    writable = not (own.read_only or node.kind.read_only)
-    if node.kind.is_dir:
-        perm = 0o777 if writable else 0o555
-        mode = stat.S_IFDIR | (perm & ~own.umask)
+    modes = _MODES.get(own)
+    if modes is None:
+        modes = _MODES[own] = _modes(own)
+    kind = node.kind
+    is_dir = kind.is_dir
+    mode = modes[is_dir, not (own.read_only or kind.read_only)]
+    if is_dir:
         size = BLOCK_SIZE
-    else:
-        perm = 0o666 if writable else 0o444
-        mode = stat.S_IFREG | (perm & ~own.umask)
-    mtime, ctime = _times(node, mount_time_ns)
-    if node.kind is Kind.PENDING:
+    if kind is Kind.PENDING:
         mtime = ctime = time.time_ns()
-    return Attrs(
-        ino=node.ino,
-        mode=mode,
-        size=size,
-        nlink=1,  # for directories: "subdirectory count unknown", so find never prunes by link count
-        uid=own.uid,
-        gid=own.gid,
-        mtime_ns=mtime,
-        ctime_ns=max(ctime, mtime),
-        atime_ns=mtime,
-    )
+    else:
+        mtime, ctime = _times(node, mount_time_ns)
+    # nlink 1 for directories: "subdirectory count unknown", so find never prunes by link count
+    return Attrs(node.ino, mode, size, 1, own.uid, own.gid, mtime, ctime if ctime > mtime else mtime, mtime)

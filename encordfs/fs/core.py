@@ -21,6 +21,7 @@ from encordfs.fs.cache import Caches
 from encordfs.fs.errors import FsError
 from encordfs.fs.directories import DirectoryOps, candidate_of
 from encordfs.fs.files import FileOps, Handle
+from encordfs.fs.hotfolders import HotFolders
 from encordfs.fs.inodes import InodeTable, Kind, Node
 from encordfs.fs.namespace import NamespaceOps
 from encordfs.fs.options import MountOptions
@@ -38,6 +39,7 @@ STATFS_BLOCK = 4096
 CAPACITY_BYTES = 1 << 50  # 1 PiB shown as the size of the drive
 FREE_INODES = 1 << 32
 USER_NAMESPACE = "user."
+LISTING_WAIT = 0.2  # seconds a lookup waits for a listing on its way before searching itself
 
 
 class Notifier(Protocol):
@@ -103,6 +105,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         self._uploading: set[WriteHandle] = set()  # handles whose background upload runs (files.py)
         self._usage = UsageCache(storage, root_folder.uuid if root_folder else None, options.dir_ttl)
         self._walk = WalkAhead(self._list_ahead)
+        self._hot = HotFolders()
 
     def start(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
@@ -212,6 +215,8 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             return None if ino is None else self.inodes.get(ino)
         if self.caches.is_negative(dir_node.ino, name):
             return None
+        if await self._listing_arrived(dir_node.ino):
+            return await self._resolve(dir_node, name)
         if dir_node.kind is Kind.GROUP:
             await self._group_listing(dir_node)
             return await self._resolve(dir_node, name)
@@ -223,6 +228,8 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             if names.escape(text) != name:
                 self.caches.note_missing(dir_node.ino, name)
                 return None
+        if self._hot.note_miss(dir_node.ino):
+            self._walk.list_ahead(self._require_nursery(), [dir_node.ino], hot=True)
         found = await self._search(dir_node, text)
         if suffixed is None:
             found = [f for f in found if f.candidate.title == text]
@@ -232,6 +239,14 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
                 return self._node_for(by_candidate[candidate], dir_node.ino)
         self.caches.note_missing(dir_node.ino, name)
         return None
+
+    async def _listing_arrived(self, dir_ino: int) -> bool:
+        """If the folder is being listed in the background (hot, or a walk's read-ahead), wait for
+        that listing a little (``LISTING_WAIT``): True once it is in the cache. The kernel sends a
+        directory's lookups one at a time, so a search now would delay every lookup queued behind it."""
+        with trio.move_on_after(LISTING_WAIT):
+            await self._walk.wait_for(dir_ino)
+        return self.caches.listing(dir_ino) is not None
 
     async def _lookup_node(self, parent: int, name: str) -> Node:
         dir_node = self._dir(parent)

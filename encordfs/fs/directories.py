@@ -85,15 +85,16 @@ class DirectoryOps:
 
     def _unlisted_folder(self, ino: int) -> bool:
         node = self.inodes.get(ino)
-        return node is not None and node.kind is Kind.FOLDER and self.caches.listing(ino) is None
+        return node is not None and (node.kind is Kind.FOLDER or node.kind is Kind.ROOT) and self.caches.listing(ino) is None
 
-    async def _list_ahead(self, ino: int) -> bool:
-        """A folder's listing into the cache (for ``WalkAhead``); False if there was nothing to do."""
+    async def _list_ahead(self, ino: int, hot: bool) -> bool:
+        """A folder's listing into the cache (for ``WalkAhead``); False if there was nothing to do.
+        ``hot``: its names are being looked up one by one, so its items come with signed URLs."""
         node = self.inodes.get(ino)
         if node is None or not self._unlisted_folder(ino):
             return False
         version = self.caches.version(ino)
-        entries = [entry async for entry in self._folder_entries(node)]
+        entries = [entry async for entry in self._folder_entries(node, sign_urls=hot)]
         self._store_listing(ino, entries, version)
         return True
 
@@ -122,13 +123,15 @@ class DirectoryOps:
         pending = self._pending.get(ino, {})
         self.caches.store_listing(ino, {e.name: e.ino for e in entries if e.name not in pending}, version)
 
-    async def _folder_entries(self, dir_node: Node) -> AsyncIterator[Entry]:
+    async def _folder_entries(self, dir_node: Node, *, sign_urls: bool = False) -> AsyncIterator[Entry]:
         """Folders first (all of them: their names never depend on items), then items page by page,
         each title group named once all its members (adjacent, by name) have arrived. Both listings
         are fetched at once, a page or two ahead of the reader (see ``Prefetched``)."""
         parent = dir_node.uuid
         nursery = self._require_nursery()
-        items: AsyncIterator[StorageItem] = _no_items() if parent is None else self.storage.iter_items(parent, page_size=PAGE_SIZE)
+        items: AsyncIterator[StorageItem] = (
+            _no_items() if parent is None else self.storage.iter_items(parent, page_size=PAGE_SIZE, sign_urls=sign_urls)
+        )
         async with (
             Prefetched(nursery, self.storage.iter_folders(parent, page_size=PAGE_SIZE), batch=BATCH, ahead=AHEAD) as folder_pages,
             Prefetched(nursery, items, batch=BATCH, ahead=AHEAD) as item_pages,

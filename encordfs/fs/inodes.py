@@ -10,13 +10,9 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING
 from uuid import UUID
 
-from encordfs.wire.models import StorageFolder, StorageItem
-
-if TYPE_CHECKING:
-    from encordfs.fs.attrs import Attrs
+from encordfs.wire.models import ItemRecord, StorageFolder, StorageItem
 
 ROOT_INO = 1
 
@@ -45,16 +41,26 @@ Key = UUID | tuple[UUID, UUID] | int | None
 
 @dataclass(slots=True)
 class Node:
+    """One inode. An item is kept as an ``ItemRecord`` (compact: a mount keeps one per listed
+    entry); ``item`` rebuilds the full ``StorageItem`` for the few operations that read more than
+    attributes and names (open, xattrs, renames)."""
+
     ino: int
     kind: Kind
     key: Key
     parent: int
     folder: StorageFolder | None = None
-    item: StorageItem | None = None
+    record: ItemRecord | None = None
     lookups: int = 0
     _extra: dict | None = None
-    attrs_memo: Attrs | None = None  # the attributes last computed (see Filesystem._attrs) ...
-    attrs_of: object = None  # ... from this model
+
+    @property
+    def item(self) -> StorageItem | None:
+        return None if self.record is None else self.record.item()
+
+    @item.setter
+    def item(self, item: StorageItem | None) -> None:
+        self.record = None if item is None else ItemRecord.of(item)
 
     @property
     def extra(self) -> dict:
@@ -66,24 +72,26 @@ class Node:
 
     def drop_model(self) -> None:
         """Forget the folder/item model and what was derived from it (refetched on next use)."""
-        self.item = self.folder = self.attrs_memo = self.attrs_of = self._extra = None
+        self.record = self.folder = self._extra = None
 
     @property
     def uuid(self) -> UUID | None:
         """The folder or item this node stands for (None: the storage root, a file not uploaded)."""
         if isinstance(self.key, UUID):
             return self.key
-        return self.item.uuid if self.item is not None else None
+        return self.record.uuid if self.record is not None else None
 
     @property
     def needs_model(self) -> bool:
         """Its model was dropped to save memory (see ``InodeTable.forget``) and must be refetched."""
-        return (self.kind in (Kind.FILE, Kind.GROUP) and self.item is None) or (self.kind is Kind.FOLDER and self.folder is None)
+        if self.kind is Kind.FILE or self.kind is Kind.GROUP:
+            return self.record is None
+        return self.kind is Kind.FOLDER and self.folder is None
 
     @property
     def title(self) -> str:
-        if self.item is not None:
-            return self.item.name
+        if self.record is not None:
+            return self.record.name
         if self.folder is not None:
             return self.folder.name
         return ""
@@ -120,12 +128,12 @@ class InodeTable:
     def for_item(self, item: StorageItem, parent: int) -> Node:
         kind = Kind.GROUP if item.item_type.is_composite else Kind.FILE
         node = self._ensure(item.uuid, kind, parent)
-        node.item, node.parent, node.kind = item, parent, kind
+        node.record, node.parent, node.kind = ItemRecord.of(item), parent, kind
         return node
 
     def for_frame(self, group: UUID, frame: StorageItem, parent: int) -> Node:
         node = self._ensure((group, frame.uuid), Kind.FRAME, parent)
-        node.item, node.parent = frame, parent
+        node.record, node.parent = ItemRecord.of(frame), parent
         return node
 
     def new_pending(self, parent: int) -> Node:
@@ -137,7 +145,7 @@ class InodeTable:
         old = self._by_key.get(item.uuid)
         if old is not None and old != node.ino:
             self._nodes.pop(old, None)
-        node.key, node.kind, node.item = item.uuid, Kind.FILE, item
+        node.key, node.kind, node.record = item.uuid, Kind.FILE, ItemRecord.of(item)
         self._by_key[item.uuid] = node.ino
 
     def _ensure(self, key: Key, kind: Kind, parent: int) -> Node:

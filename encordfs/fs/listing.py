@@ -9,14 +9,14 @@ directory shows up on the next ``opendir``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import AsyncIterator, Callable, Generic, TypeVar
+from typing import AsyncIterator, Callable, Generic, NamedTuple, TypeVar
 
 import trio
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
+    """One name of a listing (a tuple: an open handle of a big folder holds one per entry)."""
+
     name: str
     ino: int
 

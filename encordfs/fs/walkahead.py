@@ -7,6 +7,10 @@ a folder the walk has entered; their listings are fetched in the background (at 
 finds them. Only one level below where the walk is: an ``ls`` of one folder never starts a listing
 of a whole tree. Opening a folder whose listing is on its way waits for it instead of fetching it
 twice. A failure here costs nothing: the walk lists the folder itself.
+
+The same machinery lists a *hot* folder (see ``hotfolders``): one whose names are being looked up
+one by one. Such a listing asks for signed URLs and is not a walk's: opening the folder later does
+not list its subfolders ahead.
 """
 
 from __future__ import annotations
@@ -26,21 +30,21 @@ WALK_CONCURRENCY = 8
 
 
 class WalkAhead:
-    def __init__(self, list_folder: Callable[[int], Awaitable[bool]]) -> None:
-        """``list_folder(ino)`` fetches a folder's listing into the listing cache (False: it
-        had nothing to do)."""
+    def __init__(self, list_folder: Callable[[int, bool], Awaitable[bool]]) -> None:
+        """``list_folder(ino, hot)`` fetches a folder's listing into the listing cache (False: it
+        had nothing to do); ``hot``: with signed URLs, for the lookups that follow."""
         self._list_folder = list_folder
         self._limiter = trio.CapacityLimiter(WALK_CONCURRENCY)
         self._queued: set[int] = set()
         self._running: dict[int, trio.Event] = {}
         self._listed: set[int] = set()  # listed ahead, not reached by the walk yet
 
-    def list_ahead(self, nursery: trio.Nursery, folders: list[int]) -> None:
+    def list_ahead(self, nursery: trio.Nursery, folders: list[int], *, hot: bool = False) -> None:
         """List the first ``WALK_AHEAD`` of ``folders`` (not listed yet, in walk order) ahead."""
         for ino in folders[:WALK_AHEAD]:
             if ino not in self._queued:
                 self._queued.add(ino)
-                nursery.start_soon(self._fetch, ino)
+                nursery.start_soon(self._fetch, ino, hot)
 
     def entered(self, ino: int) -> bool:
         """The walk opened ``ino``: True (once) if its listing came from here."""
@@ -55,12 +59,12 @@ class WalkAhead:
         if event is not None:
             await event.wait()
 
-    async def _fetch(self, ino: int) -> None:
+    async def _fetch(self, ino: int, hot: bool) -> None:
         try:
             async with self._limiter:
                 self._running[ino] = done = trio.Event()
                 try:
-                    if await self._list_folder(ino):
+                    if await self._list_folder(ino, hot) and not hot:
                         self._listed.add(ino)
                 finally:
                     del self._running[ino]

@@ -43,9 +43,10 @@ class Storage(Protocol):
     async def get_item(self, item: UUID, *, sign_url: bool = False) -> StorageItem: ...
 
     def iter_items(
-        self, folder: UUID, *, search: str | None = None, page_size: int = 1000
+        self, folder: UUID, *, search: str | None = None, page_size: int = 1000, sign_urls: bool = False
     ) -> AsyncIterator[StorageItem]:
-        """Direct items of ``folder``, by name, page by page; stop early by leaving the loop."""
+        """Direct items of ``folder``, by name, page by page; stop early by leaving the loop.
+        ``sign_urls``: the items' download URLs come along (a search always brings them)."""
         ...
 
     async def child_items(self, item: StorageItem, *, sign_urls: bool = False) -> list[StorageItem]:

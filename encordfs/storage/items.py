@@ -48,15 +48,16 @@ class ItemApi:
         return found
 
     def iter_items(
-        self, folder: UUID, *, search: str | None = None, page_size: int = 1000
+        self, folder: UUID, *, search: str | None = None, page_size: int = 1000, sign_urls: bool = False
     ) -> AsyncIterator[StorageItem]:
         """Direct items of ``folder``, by name, page by page; stop early by leaving the loop.
 
-        A search (a lookup by name: few results) also asks for signed URLs, which go to the URL
-        cache, so opening and reading what it found costs one GET, not an item call first."""
+        A search (a lookup by name: few results) always asks for signed URLs, other listings when
+        ``sign_urls``; they go to the URL cache, so opening and reading what was found costs one
+        GET, not an item call first."""
         query = ItemQuery(
             search=search, page_size=page_size, include_client_metadata=True, client_metadata_as_signed_url=False,
-            sign_urls=search is not None,
+            sign_urls=sign_urls or search is not None,
         )
         path = f"storage/folders/{folder}/items"
         return iter_pages(self._transport, path, query, self.item_from_wire, operation="list items")

@@ -122,8 +122,10 @@ class FakeStorage:
             raise Forbidden("no such item", status=403)
         return self.items[item]
 
-    async def iter_items(self, folder: UUID, *, search: str | None = None, page_size: int = 1000) -> AsyncIterator[StorageItem]:
-        self.calls.append(f"iter_items:{search}")
+    async def iter_items(
+        self, folder: UUID, *, search: str | None = None, page_size: int = 1000, sign_urls: bool = False
+    ) -> AsyncIterator[StorageItem]:
+        self.calls.append(f"iter_items:{search}" + (":signed" if sign_urls else ""))
         for item in self._items_in(folder):
             if not search or search.lower() in item.name.lower():
                 yield item

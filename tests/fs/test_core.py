@@ -242,6 +242,7 @@ async def test_rename_and_move_are_server_side_and_keep_uuids(storage, staging, 
     dst = storage.add_folder("dst", top.uuid)
     item = storage.add_item(top.uuid, "a.txt", b"a")
     sub = storage.add_folder("sub", top.uuid)
+    storage.add_item(dst.uuid, "c.txt", b"c")
     fs = make_fs(storage, staging, nursery, root=top)
     dst_ino = (await fs.lookup(ROOT_INO, "dst")).ino
     ino = (await fs.lookup(ROOT_INO, "a.txt")).ino
@@ -253,7 +254,6 @@ async def test_rename_and_move_are_server_side_and_keep_uuids(storage, staging, 
     await fs.rename(ROOT_INO, "sub", dst_ino, "sub2", noreplace=False, exchange=False)
     assert storage.folders[sub.uuid].parent == dst.uuid and storage.folders[sub.uuid].name == "sub2"
     assert "upload_file" not in storage.calls and "delete_items" not in storage.calls
-    storage.add_item(dst.uuid, "c.txt", b"c")
     with pytest.raises(FsError) as exists:
         await fs.rename(dst_ino, "b.txt", dst_ino, "c.txt", noreplace=True, exchange=False)
     assert exists.value.errno == errno.EEXIST

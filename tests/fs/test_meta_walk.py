@@ -49,20 +49,21 @@ async def test_a_folder_listed_ahead_is_not_fetched_twice_and_sees_our_changes(s
     assert await ls(fs, names["b"]) == {}
 
 
-async def test_attributes_are_reused_until_the_model_changes_and_dropped_with_it(storage, staging, nursery) -> None:
+async def test_attributes_follow_the_record_and_forget_drops_it(storage, staging, nursery) -> None:
     top = storage.add_folder("top")
     item = storage.add_item(top.uuid, "a.txt", b"abc")
     fs = make_fs(storage, staging, nursery, root=top)
     ino = (await ls(fs, ROOT_INO))["a.txt"]
     first = await fs.getattr(ino)
-    assert await fs.getattr(ino) is first and first.size == 3
+    assert await fs.getattr(ino) == first and first.size == 3
+    assert fs.inodes[ino].item == item, "the compact record rebuilds the item it came from"
     storage.content[item.uuid] = b"abcdef"
     storage.items[item.uuid] = replace(item, file_size=6)
     fs.caches.stale(ino)
     assert (await fs.getattr(ino)).size == 6, "a refreshed model gives new attributes"
     fs.remember(ino)
     fs.forget([(ino, 1)])
-    assert fs.inodes[ino].attrs_memo is None and fs.inodes[ino].item is None, "forget drops the model and its attributes"
+    assert fs.inodes[ino].record is None and fs.inodes[ino].item is None, "forget drops the record"
     assert (await fs.getattr(ino)).size == 6
 
 

@@ -107,3 +107,28 @@ def test_a_sequential_read_is_exact_and_fetched_in_few_big_gets(emulator_factory
         for offset in (5_000_000, 17, 3 << 20):
             handle.seek(offset)
             assert handle.read(70_000) == expected[offset : offset + 70_000]
+
+
+def test_files_read_by_name_one_after_another_cost_one_get_each_once_their_folder_is_hot(
+    emulator_factory, make_sdk_client, mount_fs, tmp_path
+) -> None:
+    """A reader going through a folder's files by name (no ls first) gets its lookups answered from
+    one listing after the first few, and each file from one GET: no item call, no search."""
+    log = RequestLog(tmp_path / "requests.jsonl")
+    server = emulator_factory("--request-log", str(log.path))
+    folder = make_sdk_client(server).create_storage_folder("many")
+    notes = [mediagen.text(tmp_path / f"n{i:02}.txt", (f"note {i}",)) for i in range(24)]
+    for note in notes:
+        folder.upload_text(note, title=note.name)
+    mnt = mount_fs(server, folder.uuid).path
+
+    data: list[bytes] = []
+    requests = log.during(lambda: data.extend(read_all(mnt / note.name) for note in notes))
+
+    assert data == [note.read_bytes() for note in notes]
+    assert [r for r in requests if "/storage/items/" in r["path"]] == []
+    assert len([r for r in requests if r["path"].startswith("/blobs/")]) == len(notes)
+    listings = [dict(map(tuple, r["query_list"])) for r in requests if r["path"].endswith("/items")]
+    full = [q for q in listings if "search" not in q]
+    assert len(full) == 1 and full[0]["signUrls"] == "True", listings
+    assert len(listings) - 1 <= len(notes) // 2, "most lookups came from the listing"
