@@ -31,7 +31,7 @@ from encordfs.fs.walkahead import WalkAhead
 from encordfs.fs.writer import Uploader, WriteHandle
 from encordfs.storage.errors import Forbidden, NotFound
 from encordfs.storage.interface import Storage
-from encordfs.wire.models import StorageFolder, StorageItem
+from encordfs.wire.models import ItemRecord, StorageFolder, StorageItem
 
 log = logging.getLogger(__name__)
 
@@ -146,28 +146,20 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         if node.kind is Kind.PENDING or node.ino in self._writers:
             writer = self._writers.get(node.ino)
             return writer.size() if writer else 0
-        if node.kind.is_dir or node.item is None:
+        record = node.record
+        if node.kind.is_dir or record is None:
             return 0
-        if node.item.file_size is not None:
-            return node.item.file_size
+        if record.file_size is not None:
+            return record.file_size
         if "size" not in node.extra:
             node.extra["size"] = await self.storage.content_length(node.item)
         return node.extra["size"]
 
     async def _attrs(self, node: Node) -> Attrs:
-        """Attributes of a node, reused while its model and size are unchanged (models are
-        immutable, and a model belongs to one kind of node), so a warm ``ls -l`` of a big folder
-        recomputes nothing."""
-        await self._loaded(node)
-        size = await self._size(node)
-        model = node.item or node.folder
-        memo = node.attrs_memo
-        if memo is not None and node.attrs_of is model and memo.size == size:
-            return memo
-        attrs = attrs_for(node, size, self._own, self._mount_ns)
-        if node.kind is not Kind.PENDING:  # a file being written shows the time now
-            node.attrs_memo, node.attrs_of = attrs, model
-        return attrs
+        """Attributes of a node, built from its record's ints (cheap enough not to be kept)."""
+        if node.needs_model:
+            await self._refresh(node)
+        return attrs_for(node, await self._size(node), self._own, self._mount_ns)
 
     async def _loaded(self, node: Node) -> Node:
         """The node with its folder/item model (refetched if ``forget`` dropped it)."""
@@ -290,12 +282,12 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             if node.kind in (Kind.FOLDER, Kind.ROOT) and isinstance(node.key, UUID):
                 node.folder = await self.storage.get_folder(node.key)
             elif node.kind in (Kind.FILE, Kind.GROUP) and isinstance(node.key, UUID):
-                item = await self.storage.get_item(node.key)
-                old = node.item
-                if old is None or item.last_edited_at != old.last_edited_at or item.file_size != old.file_size:
+                record = ItemRecord.of(await self.storage.get_item(node.key))
+                old = node.record
+                if old is None or record.edited_ns != old.edited_ns or record.file_size != old.file_size:
                     node.extra.pop("size", None)
                     node.extra["changed"] = old is not None
-                node.item = item
+                node.record = record
         except (Forbidden, NotFound) as exc:
             # Encord answers 403 for entries that no longer exist: treat it as gone from its folder.
             self.caches.forget_listing(node.parent)
