@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Sequence, TypeVar
+from typing import Iterable, NamedTuple, Sequence, TypeVar
 from uuid import UUID
 
 NAME_MAX = 255
@@ -108,9 +108,9 @@ def parse_suffix(name: str) -> SuffixedName | None:
     return SuffixedName(match.group("stem"), match.group("hex"), match.group("ext") or "")
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """What naming needs to know about one entry of a directory."""
+class Candidate(NamedTuple):
+    """What naming needs to know about one entry of a directory (a tuple: one is made per listed
+    entry)."""
 
     uuid: UUID
     title: str
@@ -130,6 +130,8 @@ def name_group(entries: Sequence[C]) -> list[tuple[str, C]]:
     if not entries:
         return []
     escaped = escape(entries[0].title)
+    if len(entries) == 1 and len(escaped) * 4 <= NAME_MAX:  # the usual case: a unique, short title
+        return [(escaped, entries[0])]
     ordered = sorted(entries, key=_rank)
     fits = len(escaped.encode()) <= NAME_MAX
     named = []
