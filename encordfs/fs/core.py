@@ -22,6 +22,7 @@ from encordfs.fs.errors import FsError
 from encordfs.fs.directories import DirectoryOps, candidate_of
 from encordfs.fs.files import FileOps, Handle
 from encordfs.fs.hotfolders import HotFolders
+from encordfs.fs.prefetch import FolderPrefetch
 from encordfs.fs.inodes import InodeTable, Kind, Node
 from encordfs.fs.namespace import NamespaceOps
 from encordfs.fs.options import MountOptions
@@ -106,6 +107,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         self._usage = UsageCache(storage, root_folder.uuid if root_folder else None, options.dir_ttl)
         self._walk = WalkAhead(self._list_ahead)
         self._hot = HotFolders()
+        self._prefetch = FolderPrefetch(self._require_nursery)
 
     def start(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery

@@ -8,6 +8,7 @@ import errno
 import logging
 import os
 from dataclasses import dataclass
+from typing import Hashable
 from uuid import UUID
 
 import trio
@@ -16,6 +17,7 @@ from encordfs.fs.attrs import Attrs
 from encordfs.fs.errors import FsError
 from encordfs.fs.inodes import Kind, Node
 from encordfs.fs.listing import Listing
+from encordfs.fs.prefetch import FolderPrefetch, Sibling
 from encordfs.fs.reader import Reader
 from encordfs.fs.filetypes import UnsupportedType, is_temporary_name, judge_name
 from encordfs.fs.options import MountOptions, UploadMode
@@ -54,6 +56,7 @@ class FileOps:
     _pending: dict[int, dict[str, Node]]
     _nursery: trio.Nursery | None
     _uploading: set[WriteHandle]  # handles whose background upload task runs
+    _prefetch: FolderPrefetch
     _draining = False  # shutting down: upload even what files still open hold
 
     async def open(self, ino: int, flags: int) -> tuple[int, bool]:
@@ -73,7 +76,8 @@ class FileOps:
         if not self.caches.is_fresh(ino):
             await self._refresh(node)
         changed = node.extra.pop("changed", False)
-        return self._add_handle(self._item_reader(node.item, await self._size(node))), not changed
+        size = await self._size(node)
+        return self._add_handle(self._item_reader(node.item, size, self._read_files_ahead(node, size))), not changed
 
     def _require_nursery(self) -> trio.Nursery:
         if self._nursery is None:
@@ -183,8 +187,37 @@ class FileOps:
             handle.uploaded = self._item_reader(item, await self._item_size(item))
         return await handle.uploaded.read(offset, size)
 
-    def _item_reader(self, item: StorageItem, size: int) -> Reader:
-        return Reader(lambda off, n: self.storage.read_range(item, off, n), size, self._require_nursery())
+    def _item_reader(self, item: StorageItem, size: int, fetched_ahead: Hashable | None = None) -> Reader:
+        """A reader of the item; its first GET is skipped when ``FolderPrefetch`` fetched the
+        file (under the key ``fetched_ahead``) already."""
+
+        async def fetch(offset: int, length: int) -> bytes:
+            if offset == 0 and fetched_ahead is not None:
+                data = await self._prefetch.take(fetched_ahead)
+                if data is not None and len(data) >= length:
+                    return data[:length]
+            return await self.storage.read_range(item, offset, length)
+
+        return Reader(fetch, size, self._require_nursery())
+
+    def _read_files_ahead(self, node: Node, size: int) -> Hashable | None:
+        """Tell ``FolderPrefetch`` a file of a listed folder was opened (it may fetch the next
+        ones); the key the file's own content may have been fetched ahead under."""
+        listing = self.caches.listing(node.parent)
+        if listing is None or node.kind is not Kind.FILE or node.record is None:
+            return None
+        self._prefetch.opened(node.parent, listing, node.ino, self._sibling)
+        return (node.record.uuid, size, node.record.edited_ns)
+
+    def _sibling(self, ino: int) -> Sibling | None:
+        node = self.inodes.get(ino)
+        if node is None or node.kind is not Kind.FILE or node.record is None or ino in self._writers:
+            return None
+        record, item = node.record, node.item
+        size = record.file_size
+        if not size or item is None:
+            return None
+        return Sibling((record.uuid, size, record.edited_ns), size, lambda: self.storage.read_range(item, 0, size))
 
     async def _item_size(self, item: StorageItem) -> int:
         return item.file_size if item.file_size is not None else await self.storage.content_length(item)
