@@ -38,6 +38,7 @@ def metrics(scale: Scale) -> list[Metric]:
         Metric("find_cold", f"find over {scale.tree_entries} entries, cold", "s", False),
         Metric("cp_r", f"cp -r of {copies} in, until on the server", "files/s", True),
         Metric("cp_big", f"cp of a {scale.upload_big_bytes >> 20} MiB file in, until on the server", "MB/s", True),
+        Metric("first_entry", f"first entry of a {scale.listing_entries}-entry folder, cold", "s", False),
         Metric("peak_rss", f"peak RSS of the mount after ls -l of {scale.listing_entries} entries", "MiB", False),
     ]
 

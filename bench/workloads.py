@@ -173,6 +173,18 @@ def copy_big_in(ctx: MountContext) -> dict[str, float]:
     return {"cp_big": rate}
 
 
+def first_entry(ctx: MountContext) -> dict[str, float]:
+    """Seconds until ``os.scandir`` of the big listing folder yields its first entry (cold): what a
+    file manager or ``ls`` waits before it can show anything."""
+    start = time.perf_counter()
+    with os.scandir(ctx.mnt / LISTING) as entries:
+        first = next(entries)
+        elapsed = time.perf_counter() - start
+    if first.name not in {Path(p).name for p in ctx.dataset.under(LISTING)}:
+        raise CheckFailed(f"scandir {LISTING}: {first.name!r} is not in the dataset")
+    return {"first_entry": elapsed}
+
+
 def peak_memory(ctx: MountContext) -> dict[str, float]:
     """ls -l of the big listing folder, then the mount process's peak RSS."""
     out = _command("ls", "-l", str(ctx.mnt / LISTING))
@@ -191,5 +203,6 @@ PROBES = [
     Probe("find", find_tree),
     Probe("cp_r", copy_tree_in),
     Probe("cp_big", copy_big_in),
+    Probe("first_entry", first_entry),
 ]
 MEMORY_PROBE = Probe("memory", peak_memory)
