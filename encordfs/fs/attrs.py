@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import stat
 import time
 from dataclasses import dataclass
@@ -19,6 +20,16 @@ class Ownership:
     gid: int
     umask: int
     read_only: bool
+
+    @functools.cached_property
+    def modes(self) -> dict[tuple[bool, bool], int]:
+        """st_mode by (is a directory, writable), worked out once per mount."""
+        modes = {}
+        for is_dir in (False, True):
+            for writable in (False, True):
+                kind, perm = (stat.S_IFDIR, 0o777 if writable else 0o555) if is_dir else (stat.S_IFREG, 0o666 if writable else 0o444)
+                modes[is_dir, writable] = kind | (perm & ~self.umask)
+        return modes
 
 
 class Attrs(NamedTuple):
@@ -55,29 +66,11 @@ def _times(node: Node, mount_time_ns: int) -> tuple[int, int]:
     return datetime_ns(folder.last_edited_at), datetime_ns(folder.created_at)
 
 
-def _modes(own: Ownership) -> dict[tuple[bool, bool], int]:
-    """st_mode by (is a directory, writable) for one mount's ownership."""
-    modes = {}
-    for is_dir in (False, True):
-        for writable in (False, True):
-            if is_dir:
-                modes[is_dir, writable] = stat.S_IFDIR | ((0o777 if writable else 0o555) & ~own.umask)
-            else:
-                modes[is_dir, writable] = stat.S_IFREG | ((0o666 if writable else 0o444) & ~own.umask)
-    return modes
-
-
-_MODES: dict[Ownership, dict[tuple[bool, bool], int]] = {}
-
-
 def attrs_for(node: Node, size: int, own: Ownership, mount_time_ns: int) -> Attrs:
     """``size`` is the content size for files (the caller resolves unknown sizes)."""
-    modes = _MODES.get(own)
-    if modes is None:
-        modes = _MODES[own] = _modes(own)
     kind = node.kind
     is_dir = kind.is_dir
-    mode = modes[is_dir, not (own.read_only or kind.read_only)]
+    mode = own.modes[is_dir, not (own.read_only or kind.read_only)]
     if is_dir:
         size = BLOCK_SIZE
     if kind is Kind.PENDING:

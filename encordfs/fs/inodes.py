@@ -98,27 +98,29 @@ class Node:
 
 
 class InodeTable:
-    """ino -> Node, and key -> ino so the same entry always gets the same number."""
+    """ino -> Node (a list: inode numbers are handed out in order, so a number is its index; a
+    gone node leaves None), and key -> ino so the same entry always gets the same number."""
 
     def __init__(self, root_folder: StorageFolder | None) -> None:
-        self._nodes: dict[int, Node] = {}
         self._by_key: dict[Key, int] = {}
-        self._next = itertools.count(ROOT_INO + 1)
         self._serials = itertools.count(1)
         root = Node(ROOT_INO, Kind.ROOT, root_folder.uuid if root_folder else None, ROOT_INO, folder=root_folder)
-        self._nodes[ROOT_INO] = root
+        self._nodes: list[Node | None] = [None] * ROOT_INO + [root]
         if root_folder is not None:
             self._by_key[root_folder.uuid] = ROOT_INO
 
     def __getitem__(self, ino: int) -> Node:
-        return self._nodes[ino]
+        node = self.get(ino)
+        if node is None:
+            raise KeyError(ino)
+        return node
 
     def get(self, ino: int) -> Node | None:
-        return self._nodes.get(ino)
+        return self._nodes[ino] if 0 <= ino < len(self._nodes) else None
 
     def by_key(self, key: Key) -> Node | None:
         ino = self._by_key.get(key)
-        return None if ino is None else self._nodes.get(ino)
+        return None if ino is None else self.get(ino)
 
     def for_folder(self, folder: StorageFolder, parent: int) -> Node:
         node = self._ensure(folder.uuid, Kind.FOLDER, parent)
@@ -144,23 +146,25 @@ class InodeTable:
         self._by_key.pop(node.key, None)
         old = self._by_key.get(item.uuid)
         if old is not None and old != node.ino:
-            self._nodes.pop(old, None)
+            self._nodes[old] = None
         node.key, node.kind, node.record = item.uuid, Kind.FILE, ItemRecord.of(item)
         self._by_key[item.uuid] = node.ino
 
     def _ensure(self, key: Key, kind: Kind, parent: int) -> Node:
         ino = self._by_key.get(key)
-        if ino is not None and ino in self._nodes:
-            return self._nodes[ino]
-        node = Node(next(self._next), kind, key, parent)
-        self._nodes[node.ino] = node
+        if ino is not None:
+            node = self._nodes[ino]
+            if node is not None:
+                return node
+        node = Node(len(self._nodes), kind, key, parent)
+        self._nodes.append(node)
         self._by_key[key] = node.ino
         return node
 
     def forget(self, ino: int, count: int) -> Node | None:
         """The kernel dropped ``count`` references; the node if none are left. The number stays
         reserved for the entry's key whatever happens."""
-        node = self._nodes.get(ino)
+        node = self.get(ino)
         if node is None:
             return None
         node.lookups = max(0, node.lookups - count)

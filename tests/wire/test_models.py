@@ -10,10 +10,13 @@ from encord.orm import storage as sdk
 from encordfs.wire.enums import StorageItemType, StorageLocationName, StorageUserRole, UploadJobStatus
 from encordfs.wire.models import (
     FolderSummary,
+    ItemRecord,
     PathElement,
     StorageFolder,
     StorageItem,
     UploadJobState,
+    datetime_ns,
+    ns_datetime,
     parse_datetime,
 )
 
@@ -62,6 +65,60 @@ def test_snake_case_keys_are_read_too():
     wire = make_item().to_wire()
     snake = {"item_type" if k == "itemType" else k: v for k, v in wire.items()}
     assert StorageItem.from_wire(snake).item_type is StorageItemType.VIDEO
+
+
+def test_all_snake_case_keys_read_like_camel_case_and_camel_case_wins():
+    item = make_item(integration_hash=uuid4(), description="d", url="u", signed_url="s")
+    wire = item.to_wire()
+    snake = {"_".join(_words(k)): v for k, v in wire.items()}
+    assert StorageItem.from_wire(snake) == item
+    assert StorageItem.from_wire({**snake, "name": "camel", "fileSize": 7}).file_size == 7
+    assert StorageItem.from_wire({**wire, "someNewField": 1}) == item, "unknown keys are ignored"
+
+
+def _words(camel: str) -> list[str]:
+    words, word = [], ""
+    for char in camel:
+        if char.isupper():
+            words.append(word)
+            word = char.lower()
+        else:
+            word += char
+    return [*words, word]
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"item_type": StorageItemType.IMAGE, "duration": None, "fps": None, "frame_count": None, "url": "cord/x"},
+        {"client_metadata": json.dumps({"long": "x" * 500}), "description": "y" * 100},
+        {"signed_url": "https://blob/x?sig=1", "client_metadata_signed_url": "https://meta", "is_tombstone": True},
+        {"dicom_instance_uid": "1.2.3", "dicom_study_uid": "1.2", "dicom_series_uid": "1.2.9", "file_size": None},
+        {"created_at": datetime(2020, 5, 6, 7, 8, 9, 1, tzinfo=timezone.utc), "integration_hash": uuid4()},
+    ],
+)
+def test_an_item_record_rebuilds_the_item_it_came_from(overrides):
+    item = make_item(**overrides)
+    record = ItemRecord.of(item)
+    assert record.item() == item
+    assert (record.uuid, record.name, record.item_type, record.file_size) == (item.uuid, item.name, item.item_type, item.file_size)
+    assert record.created_ns == datetime_ns(item.created_at) and record.edited_ns == datetime_ns(item.last_edited_at)
+
+
+def test_similar_items_share_one_shape_and_keep_only_their_own_values():
+    parent = uuid4()
+    first, second = (ItemRecord.of(make_item(parent=parent, url=f"cord/{n}")) for n in (1, 2))
+    assert first.shape is second.shape
+    assert "url" in first.shape.own_names and "parent" in first.shape.shared_names
+    assert first.item().url == "cord/1" and second.item().url == "cord/2"
+    other = ItemRecord.of(make_item(parent=uuid4()))
+    assert other.shape is not first.shape and other.item().parent != parent
+
+
+def test_ns_times_are_exact():
+    assert ns_datetime(datetime_ns(NOW)) == NOW
+    assert datetime_ns(datetime(1970, 1, 1, 0, 0, 1, 5)) == 1_000_005_000, "naive is UTC"
 
 
 def test_summary_and_job_state_match_the_sdk():
