@@ -4,17 +4,23 @@ Layout under the cache dir (every directory 0700, every file 0600)::
 
     lock                 flock'ed while a Staging is open: one mount per cache dir
     data/<id>            the bytes written through the mount (a StagedFile)
+    pending/<id>.new     the journal record file of a staged file not closed yet: made (empty) with
+                         the staged file, so that journaling it at close creates no directory entry
     pending/<id>.json    a journal record: "upload data/<id> to this folder under this title"
-    pending/*.tmp        a record being written (removed on open: it was never promised)
+    pending/*.tmp        a record being rewritten (removed on open: the old record stays valid)
     broken/              records (and their data) found unreadable or inconsistent on open, kept
                          for a human rather than deleted or retried
 
-Durability protocol (``commit``): fsync ``data/<id>``, fsync ``data/``, write ``pending/<id>.json.tmp``,
-fsync it, rename it to ``pending/<id>.json``, fsync ``pending/``. Only then does the upload start, and
-only then may ``close()`` return success. So at any crash point a record is either absent (nothing was
-promised: the writer's close() had not returned) or complete and pointing at a complete data file.
-``done`` unlinks the record first, then the data; a data file without a record is a write that never
-reached close() and is removed on the next open.
+Staged files are made ahead by a thread (``_Spares``), with their empty record files, and their
+directory entries are fsync'd in batches there, so a create costs no file creation and no fsync.
+Durability protocol (``commit``), one fsync latency per close: write the record (naming the size
+and the CRC-32 of the data) into ``pending/<id>.new``, fdatasync the data, fdatasync the record,
+then rename it to ``<id>.json`` (no fsync: under either name it is a record). A big file is
+fdatasync'd before its record is written instead of being checksummed. Only then may ``close()``
+return success. At any crash point a record is either absent or empty (nothing was promised: the
+writer's close() had not returned), or complete and pointing at complete data: a record whose data
+is short or fails its CRC is set aside on open. ``done`` unlinks the record first, then the data;
+a data file without a record is a write that never reached close() and is removed on open.
 
 The class is synchronous and thread-safe; the filesystem calls it through ``trio.to_thread``.
 """
@@ -31,8 +37,9 @@ import stat
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from concurrent import futures
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -54,7 +61,10 @@ __all__ = [
     "read_pending",
 ]
 
-_RECORD_VERSION = 1
+_RECORD_VERSION = 2  # 2 added crc32; version 1 records (no checksum) still load
+_READABLE_VERSIONS = (1, 2)
+CHECKSUMMED_SIZE = 8 << 20  # files up to this size are checksummed; bigger ones are synced before their record
+SPARE_FILES = 32  # staged files kept made ahead
 _SIGNED_QUERY = re.compile(r"(https?://[^\s?#]+)\?\S*")
 
 
@@ -101,6 +111,7 @@ class PendingUpload:
     sha256: str | None = None
     replaces: str | None = None  # the item (uuid) this file overwrites: deleted once the upload is done
     supersedes: str | None = None  # an earlier record of the same file, dropped if a crash left it
+    crc32: int | None = None  # of the data, when the record was written before the data was synced
 
     @property
     def replaced_item(self) -> UUID | None:
@@ -117,7 +128,7 @@ class PendingUpload:
 
     @classmethod
     def from_json(cls, record: dict[str, object]) -> PendingUpload:
-        if record.get("version") != _RECORD_VERSION:
+        if record.get("version") not in _READABLE_VERSIONS:
             raise ValueError(f"unknown journal record version {record.get('version')!r}")
         fields = {k: v for k, v in record.items() if k != "version"}
         fields["folder_uuid"] = UUID(str(fields["folder_uuid"]))
@@ -133,11 +144,13 @@ class StagedFile:
     ``Staging.done`` or ``Staging.discard``.
     """
 
-    def __init__(self, root: Path, file_id: str, path: Path, fd: int) -> None:
+    def __init__(self, root: Path, file_id: str, path: Path, fd: int, record_fd: int = -1) -> None:
         self._root = root
         self.id = file_id
         self.path = path
         self.fd = fd
+        self.record_fd = record_fd  # its empty pending/<id>.new, open until the first commit fills it
+        self.entries_durable = False  # its and its record file's directory entries are fsync'd
 
     def pwrite(self, data: bytes, offset: int) -> int:
         with _no_space(self._root, f"writing {len(data)} bytes"):
@@ -161,6 +174,12 @@ class StagedFile:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+        self._close_record()
+
+    def _close_record(self) -> None:
+        if self.record_fd >= 0:
+            os.close(self.record_fd)
+            self.record_fd = -1
 
 
 class Staging:
@@ -170,20 +189,24 @@ class Staging:
     fixes or refuses unsafe permissions and removes leftovers of interrupted writes.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, spare_files: int = SPARE_FILES) -> None:
         self.root = Path(root)
         self._data = self.root / "data"
         self._pending = self.root / "pending"
         self._mutex = threading.Lock()
-        self._fsyncs = futures.ThreadPoolExecutor(max_workers=3, thread_name_prefix="staging-fsync")
         for directory in (self.root, self._data, self._pending):
             _private_dir(directory)
         self._lock_fd = _lock(self.root / "lock")
+        self._data_sync = _DirSync(self._data)
+        self._pending_sync = _DirSync(self._pending)
         self._recover()
+        self._spares = _Spares(self._make_file, self._sync_dirs, self._remove, spare_files)
 
     def close(self) -> None:
-        """Release the cache dir lock. Staged files and records stay for the next open."""
-        self._fsyncs.shutdown(wait=True)
+        """Release the cache dir lock. Staged files and records stay for the next open (spare
+        staged files made ahead are removed)."""
+        for spare in self._spares.close():
+            self._remove(spare)
         if self._lock_fd >= 0:
             os.close(self._lock_fd)
             self._lock_fd = -1
@@ -197,13 +220,36 @@ class Staging:
     # --- staged files --------------------------------------------------------------------------
 
     def new_file(self) -> StagedFile:
-        """A new empty 0600 staged file, open read-write."""
+        """A new empty 0600 staged file, open read-write: one made ahead when there is one (no
+        system call here), else made now (its directory entries are then synced at commit)."""
+        spare = self._spares.take()
+        if spare is not None:
+            return spare
+        return self._make_file()
+
+    def _make_file(self) -> StagedFile:
+        """A staged file and its empty record file (``pending/<id>.new``, made first: a data file
+        never lacks one while it is being made), both 0600."""
         file_id = uuid.uuid4().hex
-        path = self._data / file_id
+        path, record_path = self._data / file_id, self._new_record_path(file_id)
+        fds: list[int] = []
         with _no_space(self.root, "creating a staged file"):
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        os.fchmod(fd, 0o600)
-        return StagedFile(self.root, file_id, path, fd)
+            try:
+                for made in (record_path, path):
+                    fds.append(os.open(made, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+                    os.fchmod(fds[-1], 0o600)
+            except BaseException:
+                for fd in fds:
+                    os.close(fd)
+                path.unlink(missing_ok=True)
+                record_path.unlink(missing_ok=True)
+                raise
+        return StagedFile(self.root, file_id, path, fds[1], fds[0])
+
+    def _sync_dirs(self) -> None:
+        """Make the directory entries of files made so far durable (shared by concurrent callers)."""
+        self._data_sync.sync()
+        self._pending_sync.sync()
 
     def open_data(self, record: PendingUpload) -> StagedFile:
         """Reopen the data of a journaled upload (to upload it, or to read it back), read-write."""
@@ -236,34 +282,50 @@ class Staging:
         if staged.closed:
             raise ValueError(f"staged file {staged.id} is closed: commit it before closing it")
         doing = f"journaling {target.title!r}"
-        record = PendingUpload(
-            id=staged.id,
-            folder_uuid=target.folder_uuid,
-            title=target.title,
-            item_type=target.item_type,
-            size=staged.size(),
-            created=time.time(),
-            sha256=sha256,
-            replaces=str(replaces) if replaces else None,
-            supersedes=supersedes.id if supersedes else None,
-        )
         with _no_space(self.root, doing):
-            # The data, its directory entry and the record's bytes are independent: fsync them
-            # at once (two fsync latencies per close instead of four), then publish the record.
-            durable = [
-                self._fsyncs.submit(os.fsync, staged.fd),
-                self._fsyncs.submit(_fsync_dir, self._data),
-                self._fsyncs.submit(self._write_temp, record),
-            ]
-            futures.wait(durable)
-            for step in durable:
-                step.result()
-        with self._mutex, _no_space(self.root, doing):
-            self._publish(record)
+            size = staged.size()
+            record = PendingUpload(
+                id=staged.id,
+                folder_uuid=target.folder_uuid,
+                title=target.title,
+                item_type=target.item_type,
+                size=size,
+                created=time.time(),
+                sha256=sha256,
+                replaces=str(replaces) if replaces else None,
+                supersedes=supersedes.id if supersedes else None,
+                crc32=_crc32(staged.fd, size) if size <= CHECKSUMMED_SIZE else None,
+            )
+            if staged.record_fd >= 0:
+                self._journal_new(staged, record)
+            else:  # committed before: its record is replaced atomically
+                os.fdatasync(staged.fd)
+                with self._mutex:
+                    self._write_record(record)
         if supersedes is not None:
             self._remove(supersedes)
         log.debug("journaled upload %s (%d bytes) as %s", record.id, record.size, record.item_type.value)
         return record
+
+    def _journal_new(self, staged: StagedFile, record: PendingUpload) -> None:
+        """The first commit of a staged file, into its record file made with it: the record and the
+        data synced together (the record's CRC tells complete data from a crash's leftovers), or,
+        for a big file, the data first."""
+        payload = _payload(record)
+        try:
+            if record.crc32 is None:
+                os.fdatasync(staged.fd)
+            os.pwrite(staged.record_fd, payload, 0)
+            if record.crc32 is not None:
+                os.fdatasync(staged.fd)
+            os.fdatasync(staged.record_fd)
+            if not staged.entries_durable:
+                self._sync_dirs()
+        except OSError:
+            os.ftruncate(staged.record_fd, 0)  # not promised: an empty record is an unfinished file
+            raise
+        staged._close_record()
+        os.rename(self._new_record_path(staged.id), self._record_path(staged.id))  # durable under either name
 
     def done(self, record: PendingUpload) -> None:
         """The server confirmed the upload: forget the record, then the data."""
@@ -314,6 +376,9 @@ class Staging:
     def _record_path(self, file_id: str) -> Path:
         return self._pending / f"{file_id}.json"
 
+    def _new_record_path(self, file_id: str) -> Path:
+        return self._pending / f"{file_id}.new"
+
     def _rewrite_record(self, record: PendingUpload) -> None:
         if not self._record_path(record.id).exists():
             raise NotPending(f"upload {record.id} of {record.title!r} is no longer pending")
@@ -330,10 +395,9 @@ class Staging:
     def _write_temp(self, record: PendingUpload) -> None:
         """The record's bytes, fsync'd, under its temp name (removed on open if never published)."""
         temp = self._temp_path(record.id)
-        payload = json.dumps(record.to_json(), sort_keys=True).encode()
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
-            os.write(fd, payload)
+            os.write(fd, _payload(record))
             os.fsync(fd)
         except OSError:
             os.close(fd)
@@ -343,7 +407,7 @@ class Staging:
 
     def _publish(self, record: PendingUpload) -> None:
         os.replace(self._temp_path(record.id), self._record_path(record.id))
-        _fsync_dir(self._pending)
+        self._pending_sync.sync()
 
     def _read_record(self, path: Path) -> PendingUpload | None:
         try:
@@ -354,18 +418,30 @@ class Staging:
             raise StagingError(f"unreadable upload journal record {path}: {exc}") from exc
 
     def _remove(self, what: PendingUpload | StagedFile) -> None:
+        """Forget a record (durably: it must not be replayed), then its data; or a staged file
+        never journaled (nothing to make durable)."""
+        if isinstance(what, StagedFile):
+            what.close()
+            self._new_record_path(what.id).unlink(missing_ok=True)
+        record = self._record_path(what.id)
         with self._mutex:
-            record = self._record_path(what.id)
-            if record.exists():
+            gone = record.exists()
+            if gone:
                 record.unlink()
-                _fsync_dir(self._pending)
-            self.data_path(what).unlink(missing_ok=True)
+        if gone:
+            self._pending_sync.sync()
+        self.data_path(what).unlink(missing_ok=True)
 
     def _recover(self) -> None:
         """Remove what a crash left half-made; set aside records that do not match their data."""
         for temp in self._pending.glob("*.tmp"):
             log.info("removing an interrupted journal write %s", temp.name)
             temp.unlink()
+        for new in self._pending.glob("*.new"):
+            if new.stat().st_size == 0:  # a file never closed (or a spare): nothing was promised
+                new.unlink()
+            else:  # journaled, not renamed yet: a record under either name
+                os.replace(new, new.with_suffix(".json"))
         kept: set[str] = set()
         for path in self._pending.glob("*.json"):
             problem = self._check_record(path)
@@ -379,7 +455,7 @@ class Staging:
             kept.discard(superseded)
         for data in self._data.iterdir():
             if data.name not in kept:
-                log.warning("removing staged data %s of a write that never completed its close()", data.name)
+                log.info("removing staged data %s of a file whose close() never completed", data.name)
                 data.unlink()
         if kept:
             log.info("%d upload(s) pending from an earlier mount", len(kept))
@@ -400,6 +476,8 @@ class Staging:
         size = _size_or_none(self.data_path(record))
         if record.id != path.name.removesuffix(".json") or size != record.size:
             return f"record for {record.title!r} expects {record.size} bytes, found {size}"
+        if record.crc32 is not None and _file_crc32(self.data_path(record)) != record.crc32:
+            return f"the data of {record.title!r} does not match the record's checksum"
         return None
 
     def _set_aside(self, record_path: Path, problem: str) -> None:
@@ -466,6 +544,120 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _payload(record: PendingUpload) -> bytes:
+    return json.dumps(record.to_json(), sort_keys=True).encode()
+
+
+def _crc32(fd: int, size: int) -> int:
+    return zlib.crc32(os.pread(fd, size, 0)) if size else 0
+
+
+def _file_crc32(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as data:
+        while chunk := data.read(1 << 20):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+class _DirSync:
+    """fsync of one directory shared by concurrent callers (group commit): a caller returns once
+    an fsync that began after its call has finished, so N threads cost one or two fsyncs, not N."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._cond = threading.Condition()
+        self._asked = 0  # tickets handed out
+        self._covered = 0  # every ticket up to this one is durable
+        self._running = False
+
+    def sync(self) -> None:
+        with self._cond:
+            self._asked += 1
+            ticket = self._asked
+            while self._covered < ticket:
+                if self._running:
+                    self._cond.wait()
+                    continue
+                self._running, covers = True, self._asked
+                self._cond.release()
+                try:
+                    _fsync_dir(self._path)
+                finally:
+                    self._cond.acquire()
+                    self._running = False
+                    self._cond.notify_all()
+                self._covered = max(self._covered, covers)
+
+
+class _Spares:
+    """Staged files made ahead by a thread, their directory entries fsync'd once per batch, handed
+    out by ``take`` without a system call. A failure to make them (a full disk) is logged and
+    retried later; meanwhile ``Staging.new_file`` makes its own (and reports the failure)."""
+
+    RETRY_SECONDS = 1.0
+
+    def __init__(
+        self, make: Callable[[], StagedFile], sync: Callable[[], None], discard: Callable[[StagedFile], None], target: int
+    ) -> None:
+        self._make, self._sync, self._discard, self._target = make, sync, discard, target
+        self._ready: deque[StagedFile] = deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        if target > 0:
+            self._thread = threading.Thread(target=self._run, name="staging-spares", daemon=True)
+            self._thread.start()
+
+    def take(self) -> StagedFile | None:
+        with self._cond:
+            spare = self._ready.popleft() if self._ready else None
+            if len(self._ready) <= self._target // 2:
+                self._cond.notify()
+        return spare
+
+    def close(self) -> list[StagedFile]:
+        """Stop making spares; the ones not taken, for the caller to remove."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join()
+        with self._cond:
+            left, self._ready = list(self._ready), deque()
+        return left
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and len(self._ready) > self._target // 2:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                wanted = self._target - len(self._ready)
+            try:
+                self._add(wanted)
+            except OSError as exc:
+                log.warning("cannot make staged files ahead: %s", exc)
+                with self._cond:
+                    self._cond.wait(self.RETRY_SECONDS)
+
+    def _add(self, count: int) -> None:
+        made: list[StagedFile] = []
+        try:
+            for _ in range(count):
+                made.append(self._make())
+            self._sync()
+        except BaseException:
+            for staged in made:  # not handed out: made again later
+                self._discard(staged)
+            raise
+        for staged in made:
+            staged.entries_durable = True
+        with self._cond:
+            self._ready.extend(made)
 
 
 def _size_or_none(path: Path) -> int | None:

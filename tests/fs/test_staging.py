@@ -9,6 +9,8 @@ import stat
 import subprocess
 import sys
 import threading
+import time
+import zlib
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -43,6 +45,13 @@ def root(tmp_path: Path) -> Path:
 def staging(root: Path) -> Staging:
     with Staging(root) as opened:
         yield opened
+
+
+def stored(root: Path) -> list[str]:
+    """The staged data in the cache dir, leaving out files made ahead for files not created yet."""
+    data = [p.name for p in (root / "data").iterdir()]  # listed first: a record file is made before its data
+    ahead = {p.name.removesuffix(".new") for p in (root / "pending").glob("*.new")}
+    return sorted(name for name in data if name not in ahead)
 
 
 def stage(staging: Staging, content: bytes, title: str = "photo.jpg") -> tuple[StagedFile, PendingUpload]:
@@ -116,29 +125,93 @@ def test_commit_journals_the_target_and_the_size(staging: Staging) -> None:
     assert staging.open_data(record).pread(2000, 0) == b"x" * 1000
 
 
-def test_commit_fsyncs_data_before_the_record_is_visible(staging: Staging, monkeypatch: pytest.MonkeyPatch) -> None:
-    staged = staging.new_file()
-    staged.pwrite(b"data", 0)
+def _journal_events(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the system calls that make a commit durable, naming the files they act on."""
     events: list[str] = []
-    real_fsync, real_replace = os.fsync, os.replace
 
-    def fsync(fd: int) -> None:
-        events.append(f"fsync:{os.readlink(f'/proc/self/fd/{fd}')}")
-        real_fsync(fd)
+    def traced(name: str, real, naming):  # type: ignore[no-untyped-def]
+        def call(*args):  # type: ignore[no-untyped-def]
+            events.append(f"{name}:{naming(*args)}")
+            return real(*args)
 
-    def replace(source: Path, target: Path) -> None:
-        events.append(f"replace:{target}")
-        real_replace(source, target)
+        return call
 
-    monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
-    staging.commit(staged, UploadTarget(FOLDER, "a.jpg", StorageItemType.IMAGE))
-    data, data_dir, pending = str(staged.path), str(staging.root / "data"), str(staging.root / "pending")
-    record = f"{pending}/{staged.id}.json"
-    # the data, its directory entry and the record's bytes are made durable at once, in any
-    # order; only then is the record published
-    assert sorted(events[:3]) == sorted([f"fsync:{data}", f"fsync:{data_dir}", f"fsync:{record}.tmp"])
-    assert events[3:] == [f"replace:{record}", f"fsync:{pending}"]
+    def fd_name(fd: int, *rest: object) -> str:
+        return os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))
+
+    monkeypatch.setattr(os, "fsync", traced("fsync", os.fsync, fd_name))
+    monkeypatch.setattr(os, "fdatasync", traced("fdatasync", os.fdatasync, fd_name))
+    monkeypatch.setattr(os, "pwrite", traced("pwrite", os.pwrite, fd_name))
+    monkeypatch.setattr(os, "rename", traced("rename", os.rename, lambda src, dst: f"{Path(src).name}->{Path(dst).name}"))
+    monkeypatch.setattr(os, "replace", traced("replace", os.replace, lambda src, dst: f"{Path(src).name}->{Path(dst).name}"))
+    return events
+
+
+def _made_ahead(staging: Staging) -> StagedFile:
+    staged = staging.new_file()
+    deadline = time.monotonic() + 5
+    while not staged.entries_durable:  # the first files of a fresh cache dir may not be ready yet
+        staging.discard(staged)
+        assert time.monotonic() < deadline, "no staged file was made ahead"
+        time.sleep(0.01)
+        staged = staging.new_file()
+    return staged
+
+
+def test_commit_costs_one_sync_of_the_data_and_one_of_the_record(staging: Staging, monkeypatch: pytest.MonkeyPatch) -> None:
+    staged = _made_ahead(staging)
+    staged.pwrite(b"data", 0)
+    events = _journal_events(monkeypatch)
+    record = staging.commit(staged, UploadTarget(FOLDER, "a.jpg", StorageItemType.IMAGE))
+    i = staged.id
+    # the record (with the data's checksum) goes into the record file made with the staged file;
+    # no file is created and no directory synced: those entries were made durable ahead
+    assert events == [f"pwrite:{i}.new", f"fdatasync:{i}", f"fdatasync:{i}.new", f"rename:{i}.new->{i}.json"]
+    assert record.crc32 == zlib.crc32(b"data")
+    assert staging.pending() == [record]
+
+
+def test_a_big_file_is_synced_before_its_record_is_written(staging: Staging, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("encordfs.fs.staging.CHECKSUMMED_SIZE", 3)
+    staged = _made_ahead(staging)
+    staged.pwrite(b"big file", 0)
+    events = _journal_events(monkeypatch)
+    record = staging.commit(staged, UploadTarget(FOLDER, "a.jpg", StorageItemType.IMAGE))
+    i = staged.id
+    assert events == [f"fdatasync:{i}", f"pwrite:{i}.new", f"fdatasync:{i}.new", f"rename:{i}.new->{i}.json"]
+    assert record.crc32 is None
+
+
+def test_a_file_made_at_create_has_its_directory_entries_synced_at_commit(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Staging(root, spare_files=0) as staging:
+        staged = staging.new_file()
+        staged.pwrite(b"data", 0)
+        events = _journal_events(monkeypatch)
+        staging.commit(staged, UploadTarget(FOLDER, "a.jpg", StorageItemType.IMAGE))
+        i = staged.id
+        assert events == [f"pwrite:{i}.new", f"fdatasync:{i}", f"fdatasync:{i}.new", "fsync:data", "fsync:pending",
+                          f"rename:{i}.new->{i}.json"]
+
+
+def test_the_journal_alone_replays_a_committed_file(root: Path) -> None:
+    """What close() promised survives without anything else of the process: a fresh Staging over
+    the same directory finds the record and its bytes (the commit's rename may not have happened)."""
+    with Staging(root) as staging:
+        staged, record = stage(staging, b"promised")
+        (root / "pending" / f"{record.id}.json").rename(root / "pending" / f"{record.id}.new")  # crash before the rename
+    with Staging(root) as reopened:
+        assert reopened.pending() == [record]
+        assert reopened.open_data(record).pread(100, 0) == b"promised"
+
+
+def test_data_that_does_not_match_its_record_checksum_is_set_aside(root: Path) -> None:
+    with Staging(root) as staging:
+        _, good = stage(staging, b"good")
+        _, torn = stage(staging, b"torn")
+        staging.data_path(torn).write_bytes(b"\0\0\0\0")  # same size, not the bytes journaled
+    with Staging(root) as reopened:
+        assert reopened.pending() == [good]
+        assert sorted(p.name for p in (root / "broken").iterdir()) == sorted([f"{torn.id}.json", torn.id])
 
 
 def test_commit_refuses_a_closed_staged_file(staging: Staging) -> None:
@@ -200,7 +273,7 @@ def test_discard_a_pending_upload_or_an_uncommitted_file(staging: Staging) -> No
     staging.discard(uncommitted)
     assert uncommitted.closed
     assert staging.pending() == []
-    assert list((staging.root / "data").iterdir()) == []
+    assert stored(staging.root) == []
 
 
 def test_pending_survives_reopening_oldest_first(root: Path) -> None:
@@ -223,7 +296,7 @@ def test_crash_before_commit_promises_nothing_and_leaves_nothing(root: Path) -> 
         staged.pwrite(b"never closed", 0)
     with Staging(root) as reopened:
         assert reopened.pending() == []
-        assert list((root / "data").iterdir()) == []
+        assert stored(root) == []
 
 
 def test_crash_while_writing_the_record_drops_the_temp_and_keeps_complete_records(root: Path) -> None:
@@ -236,8 +309,8 @@ def test_crash_while_writing_the_record_drops_the_temp_and_keeps_complete_record
         (root / "pending" / f"{complete.id}.json.tmp").write_bytes(b"{")
     with Staging(root) as reopened:
         assert reopened.pending() == [complete]
-        assert sorted(p.name for p in (root / "pending").iterdir()) == [f"{complete.id}.json"]
-        assert [p.name for p in (root / "data").iterdir()] == [complete.id]
+        assert sorted(p.name for p in (root / "pending").glob("*.json*")) == [f"{complete.id}.json"]
+        assert stored(root) == [complete.id]
 
 
 def test_crash_between_record_delete_and_data_delete_in_done(root: Path) -> None:
@@ -272,7 +345,7 @@ def test_a_killed_process_leaves_its_promises_for_the_next_mount(root: Path) -> 
         [record] = reopened.pending()
         assert (record.title, record.folder_uuid, record.size) == ("kept.png", FOLDER, len(b"promised bytes"))
         assert reopened.open_data(record).pread(100, 0) == b"promised bytes"
-        assert [p.name for p in (root / "data").iterdir()] == [record.id]
+        assert stored(root) == [record.id]
 
 
 def test_inconsistent_records_are_set_aside_not_replayed_nor_deleted(root: Path) -> None:
@@ -329,12 +402,14 @@ def test_a_full_disk_on_create_raises_a_clear_enospc(staging: Staging, monkeypat
 def test_a_full_disk_while_journaling_leaves_no_record(staging: Staging, monkeypatch: pytest.MonkeyPatch) -> None:
     staged = staging.new_file()
     staged.pwrite(b"x", 0)
-    monkeypatch.setattr(os, "write", _enospc)
+    monkeypatch.setattr(os, "pwrite", _enospc)
     with pytest.raises(StagingFull, match="journaling 'a.jpg'"):
         staging.commit(staged, UploadTarget(FOLDER, "a.jpg", StorageItemType.IMAGE))
     monkeypatch.undo()
     assert staging.pending() == []
-    assert list((staging.root / "pending").iterdir()) == []
+    assert list((staging.root / "pending").glob("*.json*")) == []
+    staging.discard(staged)  # the writer's close() failed: it drops the file
+    assert stored(staging.root) == []
 
 
 def test_record_round_trips_through_json() -> None:
