@@ -40,7 +40,7 @@ import uuid
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from uuid import UUID
@@ -63,6 +63,7 @@ __all__ = [
 
 _RECORD_VERSION = 2  # 2 added crc32; version 1 records (no checksum) still load
 _READABLE_VERSIONS = (1, 2)
+FORGET_SECONDS = 0.05  # records forgotten within this long share one directory sync
 CHECKSUMMED_SIZE = 8 << 20  # files up to this size are checksummed; bigger ones are synced before their record
 SPARE_FILES = 32  # staged files kept made ahead
 _SIGNED_QUERY = re.compile(r"(https?://[^\s?#]+)\?\S*")
@@ -201,12 +202,14 @@ class Staging:
         self._pending_sync = _DirSync(self._pending)
         self._recover()
         self._spares = _Spares(self._make_file, self._sync_dirs, self._remove, spare_files)
+        self._forgetter = _Forgetter(self._pending_sync.sync)
 
     def close(self) -> None:
         """Release the cache dir lock. Staged files and records stay for the next open (spare
         staged files made ahead are removed)."""
         for spare in self._spares.close():
             self._remove(spare)
+        self._forgetter.close()
         if self._lock_fd >= 0:
             os.close(self._lock_fd)
             self._lock_fd = -1
@@ -276,13 +279,27 @@ class Staging:
         replaces its record. ``supersedes``: the record of an earlier version of the same file,
         not uploaded yet: it is forgotten once this one is journaled (and on the next open if a
         crash came in between), so one file never becomes two items. ``replaces``: the item
-        this upload overwrites, deleted after it. The data fsync runs outside the journal lock:
-        a big file does not hold up other files' commits.
+        this upload overwrites, deleted after it. The steps of ``begin_commit`` may also run
+        apart: the quick ones in the caller's thread, ``sync`` in a worker thread.
         """
+        commit = self.begin_commit(staged, target, sha256=sha256, replaces=replaces, supersedes=supersedes)
+        commit.sync()
+        return commit.publish()
+
+    def begin_commit(
+        self,
+        staged: StagedFile,
+        target: UploadTarget,
+        *,
+        sha256: str | None = None,
+        replaces: UUID | None = None,
+        supersedes: PendingUpload | None = None,
+    ) -> Commit:
+        """The first step of ``commit``: the record, written into the staged file's record file
+        when the file is small enough to be checksummed (a few system calls, no sync)."""
         if staged.closed:
             raise ValueError(f"staged file {staged.id} is closed: commit it before closing it")
-        doing = f"journaling {target.title!r}"
-        with _no_space(self.root, doing):
+        with _no_space(self.root, f"journaling {target.title!r}"):
             size = staged.size()
             record = PendingUpload(
                 id=staged.id,
@@ -296,40 +313,23 @@ class Staging:
                 supersedes=supersedes.id if supersedes else None,
                 crc32=_crc32(staged.fd, size) if size <= CHECKSUMMED_SIZE else None,
             )
-            if staged.record_fd >= 0:
-                self._journal_new(staged, record)
-            else:  # committed before: its record is replaced atomically
-                os.fdatasync(staged.fd)
-                with self._mutex:
-                    self._write_record(record)
-        if supersedes is not None:
-            self._remove(supersedes)
-        log.debug("journaled upload %s (%d bytes) as %s", record.id, record.size, record.item_type.value)
-        return record
-
-    def _journal_new(self, staged: StagedFile, record: PendingUpload) -> None:
-        """The first commit of a staged file, into its record file made with it: the record and the
-        data synced together (the record's CRC tells complete data from a crash's leftovers), or,
-        for a big file, the data first."""
-        payload = _payload(record)
-        try:
-            if record.crc32 is None:
-                os.fdatasync(staged.fd)
-            os.pwrite(staged.record_fd, payload, 0)
-            if record.crc32 is not None:
-                os.fdatasync(staged.fd)
-            os.fdatasync(staged.record_fd)
-            if not staged.entries_durable:
-                self._sync_dirs()
-        except OSError:
-            os.ftruncate(staged.record_fd, 0)  # not promised: an empty record is an unfinished file
-            raise
-        staged._close_record()
-        os.rename(self._new_record_path(staged.id), self._record_path(staged.id))  # durable under either name
+            commit = Commit(self, staged, record, supersedes)
+            if commit.in_place and record.crc32 is not None:
+                commit.write_record()
+        return commit
 
     def done(self, record: PendingUpload) -> None:
-        """The server confirmed the upload: forget the record, then the data."""
-        self._remove(record)
+        """The server confirmed the upload: forget the record now, the data once that is durable.
+
+        The directory sync is shared by the records forgotten within ``FORGET_SECONDS`` and runs
+        in a thread of ours: a crash before it may upload these files again on the next mount
+        (the window any upload has between the server's answer and this call, made wider)."""
+        self._forget(record)
+
+    def _forget(self, record: PendingUpload) -> None:
+        with self._mutex:
+            self._record_path(record.id).unlink(missing_ok=True)
+        self._forgetter.add(self.data_path(record))
 
     def failed(self, record: PendingUpload, error: str) -> PendingUpload:
         """The upload failed: keep it pending for a retry, with one more attempt and the error."""
@@ -562,6 +562,69 @@ def _file_crc32(path: Path) -> int:
     return crc
 
 
+class Commit:
+    """One commit in three steps (see ``Staging.begin_commit``): ``sync`` makes the data and the
+    record durable (the only step that waits for the disk: run it in a worker thread); ``publish``
+    renames the record to its final name, forgets the superseded record and returns the record."""
+
+    def __init__(self, staging: Staging, staged: StagedFile, record: PendingUpload, superseded: PendingUpload | None) -> None:
+        self._staging = staging
+        self._staged = staged
+        self.record = record
+        self._superseded = superseded
+        self.in_place = staged.record_fd >= 0  # its first commit: into the record file made with it
+        self._written = False
+
+    def _no_space(self) -> AbstractContextManager[None]:
+        return _no_space(self._staging.root, f"journaling {self.record.title!r}")
+
+    def write_record(self) -> None:
+        try:
+            os.pwrite(self._staged.record_fd, _payload(self.record), 0)
+        except OSError:
+            self._unwrite()
+            raise
+        self._written = True
+
+    def sync(self) -> None:
+        """Data and record durable, one sync each (a big file's data before its record is written:
+        a small file's record names its checksum instead). A file made at create (no spare was
+        ready) also syncs the directory entries."""
+        staged, staging = self._staged, self._staging
+        with self._no_space():
+            if not self.in_place:  # committed before: its record is replaced atomically
+                os.fdatasync(staged.fd)
+                with staging._mutex:
+                    staging._write_record(self.record)
+                return
+            try:
+                os.fdatasync(staged.fd)
+                if not self._written:
+                    self.write_record()
+                os.fdatasync(staged.record_fd)
+                if not staged.entries_durable:
+                    staging._sync_dirs()
+            except OSError:
+                self._unwrite()
+                raise
+
+    def publish(self) -> PendingUpload:
+        record, staging = self.record, self._staging
+        if self.in_place:
+            self._staged._close_record()
+            os.rename(staging._new_record_path(record.id), staging._record_path(record.id))  # durable under either name
+        if self._superseded is not None:
+            staging._forget(self._superseded)  # the later record names it: dropped on open if a crash keeps it
+        log.debug("journaled upload %s (%d bytes) as %s", record.id, record.size, record.item_type.value)
+        return record
+
+    def _unwrite(self) -> None:
+        """Not promised: an empty record file is an unfinished file."""
+        if self.in_place and self._staged.record_fd >= 0:
+            os.ftruncate(self._staged.record_fd, 0)
+        self._written = False
+
+
 class _DirSync:
     """fsync of one directory shared by concurrent callers (group commit): a caller returns once
     an fsync that began after its call has finished, so N threads cost one or two fsyncs, not N."""
@@ -658,6 +721,55 @@ class _Spares:
             staged.entries_durable = True
         with self._cond:
             self._ready.extend(made)
+
+
+class _Forgetter:
+    """Deletes the data of uploads the server confirmed once their records' deletion is durable:
+    one sync of ``pending/`` for every record forgotten within ``FORGET_SECONDS``, in a thread."""
+
+    def __init__(self, sync: Callable[[], None]) -> None:
+        self._sync = sync
+        self._queue: list[Path] = []
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="staging-forget", daemon=True)
+        self._thread.start()
+
+    def add(self, data: Path) -> None:
+        with self._cond:
+            self._queue.append(data)
+            self._cond.notify()
+
+    def close(self) -> None:
+        """Forget what is queued now, then stop."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                gathered_by = time.monotonic() + FORGET_SECONDS  # the records forgotten meanwhile join
+                while not self._closed and (left := gathered_by - time.monotonic()) > 0:
+                    self._cond.wait(left)
+                batch, self._queue = self._queue, []
+                closed = self._closed
+            if batch:
+                self._forget(batch)
+            if closed:
+                return
+
+    def _forget(self, batch: list[Path]) -> None:
+        try:
+            self._sync()
+        except OSError as exc:  # the records stay deleted; their data is removed on the next open
+            log.warning("syncing the upload journal failed: %s", exc)
+            return
+        for data in batch:
+            data.unlink(missing_ok=True)
 
 
 def _size_or_none(path: Path) -> int | None:

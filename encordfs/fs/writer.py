@@ -28,7 +28,7 @@ import trio
 from encordfs.fs import filetypes
 from encordfs.fs.errors import FsError
 from encordfs.fs.inodes import Node
-from encordfs.fs.staging import NotPending, PendingUpload, StagedFile, Staging, UploadTarget
+from encordfs.fs.staging import Commit, NotPending, PendingUpload, StagedFile, Staging, UploadTarget
 from encordfs.storage.errors import Forbidden, NotFound, StorageError
 from encordfs.storage.interface import Storage
 from encordfs.wire.models import StorageItem
@@ -36,6 +36,7 @@ from encordfs.wire.models import StorageItem
 log = logging.getLogger(__name__)
 
 UPLOAD_CONCURRENCY = 64
+COMMIT_ON_LOOP_BYTES = 1 << 20  # a file up to this size is detected and journaled on the event loop, synced in a thread
 
 
 @dataclass(eq=False)
@@ -145,14 +146,25 @@ class Uploader:
         superseded = handle.record if handle.record is not handle.uploading else None
         staged, folder, title = handle.staged, handle.folder_uuid, handle.title
 
-        def detect_and_commit() -> PendingUpload:  # one worker-thread hop per close
+        def begin() -> Commit:
             target = UploadTarget(folder, title, filetypes.detect(staged.path, title))
-            record = self._staging.commit(staged, target, replaces=replaces, supersedes=superseded)
-            staged.close()  # frozen now: thousands of files may wait for their upload, without an fd each
-            return record
+            return self._staging.begin_commit(staged, target, replaces=replaces, supersedes=superseded)
+
+        def detect_and_commit() -> PendingUpload:
+            commit = begin()
+            commit.sync()
+            return commit.publish()
 
         try:
-            handle.record = await trio.to_thread.run_sync(detect_and_commit)
+            if not staged.closed and staged.size() <= COMMIT_ON_LOOP_BYTES:
+                # a small file is read, checked and its record written right here (microseconds,
+                # from the page cache): the worker thread only waits for the disk
+                commit = begin()
+                await trio.to_thread.run_sync(commit.sync)
+                handle.record = commit.publish()
+            else:  # detection and the checksum read the file: one worker-thread hop for it all
+                handle.record = await trio.to_thread.run_sync(detect_and_commit)
+            staged.close()  # frozen now: thousands of files may wait for their upload, without an fd each
         except filetypes.EmptyFile:
             log.info("%r is empty: kept as a local placeholder until it is written", handle.title)
             handle.dirty = False
@@ -195,7 +207,9 @@ class Uploader:
         return item
 
     async def done(self, record: PendingUpload) -> None:
-        await trio.to_thread.run_sync(self._staging.done, record)
+        """Forget the record (one unlink, here: cheaper than a worker-thread hop; the journal
+        syncs and deletes the data in its own thread)."""
+        self._staging.done(record)
 
     async def delete_replaced(self, folder: UUID, item: UUID) -> None:
         """Delete the item an upload replaced (already gone: nothing to do)."""

@@ -10,6 +10,7 @@ items the job ran. Only if they do not within ``RetryPolicy.job_settle_time`` is
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterator, Sequence
 from uuid import UUID
 
+import httpx
 import trio
 
 from encordfs.storage.coalesce import Coalescer
@@ -50,6 +52,23 @@ SLOTS_AHEAD = 32  # spare slots fetched with a slot request while files keep com
 STREAMING_SECONDS = 2.0  # a slot asked for this soon after the last one: files keep coming
 SPARE_SLOT_SECONDS = 60.0  # a spare slot older than this is dropped (its signed URL may expire)
 JOB_GATHER_SECONDS = 0.02  # an upload job waits this long for more files to register with it
+
+
+IN_MEMORY_PUT_BYTES = 1 << 20  # a file up to this size is read at once and PUT from memory
+
+
+def _small_file_bytes(path: Path) -> bytes | None:
+    """A small file's bytes, read here: a streamed body costs a worker-thread hop per open, read
+    and close, several times the read itself for a file the page cache holds (one just written).
+    None for a bigger file (streamed from disk, never all in memory)."""
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size > IN_MEMORY_PUT_BYTES:
+            return None
+        return handle.read()
+
+
+async def _drain(response: httpx.Response) -> None:
+    await response.aread()
 
 
 @dataclass(frozen=True)
@@ -304,7 +323,14 @@ class UploadApi:
 
     async def _put(self, slot: UploadSignedUrl, path: Path, mime: str) -> None:
         headers = {"Content-Type": mime, "Cache-Control": CACHE_CONTROL, **slot.upload_headers}
-        await self.put_file(slot.signed_url, path, headers)
+        content = _small_file_bytes(path)
+        if content is None:
+            await self.put_file(slot.signed_url, path, headers)
+            return
+        await self._transport.data_request(
+            "PUT", slot.signed_url, operation=f"upload {path.name}", consume=_drain,
+            headers={**headers, "Content-Length": str(len(content))}, content=lambda: content,
+        )
 
     async def _put_into_slot(
         self, folder: UUID, item_type: StorageItemType, path: Path, mime: str, slot: UploadSignedUrl | None = None

@@ -230,11 +230,24 @@ def test_recommitting_a_rewritten_file_replaces_its_record(staging: Staging) -> 
     assert staging.pending() == [record] and record.size == len(b"second version")
 
 
-def test_done_forgets_record_and_data(staging: Staging) -> None:
-    _, record = stage(staging, b"abc")
-    staging.done(record)
-    assert staging.pending() == []
-    assert not staging.data_path(record).exists()
+def test_done_forgets_the_record_at_once_and_the_data_once_that_is_durable(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staging = Staging(root, spare_files=0)  # no thread making files ahead (and syncing) meanwhile
+    records = [stage(staging, bytes([i]) * 10)[1] for i in range(5)]
+    syncs: list[str] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (syncs.append(os.readlink(f"/proc/self/fd/{fd}")), real_fsync(fd))[1])
+    for record in records:
+        staging.done(record)
+        assert record not in staging.pending()
+    assert staging.pending() == [] and syncs == []  # no sync on the caller's path
+    deadline = time.monotonic() + 5
+    while any(staging.data_path(r).exists() for r in records):
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert syncs == [str(staging.root / "pending")]  # one shared sync, before the data went
+    staging.close()
 
 
 def test_failed_keeps_it_pending_with_the_error_and_counts_attempts(staging: Staging) -> None:
@@ -440,7 +453,7 @@ def test_a_later_version_supersedes_the_earlier_record_of_the_same_file(root: Pa
         staged.close()
         assert [r.id for r in staging.pending()] == [later.id]
         assert later.replaced_item == item and later.supersedes == record.id
-        assert not staging.data_path(first).exists()
+    assert not (root / "data" / first.id).exists()  # once the record's removal is durable
     with Staging(root) as reopened:
         assert reopened.pending() == [later]
 
