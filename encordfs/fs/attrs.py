@@ -12,6 +12,7 @@ from encordfs.fs.inodes import Kind, Node
 from encordfs.wire.models import datetime_ns
 
 BLOCK_SIZE = 4096
+_new_tuple = tuple.__new__
 
 
 @dataclass(frozen=True)
@@ -77,5 +78,6 @@ def attrs_for(node: Node, size: int, own: Ownership, mount_time_ns: int) -> Attr
         mtime = ctime = time.time_ns()
     else:
         mtime, ctime = _times(node, mount_time_ns)
-    # nlink 1 for directories: "subdirectory count unknown", so find never prunes by link count
-    return Attrs(node.ino, mode, size, 1, own.uid, own.gid, mtime, ctime if ctime > mtime else mtime, mtime)
+    # nlink 1 for directories: "subdirectory count unknown", so find never prunes by link count.
+    # tuple.__new__ directly: a NamedTuple's own __new__ is a Python function (one per entry listed)
+    return _new_tuple(Attrs, (node.ino, mode, size, 1, own.uid, own.gid, mtime, ctime if ctime > mtime else mtime, mtime))

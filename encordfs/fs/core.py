@@ -144,7 +144,8 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         self._handles[fh] = handle
         return fh
 
-    async def _size(self, node: Node) -> int:
+    def _known_size(self, node: Node) -> int | None:
+        """The size without asking the server; None when only a HEAD can tell."""
         if node.kind is Kind.PENDING or node.ino in self._writers:
             writer = self._writers.get(node.ino)
             return writer.size() if writer else 0
@@ -153,12 +154,26 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             return 0
         if record.file_size is not None:
             return record.file_size
-        if "size" not in node.extra:
-            node.extra["size"] = await self.storage.content_length(node.item)
-        return node.extra["size"]
+        return None if node._extra is None else node._extra.get("size")
+
+    async def _size(self, node: Node) -> int:
+        size = self._known_size(node)
+        if size is None:
+            size = node.extra["size"] = await self.storage.content_length(node.item)
+        return size
+
+    def _attrs_now(self, node: Node) -> Attrs | None:
+        """``_attrs`` if nothing has to be fetched for them (the usual case: a listed entry), else
+        None. Built from the record's ints each time (cheap enough not to be kept)."""
+        if node.needs_model:
+            return None
+        size = self._known_size(node)
+        return None if size is None else attrs_for(node, size, self._own, self._mount_ns)
 
     async def _attrs(self, node: Node) -> Attrs:
-        """Attributes of a node, built from its record's ints (cheap enough not to be kept)."""
+        attrs = self._attrs_now(node)
+        if attrs is not None:
+            return attrs
         if node.needs_model:
             await self._refresh(node)
         return attrs_for(node, await self._size(node), self._own, self._mount_ns)

@@ -192,13 +192,14 @@ class DirectoryOps:
         """The entry at ``index`` of an open directory (fetching pages as needed), or None at the end."""
         listing = self._handles[fh]
         assert isinstance(listing, Listing)
-        while True:
-            entry = await listing.get(index)
+        while True:  # an entry already fetched, with attributes that need no call, takes no await
+            entry = listing.entries[index] if index < len(listing.entries) else await listing.get(index)
             if entry is None:
                 return None
             node = self.inodes.get(entry.ino)
             if node is not None:
-                return entry, await self._attrs(node)
+                attrs = self._attrs_now(node)
+                return entry, attrs if attrs is not None else await self._attrs(node)
             index += 1
 
     async def releasedir(self, fh: int) -> None:

@@ -25,13 +25,18 @@ class Kind(Enum):
     FRAME = "frame"  # one frame/file of a group
     PENDING = "pending"  # a new file being written, not yet uploaded
 
-    @property
-    def is_dir(self) -> bool:
-        return self is Kind.ROOT or self is Kind.FOLDER or self is Kind.GROUP  # asked per listed entry
+    # Plain attributes of each member, set below: asked per listed entry, and a property reading
+    # ``Kind.ROOT`` and friends cost more than the rest of a warm readdir's attributes.
+    is_dir: bool
+    read_only: bool
+    holds_item: bool  # its node's model is an item (a folder's is a folder)
 
-    @property
-    def read_only(self) -> bool:
-        return self is Kind.GROUP or self is Kind.FRAME
+
+for _kind in Kind:
+    _kind.is_dir = _kind in (Kind.ROOT, Kind.FOLDER, Kind.GROUP)
+    _kind.read_only = _kind in (Kind.GROUP, Kind.FRAME)
+    _kind.holds_item = _kind in (Kind.FILE, Kind.GROUP)
+_FOLDER = Kind.FOLDER
 
 
 # Inodes are keyed by what they stand for: a folder or item UUID, a (group, frame) pair, or a
@@ -84,9 +89,9 @@ class Node:
     @property
     def needs_model(self) -> bool:
         """Its model was dropped to save memory (see ``InodeTable.forget``) and must be refetched."""
-        if self.kind is Kind.FILE or self.kind is Kind.GROUP:
+        if self.kind.holds_item:
             return self.record is None
-        return self.kind is Kind.FOLDER and self.folder is None
+        return self.kind is _FOLDER and self.folder is None
 
     @property
     def title(self) -> str:
