@@ -80,8 +80,28 @@ async def _watch_signals(fs: Filesystem) -> None:
             return
 
 
-async def _announce_ready(mountpoint: Path, ready_fd: int | None) -> None:
+def kernel_read_ahead_file(mountpoint: Path) -> Path:
+    """The sysfs knob of the mount's backing device info: how far (in KiB) the kernel reads ahead."""
+    dev = os.stat(mountpoint).st_dev
+    return Path(f"/sys/class/bdi/{os.major(dev)}:{os.minor(dev)}/read_ahead_kb")
+
+
+def set_kernel_read_ahead(mountpoint: Path, kb: int) -> None:
+    """The kernel sends a sequential reader's FUSE reads in requests of its read-ahead (128 KiB by
+    default); 1 MiB requests cost the mount about a third less CPU per MiB (each request is a
+    pyfuse3 dispatch and a reply), which is what bounds a sequential read. gcsfuse advises the
+    same. Only root may write the knob; otherwise the kernel's default stays, with a log line."""
+    if kb <= 0:
+        return
+    try:
+        kernel_read_ahead_file(mountpoint).write_text(str(kb))
+    except OSError as exc:
+        log.info("kernel read-ahead of %s left at its default (%s)", mountpoint, exc.strerror or exc)
+
+
+async def _announce_ready(mountpoint: Path, ready_fd: int | None, read_ahead_kb: int) -> None:
     await trio.to_thread.run_sync(os.stat, mountpoint)
+    await trio.to_thread.run_sync(set_kernel_read_ahead, mountpoint, read_ahead_kb)
     log.info("mounted on %s", mountpoint)
     if ready_fd is not None:
         os.write(ready_fd, b"ok\n")
@@ -116,7 +136,7 @@ async def serve(options: MountOptions, ready_fd: int | None = None) -> None:
                     fs.start(nursery)
                     notifier.nursery = nursery
                     nursery.start_soon(_watch_signals, fs)
-                    nursery.start_soon(_announce_ready, options.mountpoint, ready_fd)
+                    nursery.start_soon(_announce_ready, options.mountpoint, ready_fd, options.read_ahead_kb)
                     nursery.start_soon(fs.retry_pending, RETRY_EVERY)
                     await pyfuse3.main()
                     await fs.drain()
