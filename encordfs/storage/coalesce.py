@@ -47,16 +47,25 @@ class _Key(Generic[R, T]):
 
 class Coalescer(Generic[K, R, T]):
     def __init__(
-        self, run: BatchRunner, max_batch: int, gather: float = 0.0, company: Callable[[K], bool] | None = None
+        self,
+        run: BatchRunner,
+        max_batch: int,
+        gather: float = 0.0,
+        company: Callable[[K], bool] | None = None,
+        max_gather: float | None = None,
     ) -> None:
         """``gather``: seconds a batch waits for company before it runs, when its key had a
         request within the last ``STREAM_SECONDS`` (a stream of requests a little slower than
         one round trip then makes batches too; a lone request is not delayed) and, if given,
         ``company(key)`` says more requests for the key are on their way (a caller that submits
-        one request at a time, waiting for each, never has company: it is never delayed)."""
+        one request at a time, waiting for each, never has company: it is never delayed).
+        ``max_gather``: while requests keep joining (one joined during the last ``gather``), the
+        batch waits another ``gather``, up to this long in all: a steady stream makes a few big
+        batches instead of many small ones, and its end costs one ``gather`` as before."""
         self._run = run
         self._max = max_batch
         self._gather = gather
+        self._max_gather = gather if max_gather is None else max_gather
         self._company = company
         self._keys: dict[K, _Key[R, T]] = {}
         self._last_seen: dict[K, float] = {}
@@ -90,7 +99,7 @@ class Coalescer(Generic[K, R, T]):
 
     async def _run_batch(self, key: K, state: _Key[R, T]) -> None:
         if self._gather and state.streaming and len(state.queue) < self._max and self._expects_company(key):
-            await trio.sleep(self._gather)
+            await self._gathered(state)
         batch = state.queue[: self._max]
         del state.queue[: self._max]
         try:
@@ -103,6 +112,13 @@ class Coalescer(Generic[K, R, T]):
                 waiter.settle(None, result)
             else:
                 waiter.settle(result, None)
+
+    async def _gathered(self, state: _Key[R, T]) -> None:
+        waited, before = 0.0, 0
+        while waited < self._max_gather and before < len(state.queue) < self._max:
+            before = len(state.queue)
+            await trio.sleep(self._gather)
+            waited += self._gather
 
     def _expects_company(self, key: K) -> bool:
         return self._company is None or self._company(key)

@@ -52,6 +52,7 @@ SLOTS_AHEAD = 32  # spare slots fetched with a slot request while files keep com
 STREAMING_SECONDS = 2.0  # a slot asked for this soon after the last one: files keep coming
 SPARE_SLOT_SECONDS = 60.0  # a spare slot older than this is dropped (its signed URL may expire)
 JOB_GATHER_SECONDS = 0.02  # an upload job waits this long for more files to register with it
+JOB_GATHER_MAX_SECONDS = 0.1  # ... and again while files keep joining, up to this long
 
 
 IN_MEMORY_PUT_BYTES = 1 << 20  # a file up to this size is read at once and PUT from memory
@@ -242,7 +243,10 @@ class UploadApi:
     @cached_property
     def _upload_batches(self) -> _UploadBatches:
         on_the_way: Counter[UUID] = Counter()  # a job gathers only while another file is on its way to one
-        jobs = Coalescer(self._job_batch, MAX_BATCH, JOB_GATHER_SECONDS, company=lambda folder: on_the_way[folder] > 0)
+        jobs = Coalescer(
+            self._job_batch, MAX_BATCH, JOB_GATHER_SECONDS, company=lambda folder: on_the_way[folder] > 0,
+            max_gather=JOB_GATHER_MAX_SECONDS,
+        )
         return _UploadBatches(Coalescer(self._slot_batch, MAX_BATCH), jobs, on_the_way=on_the_way)
 
     async def _slot_batch(self, key: SlotKey, requests: list[None]) -> list[UploadSignedUrl | Exception]:

@@ -147,3 +147,30 @@ async def test_a_batch_gathers_only_while_company_is_on_its_way(autojump_clock) 
         on_the_way["k"] = 0
         nursery.start_soon(coalescer.submit, "k", 4)
     assert batches[3:] == [[3, 4]]
+
+
+async def test_a_batch_keeps_gathering_while_requests_keep_joining(autojump_clock) -> None:
+    batches: list[list[int]] = []
+
+    async def run(key: str, requests: list[int]) -> list[int | Exception]:
+        batches.append(list(requests))
+        return list(requests)
+
+    coalescer: Coalescer[str, int, int] = Coalescer(run, max_batch=100, gather=1.0, max_gather=5.0)
+    await coalescer.submit("k", -1)  # the key is streaming from here on
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        for request in range(8):  # one every 0.5 s: a new one within every gather
+            nursery.start_soon(coalescer.submit, "k", request)
+            await trio.sleep(0.5)
+        # the batch gathers while requests keep joining (one per 0.5 s, 8 in 4 s); the stream's
+        # end costs one gather without a newcomer; the nursery ends with the batch
+    assert batches[1:] == [list(range(8))]
+    assert trio.current_time() - start == pytest.approx(5.0)
+
+    batches.clear()
+    async with trio.open_nursery() as nursery:  # a longer stream: max_gather cuts it into batches
+        for request in range(24):
+            nursery.start_soon(coalescer.submit, "k", request)
+            await trio.sleep(0.5)
+    assert len(batches) >= 3 and sorted(sum(batches, [])) == list(range(24))
