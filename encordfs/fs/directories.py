@@ -161,12 +161,17 @@ class DirectoryOps:
     def _item_group(self, dir_node: Node, group: list[StorageItem], folders: dict[str, list[StorageFolder]]) -> list[Entry]:
         if not group:
             return []
-        same_title = [candidate_of(f) for f in folders.get(group[0].name, [])] + [candidate_of(i) for i in group]
-        items = {i.uuid: i for i in group}
+        if len(group) == 1 and group[0].name not in folders:  # the usual case: a title of its own
+            named = [(names.name_alone(group[0].name, group[0].uuid), group[0])]
+        else:
+            same_title = [candidate_of(f) for f in folders.get(group[0].name, [])] + [candidate_of(i) for i in group]
+            items = {i.uuid: i for i in group}
+            named = [(name, items[c.uuid]) for name, c in names.name_group(same_title) if c.uuid in items]
+        pending = self._pending.get(dir_node.ino, {})
         entries = []
-        for name, candidate in names.name_group(same_title):
-            if candidate.uuid in items and name not in self._pending.get(dir_node.ino, {}):
-                node = self.inodes.for_item(items[candidate.uuid], dir_node.ino)
+        for name, item in named:
+            if name not in pending:
+                node = self.inodes.for_item(item, dir_node.ino)
                 self.caches.mark_fresh(node.ino)
                 entries.append(Entry(name, node.ino))
         return entries

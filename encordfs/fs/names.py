@@ -125,13 +125,22 @@ def _rank(c: Candidate) -> tuple[bool, datetime, str]:
     return (not c.is_folder, c.created_at, c.uuid.hex)
 
 
+def name_alone(title: str, uuid: UUID) -> str:
+    """The name of an entry no other entry of its directory shares a title with (``name_group``
+    of one entry, without building a Candidate: a listing names most of its entries this way)."""
+    escaped = escape(title)
+    if len(escaped) * 4 <= NAME_MAX or len(escaped.encode()) <= NAME_MAX:
+        return escaped
+    return with_suffix(escaped, uuid)
+
+
 def name_group(entries: Sequence[C]) -> list[tuple[str, C]]:
     """Names for entries that all share one title (pass every entry with that title)."""
     if not entries:
         return []
+    if len(entries) == 1:
+        return [(name_alone(entries[0].title, entries[0].uuid), entries[0])]
     escaped = escape(entries[0].title)
-    if len(entries) == 1 and len(escaped) * 4 <= NAME_MAX:  # the usual case: a unique, short title
-        return [(escaped, entries[0])]
     ordered = sorted(entries, key=_rank)
     fits = len(escaped.encode()) <= NAME_MAX
     named = []

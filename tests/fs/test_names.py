@@ -79,3 +79,10 @@ def test_names_that_no_title_lists_under_cannot_be_created(name: str) -> None:
 def test_new_names_become_titles() -> None:
     assert names.title_for_new_name("a%2Fb.txt") == "a/b.txt"
     assert names.title_for_new_name("100%.txt") == "100%.txt"
+
+
+@pytest.mark.parametrize("title", ["photo.jpg", "a/b", "..", "", "100%.jpg", "é" * 200 + ".jpg", "x" * 300])
+def test_name_alone_is_the_name_of_a_group_of_one(title: str) -> None:
+    uuid = uuid4()
+    [(name, _)] = names.name_group([names.Candidate(uuid, title, False, datetime(2026, 1, 1))])
+    assert names.name_alone(title, uuid) == name and len(name.encode()) <= names.NAME_MAX
