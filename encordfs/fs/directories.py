@@ -68,10 +68,11 @@ class DirectoryOps:
         return self._add_handle(Listing(self._folder_entries(node), on_complete=complete, directory=ino))
 
     def _walk_siblings(self, node: Node) -> bool:
-        """``node``, a folder not listed yet, is being opened: if its parent is listed, this is
-        probably a recursive walk, so its sibling folders are listed ahead. True for a walk."""
+        """``node``, a folder not listed yet, is being opened: if its parent is listed and another
+        of its subfolders was opened before, this is probably a recursive walk, so its next
+        sibling folders are listed ahead. True for a walk."""
         parent_listing = self.caches.listing(node.parent)
-        if parent_listing is None:
+        if parent_listing is None or not self._walk.is_walk(node.parent, node.ino):
             return False
         inos = list(parent_listing.values())
         start = inos.index(node.ino) + 1 if node.ino in inos else 0

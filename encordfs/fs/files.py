@@ -17,7 +17,7 @@ from encordfs.fs.attrs import Attrs
 from encordfs.fs.errors import FsError
 from encordfs.fs.inodes import Kind, Node
 from encordfs.fs.listing import Listing
-from encordfs.fs.prefetch import FolderPrefetch, Sibling
+from encordfs.fs.prefetch import URLS_AHEAD, FolderPrefetch, Sibling
 from encordfs.fs.reader import Reader
 from encordfs.fs.filetypes import UnsupportedType, is_temporary_name, judge_name
 from encordfs.fs.options import MountOptions, UploadMode
@@ -76,8 +76,7 @@ class FileOps:
         if not self.caches.is_fresh(ino):
             await self._refresh(node)
         changed = node.extra.pop("changed", False)
-        size = await self._size(node)
-        return self._add_handle(self._item_reader(node.item, size, self._read_files_ahead(node, size))), not changed
+        return self._add_handle(self._item_reader(node.item, await self._size(node), node)), not changed
 
     def _require_nursery(self) -> trio.Nursery:
         if self._nursery is None:
@@ -187,27 +186,43 @@ class FileOps:
             handle.uploaded = self._item_reader(item, await self._item_size(item))
         return await handle.uploaded.read(offset, size)
 
-    def _item_reader(self, item: StorageItem, size: int, fetched_ahead: Hashable | None = None) -> Reader:
-        """A reader of the item; its first GET is skipped when ``FolderPrefetch`` fetched the
-        file (under the key ``fetched_ahead``) already."""
+    def _item_reader(self, item: StorageItem, size: int, node: Node | None = None) -> Reader:
+        """A reader of the item. For a file of a folder (``node``), its first GET tells
+        ``FolderPrefetch`` a file of the folder is being read (it may fetch the next ones) and is
+        skipped when the file's bytes were fetched ahead. An open alone starts nothing: tools open
+        files they never read, and the page cache answers reads of files read before."""
 
         async def fetch(offset: int, length: int) -> bytes:
-            if offset == 0 and fetched_ahead is not None:
-                data = await self._prefetch.take(fetched_ahead)
-                if data is not None and len(data) >= length:
-                    return data[:length]
+            if offset == 0 and node is not None:
+                key = self._reading_in_folder(node, size)
+                if key is not None:
+                    data = await self._prefetch.take(key)
+                    if data is not None and len(data) >= length:
+                        return data[:length]
+                    await self._sign_ahead(node)
             return await self.storage.read_range(item, offset, length)
 
         return Reader(fetch, size, self._require_nursery())
 
-    def _read_files_ahead(self, node: Node, size: int) -> Hashable | None:
-        """Tell ``FolderPrefetch`` a file of a listed folder was opened (it may fetch the next
-        ones); the key the file's own content may have been fetched ahead under."""
+    def _reading_in_folder(self, node: Node, size: int) -> Hashable | None:
+        """Tell ``FolderPrefetch`` a file of a listed folder is being read; the key its own bytes
+        may have been fetched ahead under."""
         listing = self.caches.listing(node.parent)
         if listing is None or node.kind is not Kind.FILE or node.record is None:
             return None
         self._prefetch.opened(node.parent, listing, node.ino, self._sibling)
         return (node.record.uuid, size, node.record.edited_ns)
+
+    async def _sign_ahead(self, node: Node) -> None:
+        """The file's download URL, with those of the next files of its folder when it must be
+        fetched (a folder listed by ``ls`` came without URLs): one request per ``URLS_AHEAD``
+        files instead of an item call before each file's GET."""
+        listing = self.caches.listing(node.parent)
+        if listing is None or node.record is None:
+            return
+        following = self._prefetch.following(node.parent, listing, node.ino, URLS_AHEAD)
+        records = [n.record for n in map(self.inodes.get, following) if n is not None and n.kind is Kind.FILE]
+        await self.storage.sign_ahead(node.record.uuid, [r.uuid for r in records if r is not None])
 
     def _sibling(self, ino: int) -> Sibling | None:
         node = self.inodes.get(ino)
@@ -217,7 +232,12 @@ class FileOps:
         size = record.file_size
         if not size or item is None:
             return None
-        return Sibling((record.uuid, size, record.edited_ns), size, lambda: self.storage.read_range(item, 0, size))
+
+        async def fetch() -> bytes:
+            await self._sign_ahead(node)
+            return await self.storage.read_range(item, 0, size)
+
+        return Sibling((record.uuid, size, record.edited_ns), size, fetch)
 
     async def _item_size(self, item: StorageItem) -> int:
         return item.file_size if item.file_size is not None else await self.storage.content_length(item)

@@ -3,7 +3,7 @@
 ``cp -r`` out of the mount, ``tar``, ``rsync``, a sorted glob and many data loaders open a
 folder's files one after another in name order. Each small file is then one GET, and one reader
 waits for each GET's round trip in turn (20 ms each to a cloud store). Once two files of a listed
-folder have been opened near each other in its order, the next files' contents are fetched in the
+folder have been read near each other in its order, the next files' contents are fetched in the
 background, a window that doubles up to ``MAX_FILES_AHEAD`` while the readers keep near the order
 (parallel readers open a little out of it); opening a file far from the stream, or the same one
 again, starts over. Only files of at most ``SMALL_FILE`` bytes (one GET) are fetched, from the
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 SMALL_FILE = CHUNK_SIZE
 MAX_FILES_AHEAD = 16
 KEEP_SECONDS = 30.0
+URLS_AHEAD = 100  # download URLs asked for with a file's own: the next files of its folder
 _MAX_FOLDERS = 64  # streams tracked
 _MAX_ORDERS = 8  # listings indexed (each holds its listing alive)
 _NEAR = MAX_FILES_AHEAD  # an open this far from the last one still continues the stream
@@ -83,8 +84,8 @@ class FolderPrefetch:
         self._fetched: OrderedDict[Hashable, _Fetched] = OrderedDict()
 
     def opened(self, folder: int, listing: dict[str, int], ino: int, sibling: Callable[[int], Sibling | None]) -> None:
-        """File ``ino`` of folder ``folder`` (whose cached listing is ``listing``) was opened for
-        reading; ``sibling(ino)`` describes another file of the listing (None: not a file)."""
+        """File ``ino`` of folder ``folder`` (whose cached listing is ``listing``) is being read
+        from its start; ``sibling(ino)`` describes another file of the listing (None: not a file)."""
         self._expire()
         order = self._order(folder, listing)
         position = order.positions.get(ino)
@@ -106,6 +107,12 @@ class FolderPrefetch:
                 found = sibling(next_ino)
                 if found is not None:
                     self._start(found)
+
+    def following(self, folder: int, listing: dict[str, int], ino: int, count: int) -> list[int]:
+        """The ``count`` inodes after ``ino`` in the listing's order."""
+        order = self._order(folder, listing)
+        position = order.positions.get(ino)
+        return [] if position is None else order.inos[position + 1 : position + 1 + count]
 
     def _order(self, folder: int, listing: dict[str, int]) -> _Order:
         order = self._orders.get(folder)

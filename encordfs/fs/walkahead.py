@@ -1,8 +1,8 @@
 """Directory read-ahead for recursive walks (find, du, ls -R, rsync, cp -r out of the mount).
 
-A walk opens the subfolders of a folder one after the other, and each costs a round trip. When a
-subfolder of a listed folder is opened, its siblings are likely next, and so are the subfolders of
-a folder the walk has entered; their listings are fetched in the background (at most
+A walk opens the subfolders of a folder one after the other, and each costs a round trip. Once a
+second subfolder of a listed folder is opened (one is an ``ls``, two are a walk), its next siblings
+are likely next, and so are the subfolders of a folder the walk has entered; their listings are fetched in the background (at most
 ``WALK_AHEAD`` per folder, ``WALK_CONCURRENCY`` at a time) into the listing cache, where the walk
 finds them. Only one level below where the walk is: an ``ls`` of one folder never starts a listing
 of a whole tree. Opening a folder whose listing is on its way waits for it instead of fetching it
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 WALK_AHEAD = 32
 WALK_CONCURRENCY = 8
+_MAX_PARENTS = 4096  # folders whose first opened subfolder is remembered
 
 
 class WalkAhead:
@@ -38,6 +39,7 @@ class WalkAhead:
         self._queued: set[int] = set()
         self._running: dict[int, trio.Event] = {}
         self._listed: set[int] = set()  # listed ahead, not reached by the walk yet
+        self._first_opened: dict[int, int] = {}  # folder -> the first of its subfolders opened
 
     def list_ahead(self, nursery: trio.Nursery, folders: list[int], *, hot: bool = False) -> None:
         """List the first ``WALK_AHEAD`` of ``folders`` (not listed yet, in walk order) ahead."""
@@ -45,6 +47,15 @@ class WalkAhead:
             if ino not in self._queued:
                 self._queued.add(ino)
                 nursery.start_soon(self._fetch, ino, hot)
+
+    def is_walk(self, parent: int, child: int) -> bool:
+        """Subfolder ``child`` of ``parent`` is being opened: True from the second distinct one on.
+        Listing ahead after a single ``ls parent/child`` would list up to ``WALK_AHEAD`` folders of
+        any size that nobody asked for."""
+        first = self._first_opened.setdefault(parent, child)
+        if len(self._first_opened) > _MAX_PARENTS:
+            del self._first_opened[next(iter(self._first_opened))]
+        return first != child
 
     def entered(self, ino: int) -> bool:
         """The walk opened ``ino``: True (once) if its listing came from here."""

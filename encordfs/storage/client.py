@@ -49,6 +49,7 @@ class StorageClient(FolderApi, ItemApi, DataPlane, UploadApi):
         )
         self._signed_urls = signed_urls or SignedUrlCache()
         self._url_locks: dict[UUID, trio.Lock] = {}
+        self._signing: dict[UUID, trio.Event] = {}
 
     async def __aenter__(self) -> "StorageClient":
         await self._transport.__aenter__()

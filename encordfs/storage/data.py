@@ -9,13 +9,15 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable, Mapping, TypeVar
+from typing import AsyncIterator, Awaitable, Callable, Mapping, Sequence, TypeVar
 from uuid import UUID
+
+import logging
 
 import httpx
 import trio
 
-from encordfs.storage.errors import Forbidden, ServerError
+from encordfs.storage.errors import Forbidden, ServerError, StorageError
 from encordfs.storage.signed_urls import SignedUrlCache
 from encordfs.storage.transport import Transport
 from encordfs.wire.models import Json, StorageItem
@@ -23,6 +25,7 @@ from encordfs.wire.models import Json, StorageItem
 T = TypeVar("T")
 
 UPLOAD_CHUNK = 1 << 20
+log = logging.getLogger(__name__)
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
@@ -68,8 +71,10 @@ class DataPlane:
     _transport: Transport
     _signed_urls: SignedUrlCache
     _url_locks: dict[UUID, trio.Lock]
+    _signing: dict[UUID, trio.Event]  # items whose URL a sign_ahead request is fetching
 
     get_item: Callable[..., Awaitable[StorageItem]]  # provided by ItemApi
+    get_items: Callable[..., Awaitable[list[StorageItem]]]  # provided by ItemApi
 
     # --- signed download URLs ------------------------------------------------------------
     async def signed_url(self, item: StorageItem) -> str:
@@ -91,6 +96,31 @@ class DataPlane:
             if not lock.statistics().tasks_waiting:
                 self._url_locks.pop(item.uuid, None)
         return url
+
+    async def sign_ahead(self, item: UUID, neighbours: Sequence[UUID]) -> None:
+        """Make sure ``item``'s download URL is at hand; when it is not, fetch it together with
+        those of ``neighbours`` (files likely read next: the next ones of its folder) not cached
+        either, in one ``get-bulk``. A file of a folder listed without URLs would otherwise cost an
+        item call before its GET. Concurrent callers share a request; a failure is left to the
+        reader's own ``signed_url`` to meet and report."""
+        pending = self._signing.get(item)
+        if pending is not None:
+            await pending.wait()
+            return
+        if self._signed_urls.get(item) is not None:
+            return
+        wanted = [item] + [u for u in neighbours if u != item and u not in self._signing and self._signed_urls.get(u) is None]
+        done = trio.Event()
+        self._signing.update((u, done) for u in wanted)
+        try:
+            for fresh in await self.get_items(wanted, sign_urls=True):
+                self.remember_signed_url(fresh)
+        except StorageError as exc:
+            log.debug("fetching %d download URLs ahead failed: %s", len(wanted), exc)
+        finally:
+            for u in wanted:
+                del self._signing[u]
+            done.set()
 
     def remember_signed_url(self, item: StorageItem) -> StorageItem:
         """Keep the download URL an answer carried (the first read then needs no call of its own);

@@ -8,7 +8,7 @@ exceptions in ``encordfs.storage.errors``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, AsyncIterator, Protocol
+from typing import Any, AsyncIterator, Protocol, Sequence
 from uuid import UUID
 
 from encordfs.wire.enums import StorageItemType
@@ -68,6 +68,11 @@ class Storage(Protocol):
         ...
 
     # --- data ----------------------------------------------------------------------------
+    async def sign_ahead(self, item: UUID, neighbours: Sequence[UUID]) -> None:
+        """Make sure ``item``'s download URL is at hand, fetching it with those of ``neighbours``
+        (files likely read next) in one request when it is not."""
+        ...
+
     async def read_range(self, item: StorageItem, offset: int, length: int) -> bytes:
         """Bytes [offset, offset+length) of the item's content (fewer at EOF); signed URLs are
         fetched, cached and refreshed on expiry inside."""

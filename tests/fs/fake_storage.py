@@ -10,7 +10,7 @@ import itertools
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Sequence
 from uuid import UUID, uuid4
 
 import json
@@ -156,6 +156,9 @@ class FakeStorage:
         return self.links.get(item.uuid, 0)
 
     # --- data --------------------------------------------------------------------------------
+
+    async def sign_ahead(self, item: UUID, neighbours: Sequence[UUID]) -> None:
+        self.calls.append("sign_ahead")
 
     async def read_range(self, item: StorageItem, offset: int, length: int) -> bytes:
         self.calls.append("read_range")

@@ -13,40 +13,55 @@ from encordfs.fs.walkahead import WALK_AHEAD
 from .test_core import ls, make_fs, staging, storage, write_file  # noqa: F401  (fixtures)
 
 
-async def test_opening_a_subfolder_lists_its_siblings_ahead(storage, staging, nursery) -> None:
+async def test_opening_one_subfolder_lists_nothing_else(storage, staging, nursery) -> None:
+    top = storage.add_folder("top")
+    for i in range(4):
+        storage.add_folder(f"d{i}", top.uuid)
+    fs = make_fs(storage, staging, nursery, root=top)
+    names = await ls(fs, ROOT_INO)
+    storage.calls.clear()
+    await ls(fs, names["d1"])
+    await ls(fs, names["d1"])
+    await trio.testing.wait_all_tasks_blocked()
+    assert len([c for c in storage.calls if c.startswith("iter_items")]) == 1, "an ls is not a walk"
+
+
+async def test_opening_a_second_subfolder_lists_its_next_siblings_ahead(storage, staging, nursery) -> None:
     top = storage.add_folder("top")
     subs = [storage.add_folder(f"d{i:02}", top.uuid) for i in range(WALK_AHEAD + 8)]
     for sub in subs:
         storage.add_item(sub.uuid, "f.txt", b"x")
     fs = make_fs(storage, staging, nursery, root=top)
     names = await ls(fs, ROOT_INO)
-    storage.calls.clear()
     await ls(fs, names["d00"])
+    storage.calls.clear()
+    await ls(fs, names["d01"])
     await trio.testing.wait_all_tasks_blocked()
     listed = [c for c in storage.calls if c.startswith("iter_items")]
     assert len(listed) == 1 + WALK_AHEAD, "the opened folder, then the next WALK_AHEAD siblings"
 
     storage.calls.clear()
-    for name in [f"d{i:02}" for i in range(1, WALK_AHEAD + 1)]:
+    for name in [f"d{i:02}" for i in range(2, WALK_AHEAD + 2)]:
         assert await ls(fs, names[name]) == {"f.txt": (await fs.lookup(names[name], "f.txt")).ino}
     assert storage.calls == [], "the walk found every listing it asked for in the cache"
-    await ls(fs, names[f"d{WALK_AHEAD + 1:02}"])  # past the first batch: the next ones start
+    await ls(fs, names[f"d{WALK_AHEAD + 2:02}"])  # past the first batch: the next ones start
     await trio.testing.wait_all_tasks_blocked()
-    assert len([c for c in storage.calls if c.startswith("iter_items")]) == 1 + 6
+    assert len([c for c in storage.calls if c.startswith("iter_items")]) == 1 + 5
 
 
 async def test_a_folder_listed_ahead_is_not_fetched_twice_and_sees_our_changes(storage, staging, nursery) -> None:
     top = storage.add_folder("top")
-    a, b = storage.add_folder("a", top.uuid), storage.add_folder("b", top.uuid)
-    storage.add_item(b.uuid, "old.txt", b"x")
+    a, b, c = (storage.add_folder(name, top.uuid) for name in "abc")
+    storage.add_item(c.uuid, "old.txt", b"x")
     fs = make_fs(storage, staging, nursery, root=top)
     names = await ls(fs, ROOT_INO)
+    await ls(fs, names["a"])
     storage.calls.clear()
-    await ls(fs, names["a"])  # b is now being listed ahead
-    assert sorted(await ls(fs, names["b"])) == ["old.txt"]
-    assert len([c for c in storage.calls if c.startswith("iter_items")]) == 2
-    await fs.unlink(names["b"], "old.txt")
-    assert await ls(fs, names["b"]) == {}
+    await ls(fs, names["b"])  # a walk: c is now being listed ahead
+    assert sorted(await ls(fs, names["c"])) == ["old.txt"]
+    assert len([call for call in storage.calls if call.startswith("iter_items")]) == 2
+    await fs.unlink(names["c"], "old.txt")
+    assert await ls(fs, names["c"]) == {}
 
 
 async def test_attributes_follow_the_record_and_forget_drops_it(storage, staging, nursery) -> None:
@@ -69,21 +84,23 @@ async def test_attributes_follow_the_record_and_forget_drops_it(storage, staging
 
 async def test_a_walk_lists_the_subfolders_of_where_it_is_one_level_ahead(storage, staging, nursery) -> None:
     top = storage.add_folder("top")
-    a = storage.add_folder("a", top.uuid)
-    storage.add_folder("b", top.uuid)
-    x = storage.add_folder("x", a.uuid)
+    storage.add_folder("a", top.uuid)
+    b = storage.add_folder("b", top.uuid)
+    storage.add_folder("c", top.uuid)
+    x = storage.add_folder("x", b.uuid)
     storage.add_folder("deep", x.uuid)
     fs = make_fs(storage, staging, nursery, root=top)
     names = await ls(fs, ROOT_INO)
+    await ls(fs, names["a"])
     storage.calls.clear()
-    in_a = await ls(fs, names["a"])  # the walk is in a: b (its sibling) and x (its child) come ahead
+    in_b = await ls(fs, names["b"])  # the walk is in b: c (its next sibling) and x (its child) come ahead
     await trio.testing.wait_all_tasks_blocked()
-    assert sorted(c for c in storage.calls if c.startswith("iter_items")) == ["iter_items:None"] * 3
-    assert fs.caches.listing(in_a["x"]) is not None and fs.caches.listing(names["b"]) is not None
-    deep = fs.caches.listing(in_a["x"])["deep"]
+    assert sorted(call for call in storage.calls if call.startswith("iter_items")) == ["iter_items:None"] * 3
+    assert fs.caches.listing(in_b["x"]) is not None and fs.caches.listing(names["c"]) is not None
+    deep = fs.caches.listing(in_b["x"])["deep"]
     assert fs.caches.listing(deep) is None, "nothing below the folder the walk is in"
     storage.calls.clear()
-    await ls(fs, in_a["x"])  # entering x (listed ahead) lists deep ahead, and x costs nothing
+    await ls(fs, in_b["x"])  # entering x (listed ahead) lists deep ahead, and x costs nothing
     await trio.testing.wait_all_tasks_blocked()
     assert sorted(storage.calls) == ["iter_folders:None", "iter_items:None"] and fs.caches.listing(deep) is not None
 

@@ -132,3 +132,26 @@ def test_files_read_by_name_one_after_another_cost_one_get_each_once_their_folde
     full = [q for q in listings if "search" not in q]
     assert len(full) == 1 and full[0]["signUrls"] == "True", listings
     assert len(listings) - 1 <= len(notes) // 2, "most lookups came from the listing"
+
+
+def test_files_of_a_listed_folder_get_their_download_urls_in_one_request(
+    emulator_factory, make_sdk_client, mount_fs, tmp_path
+) -> None:
+    """``ls`` brings no download URLs; reading the folder's files then asks for the URLs of the
+    next files in one get-bulk, not one item call per file, and each file is still one GET."""
+    log = RequestLog(tmp_path / "requests.jsonl")
+    server = emulator_factory("--request-log", str(log.path))
+    folder = make_sdk_client(server).create_storage_folder("listed")
+    notes = [mediagen.text(tmp_path / f"n{i:02}.txt", (f"note {i}",)) for i in range(30)]
+    for note in notes:
+        folder.upload_text(note, title=note.name)
+    mnt = mount_fs(server, folder.uuid).path
+    assert sorted(os.listdir(mnt)) == [note.name for note in notes]
+
+    data: list[bytes] = []
+    requests = log.during(lambda: data.extend(read_all(mnt / note.name) for note in notes))
+
+    assert data == [note.read_bytes() for note in notes]
+    assert [r for r in requests if r["method"] == "GET" and "/storage/items/" in r["path"]] == []
+    assert len([r for r in requests if r["path"].endswith("/items/get-bulk")]) == 1
+    assert len([r for r in requests if r["path"].startswith("/blobs/")]) == len(notes)
