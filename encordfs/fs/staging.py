@@ -202,7 +202,7 @@ class Staging:
         self._pending_sync = _DirSync(self._pending)
         self._recover()
         self._spares = _Spares(self._make_file, self._sync_dirs, self._remove, spare_files)
-        self._forgetter = _Forgetter(self._pending_sync.sync)
+        self._forgetter = _Forgetter(self._pending_sync.sync, self._reuse_record_file)
 
     def close(self) -> None:
         """Release the cache dir lock. Staged files and records stay for the next open (spare
@@ -230,15 +230,16 @@ class Staging:
             return spare
         return self._make_file()
 
-    def _make_file(self) -> StagedFile:
+    def _make_file(self, reused: StagedFile | None = None) -> StagedFile:
         """A staged file and its empty record file (``pending/<id>.new``, made first: a data file
-        never lacks one while it is being made), both 0600."""
-        file_id = uuid.uuid4().hex
+        never lacks one while it is being made), both 0600; ``reused``: a record file to use
+        (with its id), emptied by ``_reuse_record_file``."""
+        file_id = reused.id if reused is not None else uuid.uuid4().hex
         path, record_path = self._data / file_id, self._new_record_path(file_id)
-        fds: list[int] = []
+        fds: list[int] = [reused.record_fd] if reused is not None else []
         with _no_space(self.root, "creating a staged file"):
             try:
-                for made in (record_path, path):
+                for made in (record_path, path)[len(fds):]:
                     fds.append(os.open(made, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
                     os.fchmod(fds[-1], 0o600)
             except BaseException:
@@ -327,9 +328,30 @@ class Staging:
         self._forget(record)
 
     def _forget(self, record: PendingUpload) -> None:
+        """The record stops being one at once: its file is renamed to the ``.new`` of a future
+        staged file (its content names another id: dropped on open if a crash leaves it), and is
+        emptied and reused once that is durable: one file creation and one deletion less per
+        upload (creating files where many were just deleted is costly on ext4)."""
+        reuse: str | None = uuid.uuid4().hex
         with self._mutex:
-            self._record_path(record.id).unlink(missing_ok=True)
-        self._forgetter.add(self.data_path(record))
+            try:
+                os.rename(self._record_path(record.id), self._new_record_path(reuse))
+            except FileNotFoundError:
+                reuse = None
+        self._forgetter.add(self.data_path(record), reuse)
+
+    def _reuse_record_file(self, file_id: str) -> None:
+        """An emptied record file for the next staged file made ahead (removed if none needs it)."""
+        path = self._new_record_path(file_id)
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            os.ftruncate(fd, 0)
+        except OSError:
+            os.close(fd)
+            raise
+        if not self._spares.reuse(StagedFile(self.root, file_id, self._data / file_id, -1, fd)):
+            os.close(fd)
+            path.unlink(missing_ok=True)
 
     def failed(self, record: PendingUpload, error: str) -> PendingUpload:
         """The upload failed: keep it pending for a retry, with one more attempt and the error."""
@@ -438,7 +460,10 @@ class Staging:
             log.info("removing an interrupted journal write %s", temp.name)
             temp.unlink()
         for new in self._pending.glob("*.new"):
-            if new.stat().st_size == 0:  # a file never closed (or a spare): nothing was promised
+            content = new.read_bytes()
+            if not content:  # a file never closed (or a spare): nothing was promised
+                new.unlink()
+            elif _record_id(content) not in (None, new.stem):  # a forgotten record's file, being reused
                 new.unlink()
             else:  # journaled, not renamed yet: a record under either name
                 os.replace(new, new.with_suffix(".json"))
@@ -544,6 +569,15 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _record_id(content: bytes) -> str | None:
+    """The id a record's bytes name (None if they are not a record)."""
+    try:
+        record = json.loads(content)
+    except ValueError:
+        return None
+    return record.get("id") if isinstance(record, dict) else None
 
 
 def _payload(record: PendingUpload) -> bytes:
@@ -663,16 +697,30 @@ class _Spares:
     RETRY_SECONDS = 1.0
 
     def __init__(
-        self, make: Callable[[], StagedFile], sync: Callable[[], None], discard: Callable[[StagedFile], None], target: int
+        self,
+        make: Callable[[StagedFile | None], StagedFile],
+        sync: Callable[[], None],
+        discard: Callable[[StagedFile], None],
+        target: int,
     ) -> None:
         self._make, self._sync, self._discard, self._target = make, sync, discard, target
         self._ready: deque[StagedFile] = deque()
+        self._reused: deque[StagedFile] = deque()  # record files of forgotten records, emptied
         self._cond = threading.Condition()
         self._closed = False
         self._thread: threading.Thread | None = None
         if target > 0:
             self._thread = threading.Thread(target=self._run, name="staging-spares", daemon=True)
             self._thread.start()
+
+    def reuse(self, record_file: StagedFile) -> bool:
+        """Keep an emptied record file (a StagedFile without data) for a file made later; False
+        when enough are kept or spares are no longer made."""
+        with self._cond:
+            if self._closed or self._thread is None or len(self._reused) >= self._target:
+                return False
+            self._reused.append(record_file)
+        return True
 
     def take(self) -> StagedFile | None:
         with self._cond:
@@ -689,7 +737,8 @@ class _Spares:
         if self._thread is not None:
             self._thread.join()
         with self._cond:
-            left, self._ready = list(self._ready), deque()
+            left, self._ready = list(self._ready) + list(self._reused), deque()
+            self._reused = deque()
         return left
 
     def _run(self) -> None:
@@ -711,7 +760,9 @@ class _Spares:
         made: list[StagedFile] = []
         try:
             for _ in range(count):
-                made.append(self._make())
+                with self._cond:
+                    reused = self._reused.popleft() if self._reused else None
+                made.append(self._make(reused))
             self._sync()
         except BaseException:
             for staged in made:  # not handed out: made again later
@@ -727,17 +778,19 @@ class _Forgetter:
     """Deletes the data of uploads the server confirmed once their records' deletion is durable:
     one sync of ``pending/`` for every record forgotten within ``FORGET_SECONDS``, in a thread."""
 
-    def __init__(self, sync: Callable[[], None]) -> None:
+    def __init__(self, sync: Callable[[], None], reuse: Callable[[str], None]) -> None:
         self._sync = sync
-        self._queue: list[Path] = []
+        self._reuse = reuse
+        self._queue: list[tuple[Path, str | None]] = []
         self._cond = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="staging-forget", daemon=True)
         self._thread.start()
 
-    def add(self, data: Path) -> None:
+    def add(self, data: Path, record_file: str | None) -> None:
+        """Delete ``data`` and reuse the record file (the ``.new`` id) once the journal is synced."""
         with self._cond:
-            self._queue.append(data)
+            self._queue.append((data, record_file))
             self._cond.notify()
 
     def close(self) -> None:
@@ -762,14 +815,19 @@ class _Forgetter:
             if closed:
                 return
 
-    def _forget(self, batch: list[Path]) -> None:
+    def _forget(self, batch: list[tuple[Path, str | None]]) -> None:
         try:
             self._sync()
-        except OSError as exc:  # the records stay deleted; their data is removed on the next open
+        except OSError as exc:  # the records stay forgotten; their files are removed on the next open
             log.warning("syncing the upload journal failed: %s", exc)
             return
-        for data in batch:
+        for data, record_file in batch:
             data.unlink(missing_ok=True)
+            if record_file is not None:
+                try:
+                    self._reuse(record_file)
+                except OSError as exc:  # removed on the next open
+                    log.warning("cannot reuse a journal record file: %s", exc)
 
 
 def _size_or_none(path: Path) -> int | None:

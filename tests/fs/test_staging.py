@@ -488,3 +488,35 @@ def test_read_pending_lists_the_journal_without_taking_the_cache_dir(root: Path)
         _, second = stage(staging, b"two", "b.jpg")
         (root / "pending" / "half.json.tmp").write_text("{")
         assert read_pending(root) == [first, second]
+
+
+def test_a_forgotten_record_file_is_reused_for_a_later_staged_file(root: Path) -> None:
+    with Staging(root, spare_files=4) as staging:
+        records = [stage(staging, bytes([i]) * 10, title=f"{i}.jpg")[1] for i in range(4)]
+        inodes = {(root / "pending" / f"{r.id}.json").stat().st_ino for r in records}
+        for record in records:
+            staging.done(record)
+        deadline = time.monotonic() + 5
+        reused: set[int] = set()
+        while not reused and time.monotonic() < deadline:  # once the forgetting is durable
+            staged = staging.new_file()
+            reused |= {os.fstat(staged.record_fd).st_ino} & inodes
+            staging.discard(staged)
+            time.sleep(0.01)
+        assert reused, "no record file was reused"
+        assert staging.pending() == []
+
+
+def test_a_record_file_renamed_for_reuse_is_not_replayed(root: Path) -> None:
+    """A crash after done() renamed the record file to a later staged file's name, before it was
+    emptied: the record names another id, so it is dropped with no data kept."""
+    with Staging(root) as staging:
+        _, record = stage(staging, b"uploaded")
+        _, kept = stage(staging, b"still pending")
+    later = uuid4().hex
+    os.rename(root / "pending" / f"{record.id}.json", root / "pending" / f"{later}.new")
+    (root / "data" / later).write_bytes(b"")
+    with Staging(root) as reopened:
+        assert reopened.pending() == [kept]
+        assert later not in stored(root) and record.id not in stored(root)
+        assert not (root / "broken").exists()
