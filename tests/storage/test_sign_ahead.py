@@ -7,13 +7,21 @@ from uuid import uuid4
 import trio
 
 from encordfs.emulator import mediagen
+from encordfs.storage.auth import load_credentials
+from encordfs.storage.client import StorageClient
 from encordfs.wire.enums import StorageItemType
 
 
-async def test_concurrent_readers_share_one_request_and_then_read_without_item_calls(client, tmp_path) -> None:
+async def test_concurrent_readers_share_one_request_and_then_read_without_item_calls(client, storage_emulator, tmp_path) -> None:
     folder = await client.create_folder(f"t-{uuid4().hex[:8]}", None)
     paths = [mediagen.text(tmp_path / f"n{i}.txt", (f"note {i}",)) for i in range(6)]
     items = [await client.upload_file(folder.uuid, p, p.name, StorageItemType.PLAIN_TEXT) for p in paths]
+    credentials = load_credentials(ssh_key_file=storage_emulator.key_path)
+    async with StorageClient(credentials, storage_emulator.url) as reader:  # no URL cached yet
+        await _share_one_request(reader, items, paths)
+
+
+async def _share_one_request(client, items, paths) -> None:
     calls: list[str] = []
     real_get_items, real_get_item = client.get_items, client.get_item
 
