@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 import trio
+import trio.testing
 
 from encordfs.emulator import mediagen
 from encordfs.storage.auth import load_credentials
@@ -35,8 +36,10 @@ async def _share_one_request(client, items, paths) -> None:
 
     client.get_items, client.get_item = get_items, get_item
     uuids = [item.uuid for item in items]
-    async with trio.open_nursery() as nursery:
-        for k in range(3):  # three readers at once, each naming the files after its own
+    async with trio.open_nursery() as nursery:  # the first reader's request is in flight...
+        nursery.start_soon(client.sign_ahead, uuids[0], uuids[1:])
+        await trio.testing.wait_all_tasks_blocked()
+        for k in (1, 2):  # ...when two more readers of the next files arrive
             nursery.start_soon(client.sign_ahead, uuids[k], uuids[k + 1 :])
     assert calls == ["get_items:6"]
     read = [await client.read_range(item, 0, 100) for item in items]
