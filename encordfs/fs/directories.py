@@ -53,7 +53,7 @@ class DirectoryOps:
             elif self._walk.entered(ino):  # listed ahead for a walk that has now reached it
                 self._walk_children(listing)
         if listing is not None:
-            entries = [Entry(n, i) for n, i in listing.items() if self.inodes.get(i) is not None]
+            entries = list(map(Entry._make, listing.items()))  # readdir skips inodes that went away
             return self._add_handle(Listing.complete(self._with_pending(ino, entries), directory=ino))
         if node.kind is Kind.GROUP:
             return self._add_handle(Listing(self._group_entries(node), directory=ino))

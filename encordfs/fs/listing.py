@@ -34,8 +34,9 @@ class Listing:
 
     @classmethod
     def complete(cls, entries: list[Entry], *, directory: int = 0) -> "Listing":
+        """A listing of ``entries``, which it takes over (a cached folder's copy, made per opendir)."""
         listing = cls(_empty(), directory=directory)
-        listing.entries = list(entries)
+        listing.entries = entries
         listing.done = True
         return listing
 
