@@ -109,19 +109,23 @@ def test_a_sequential_read_is_exact_and_fetched_in_few_big_gets(emulator_factory
             assert handle.read(70_000) == expected[offset : offset + 70_000]
 
 
+def _mounted_notes(emulator_factory, make_sdk_client, mount_fs, tmp_path: Path, count: int) -> tuple[RequestLog, list[Path], Path]:
+    """A request-logging emulator with a folder of ``count`` small text files, mounted."""
+    log = RequestLog(tmp_path / "requests.jsonl")
+    server = emulator_factory("--request-log", str(log.path))
+    folder = make_sdk_client(server).create_storage_folder("notes")
+    notes = [mediagen.text(tmp_path / f"n{i:02}.txt", (f"note {i}",)) for i in range(count)]
+    for note in notes:
+        folder.upload_text(note, title=note.name)
+    return log, notes, mount_fs(server, folder.uuid).path
+
+
 def test_files_read_by_name_one_after_another_cost_one_get_each_once_their_folder_is_hot(
     emulator_factory, make_sdk_client, mount_fs, tmp_path
 ) -> None:
     """A reader going through a folder's files by name (no ls first) gets its lookups answered from
     one listing after the first few, and each file from one GET: no item call, no search."""
-    log = RequestLog(tmp_path / "requests.jsonl")
-    server = emulator_factory("--request-log", str(log.path))
-    folder = make_sdk_client(server).create_storage_folder("many")
-    notes = [mediagen.text(tmp_path / f"n{i:02}.txt", (f"note {i}",)) for i in range(24)]
-    for note in notes:
-        folder.upload_text(note, title=note.name)
-    mnt = mount_fs(server, folder.uuid).path
-
+    log, notes, mnt = _mounted_notes(emulator_factory, make_sdk_client, mount_fs, tmp_path, 24)
     data: list[bytes] = []
     requests = log.during(lambda: data.extend(read_all(mnt / note.name) for note in notes))
 
@@ -139,13 +143,7 @@ def test_files_of_a_listed_folder_get_their_download_urls_in_one_request(
 ) -> None:
     """``ls`` brings no download URLs; reading the folder's files then asks for the URLs of the
     next files in one get-bulk, not one item call per file, and each file is still one GET."""
-    log = RequestLog(tmp_path / "requests.jsonl")
-    server = emulator_factory("--request-log", str(log.path))
-    folder = make_sdk_client(server).create_storage_folder("listed")
-    notes = [mediagen.text(tmp_path / f"n{i:02}.txt", (f"note {i}",)) for i in range(30)]
-    for note in notes:
-        folder.upload_text(note, title=note.name)
-    mnt = mount_fs(server, folder.uuid).path
+    log, notes, mnt = _mounted_notes(emulator_factory, make_sdk_client, mount_fs, tmp_path, 30)
     assert sorted(os.listdir(mnt)) == [note.name for note in notes]
 
     data: list[bytes] = []
