@@ -348,25 +348,24 @@ class Shape(NamedTuple):
     own_names: tuple[str, ...]
 
 
-def _shared_shape(shape: Shape) -> Shape:
-    """One object per distinct shape (up to ``_SHAPES_MAX``; past that each record has its own)."""
-    known = _shapes.get(shape)
+def _interned(table: dict, value: Any, limit: int) -> Any:
+    """One object per distinct value, up to ``limit`` of them (past that each caller keeps its own)."""
+    known = table.get(value)
     if known is None:
-        if len(_shapes) >= _SHAPES_MAX:
-            return shape
-        _shapes[shape] = known = shape
+        if len(table) >= limit:
+            return value
+        table[value] = known = value
     return known
+
+
+def _shared_shape(shape: Shape) -> Shape:
+    """One object per distinct shape, shared by the records of similar items."""
+    return _interned(_shapes, shape, _SHAPES_MAX)
 
 
 def _shared_number(value: int | float) -> int | float:
     """One object for a width, height or fps that many items repeat (640, 480, 25.0)."""
-    table = _shared_numbers[type(value)]
-    shared = table.get(value)
-    if shared is None:
-        if len(table) >= _SHARED_NUMBERS_MAX:
-            return value
-        table[value] = shared = value
-    return shared
+    return _interned(_shared_numbers[type(value)], value, _SHARED_NUMBERS_MAX)
 
 
 class ItemRecord(tuple):
