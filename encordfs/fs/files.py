@@ -210,7 +210,7 @@ class FileOps:
         listing = self.caches.listing(node.parent)
         if listing is None or node.kind is not Kind.FILE or node.record is None:
             return None
-        self._prefetch.opened(node.parent, listing, node.ino, self._sibling)
+        self._prefetch.read_started(node.parent, listing, node.ino, self._sibling)
         return (node.record.uuid, size, node.record.edited_ns)
 
     async def _sign_ahead(self, node: Node) -> None:

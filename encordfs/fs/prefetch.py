@@ -7,7 +7,7 @@ folder have been read near each other in its order, the next files' contents are
 background, a window that doubles up to ``MAX_FILES_AHEAD`` while the readers keep near the order
 (parallel readers open a little out of it); opening a file far from the stream, or the same one
 again, starts over. Only files of at most ``SMALL_FILE`` bytes (one GET) are fetched, from the
-read-ahead budget all open files share, and what nobody opened within ``KEEP_SECONDS`` is
+read-ahead budget all open files share, and what nobody read within ``KEEP_SECONDS`` is
 dropped. Fetched bytes are keyed by the item's UUID, size and last edit, so a file changed since
 is fetched anew.
 """
@@ -55,7 +55,7 @@ class _Fetched:
 
 @dataclass
 class _Stream:
-    last: int  # position of the last file opened
+    last: int  # position of the last file read
     ahead: int = 1
     scheduled_to: int = 0  # positions below this were considered already
 
@@ -83,7 +83,7 @@ class FolderPrefetch:
         self._orders: dict[int, _Order] = {}
         self._fetched: OrderedDict[Hashable, _Fetched] = OrderedDict()
 
-    def opened(self, folder: int, listing: dict[str, int], ino: int, sibling: Callable[[int], Sibling | None]) -> None:
+    def read_started(self, folder: int, listing: dict[str, int], ino: int, sibling: Callable[[int], Sibling | None]) -> None:
         """File ``ino`` of folder ``folder`` (whose cached listing is ``listing``) is being read
         from its start; ``sibling(ino)`` describes another file of the listing (None: not a file)."""
         self._expire()
@@ -148,7 +148,7 @@ class FolderPrefetch:
             fetched.ready.set()
 
     def _expire(self) -> None:
-        """Drop what nobody opened in time (oldest first: the dict is in fetch order)."""
+        """Drop what nobody read in time (oldest first: the dict is in fetch order)."""
         old = time.monotonic() - KEEP_SECONDS
         while self._fetched:
             key, fetched = next(iter(self._fetched.items()))

@@ -28,14 +28,14 @@ class Files:
         return Sibling(("key", ino), self.size, fetch)
 
 
-async def test_files_opened_in_order_fetch_a_growing_window_ahead(nursery) -> None:
+async def test_files_read_in_order_fetch_a_growing_window_ahead(nursery) -> None:
     files = Files(100)
     prefetch = FolderPrefetch(lambda: nursery, ReadAheadBudget(1 << 20))
-    prefetch.opened(1, files.listing, 100, files.sibling)
+    prefetch.read_started(1, files.listing, 100, files.sibling)
     await trio.testing.wait_all_tasks_blocked()
-    assert files.fetched == [], "one open is no order yet"
+    assert files.fetched == [], "one file read is no order yet"
     for ino in range(101, 106):
-        prefetch.opened(1, files.listing, ino, files.sibling)
+        prefetch.read_started(1, files.listing, ino, files.sibling)
         await trio.testing.wait_all_tasks_blocked()
     assert sorted(files.fetched) == list(range(102, 106 + MAX_FILES_AHEAD)), "2, 4, 8, 16, 16 ahead"
     assert await prefetch.take(("key", 102)) == bytes([102]) * 10
@@ -46,12 +46,12 @@ async def test_readers_a_little_out_of_order_keep_the_stream_and_a_far_jump_stop
     files = Files(200)
     prefetch = FolderPrefetch(lambda: nursery, ReadAheadBudget(1 << 20))
     for ino in (100, 102, 101, 104, 103):
-        prefetch.opened(1, files.listing, ino, files.sibling)
+        prefetch.read_started(1, files.listing, ino, files.sibling)
     await trio.testing.wait_all_tasks_blocked()
     assert len(files.fetched) == len(set(files.fetched)) > 8, "nothing fetched twice"
     files.fetched.clear()
-    prefetch.opened(1, files.listing, 250, files.sibling)
-    prefetch.opened(1, files.listing, 150, files.sibling)
+    prefetch.read_started(1, files.listing, 250, files.sibling)
+    prefetch.read_started(1, files.listing, 150, files.sibling)
     await trio.testing.wait_all_tasks_blocked()
     assert files.fetched == []
 
@@ -60,12 +60,12 @@ async def test_big_files_and_a_spent_budget_are_not_fetched_ahead(nursery) -> No
     big = Files(10, size=SMALL_FILE + 1)
     prefetch = FolderPrefetch(lambda: nursery, ReadAheadBudget(1 << 30))
     for ino in range(100, 104):
-        prefetch.opened(1, big.listing, ino, big.sibling)
+        prefetch.read_started(1, big.listing, ino, big.sibling)
     small = Files(10, size=400)
     budget = ReadAheadBudget(1000)
     limited = FolderPrefetch(lambda: nursery, budget)
     for ino in range(100, 104):
-        limited.opened(2, small.listing, ino, small.sibling)
+        limited.read_started(2, small.listing, ino, small.sibling)
     await trio.testing.wait_all_tasks_blocked()
     assert big.fetched == [] and len(small.fetched) == 2, "two of 400 bytes fit in 1000"
     assert await limited.take(("key", small.fetched[0])) is not None
