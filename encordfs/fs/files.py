@@ -220,9 +220,9 @@ class FileOps:
         listing = self.caches.listing(node.parent)
         if listing is None or node.record is None:
             return
-        following = self._prefetch.following(node.parent, listing, node.ino, URLS_AHEAD)
-        records = [n.record for n in map(self.inodes.get, following) if n is not None and n.kind is Kind.FILE]
-        await self.storage.sign_ahead(node.record.uuid, [r.uuid for r in records if r is not None])
+        following = map(self.inodes.get, self._prefetch.following(node.parent, listing, node.ino, URLS_AHEAD))
+        neighbours = (n.record.uuid for n in following if n is not None and n.kind is Kind.FILE and n.record is not None)
+        await self.storage.sign_ahead(node.record.uuid, neighbours)  # read only when the URL must be fetched
 
     def _sibling(self, ino: int) -> Sibling | None:
         node = self.inodes.get(ino)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable, Mapping, Sequence, TypeVar
+from typing import AsyncIterator, Awaitable, Callable, Iterable, Mapping, TypeVar
 from uuid import UUID
 
 import logging
@@ -97,10 +97,11 @@ class DataPlane:
                 self._url_locks.pop(item.uuid, None)
         return url
 
-    async def sign_ahead(self, item: UUID, neighbours: Sequence[UUID]) -> None:
+    async def sign_ahead(self, item: UUID, neighbours: Iterable[UUID]) -> None:
         """Make sure ``item``'s download URL is at hand; when it is not, fetch it together with
         those of ``neighbours`` (files likely read next: the next ones of its folder) not cached
-        either, in one ``get-bulk``. A file of a folder listed without URLs would otherwise cost an
+        either, in one ``get-bulk`` (``neighbours`` is read only then). A file of a folder listed
+        without URLs would otherwise cost an
         item call before its GET. Concurrent callers share a request; a failure is left to the
         reader's own ``signed_url`` to meet and report."""
         pending = self._signing.get(item)

@@ -8,7 +8,7 @@ exceptions in ``encordfs.storage.errors``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, AsyncIterator, Protocol, Sequence
+from typing import Any, AsyncIterator, Iterable, Protocol
 from uuid import UUID
 
 from encordfs.wire.enums import StorageItemType
@@ -68,7 +68,7 @@ class Storage(Protocol):
         ...
 
     # --- data ----------------------------------------------------------------------------
-    async def sign_ahead(self, item: UUID, neighbours: Sequence[UUID]) -> None:
+    async def sign_ahead(self, item: UUID, neighbours: Iterable[UUID]) -> None:
         """Make sure ``item``'s download URL is at hand, fetching it with those of ``neighbours``
         (files likely read next) in one request when it is not."""
         ...

@@ -10,7 +10,7 @@ import itertools
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator, Sequence
+from typing import Any, AsyncIterator, Iterable
 from uuid import UUID, uuid4
 
 import json
@@ -157,7 +157,7 @@ class FakeStorage:
 
     # --- data --------------------------------------------------------------------------------
 
-    async def sign_ahead(self, item: UUID, neighbours: Sequence[UUID]) -> None:
+    async def sign_ahead(self, item: UUID, neighbours: Iterable[UUID]) -> None:
         self.calls.append("sign_ahead")
 
     async def read_range(self, item: StorageItem, offset: int, length: int) -> bytes:
