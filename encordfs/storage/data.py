@@ -101,9 +101,8 @@ class DataPlane:
         """Make sure ``item``'s download URL is at hand; when it is not, fetch it together with
         those of ``neighbours`` (files likely read next: the next ones of its folder) not cached
         either, in one ``get-bulk`` (``neighbours`` is read only then). A file of a folder listed
-        without URLs would otherwise cost an
-        item call before its GET. Concurrent callers share a request; a failure is left to the
-        reader's own ``signed_url`` to meet and report."""
+        without URLs would otherwise cost an item call before its GET. Concurrent callers share a
+        request; a failure is left to the reader's own ``signed_url`` to meet and report."""
         pending = self._signing.get(item)
         if pending is not None:
             await pending.wait()
