@@ -29,7 +29,8 @@ from encordfs.fs.options import MountOptions
 from encordfs.fs.staging import Staging
 from encordfs.fs.usage import UsageCache
 from encordfs.fs.walkahead import WalkAhead
-from encordfs.fs.writer import Uploader, WriteHandle
+from encordfs.fs.upload_state import Gone, PendingFile
+from encordfs.fs.writer import Uploader
 from encordfs.storage.errors import Forbidden, NotFound
 from encordfs.storage.interface import Storage
 from encordfs.wire.models import ItemRecord, StorageFolder, StorageItem
@@ -101,9 +102,9 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         self._handles: dict[int, Handle] = {}
         self._next_fh = 1
         self._nursery: trio.Nursery | None = None
-        self._pending: dict[int, dict[str, Node]] = {}  # dir ino -> new files not uploaded yet
-        self._writers: dict[int, WriteHandle] = {}  # ino -> its open write handle
-        self._uploading: set[WriteHandle] = set()  # handles whose background upload runs (files.py)
+        self._files: dict[int, PendingFile] = {}  # ino -> its local content and upload state (writes.py)
+        self._local: dict[UUID, dict[str, PendingFile]] = {}  # target folder -> name -> file (listed if its state says so)
+        self._draining = False  # shutting down: upload even what files still open hold
         self._usage = UsageCache(storage, root_folder.uuid if root_folder else None, options.dir_ttl)
         self._walk = WalkAhead(self._list_ahead)
         self._hot = HotFolders()
@@ -146,9 +147,11 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
 
     def _known_size(self, node: Node) -> int | None:
         """The size without asking the server; None when only a HEAD can tell."""
-        if node.kind is Kind.PENDING or node.ino in self._writers:
-            writer = self._writers.get(node.ino)
-            return writer.size() if writer else 0
+        file = self._files.get(node.ino)
+        if file is not None:
+            return self._pending_size(file)
+        if node.kind is Kind.PENDING:
+            return 0
         record = node.record
         if node.kind.is_dir or record is None:
             return 0
@@ -165,10 +168,21 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
     def _attrs_now(self, node: Node) -> Attrs | None:
         """``_attrs`` if nothing has to be fetched for them (the usual case: a listed entry), else
         None. Built from the record's ints each time (cheap enough not to be kept)."""
-        if node.needs_model:
+        file = self._files.get(node.ino)
+        if node.needs_model and file is None:
             return None
         size = self._known_size(node)
-        return None if size is None else attrs_for(node, size, self._own, self._mount_ns)
+        if size is None:
+            return None
+        attrs = attrs_for(node, size, self._own, self._mount_ns)
+        return attrs if file is None else self._local_attrs(file, attrs)
+
+    def _local_attrs(self, file: PendingFile, attrs: Attrs) -> Attrs:
+        """A file written here: modified when last written (not when its item was made), and
+        with no link left once unlinked (its open handles still read it)."""
+        if file.mtime_ns is not None:
+            attrs = attrs._replace(mtime_ns=file.mtime_ns, ctime_ns=file.mtime_ns)
+        return attrs._replace(nlink=0) if isinstance(file.state, Gone) else attrs
 
     async def _attrs(self, node: Node) -> Attrs:
         attrs = self._attrs_now(node)
@@ -176,7 +190,9 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             return attrs
         if node.needs_model:
             await self._refresh(node)
-        return attrs_for(node, await self._size(node), self._own, self._mount_ns)
+        attrs = attrs_for(node, await self._size(node), self._own, self._mount_ns)
+        file = self._files.get(node.ino)
+        return attrs if file is None else self._local_attrs(file, attrs)
 
     async def _loaded(self, node: Node) -> Node:
         """The node with its folder/item model (refetched if ``forget`` dropped it)."""
@@ -215,13 +231,14 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
 
     async def _resolve(self, dir_node: Node, name: str) -> Node | None:
         """The node named ``name`` in a directory, asking the server only for that name."""
-        pending = self._pending.get(dir_node.ino, {}).get(name)
-        if pending is not None:
-            return pending
+        local = self._local_entry(dir_node, name)
+        if local is not None:
+            return local.node
         listing = self.caches.listing(dir_node.ino)
         if listing is not None:
             ino = listing.get(name)
-            return None if ino is None else self.inodes.get(ino)
+            node = None if ino is None else self.inodes.get(ino)
+            return None if node is None or self._shadowed(node) else node
         if self.caches.is_negative(dir_node.ino, name):
             return None
         if await self._listing_arrived(dir_node.ino):
@@ -245,7 +262,8 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         by_candidate = {f.candidate: f for f in found}
         for entry_name, candidate in names.assign_names(by_candidate):
             if entry_name == name:
-                return self._node_for(by_candidate[candidate], dir_node.ino)
+                node = self._node_for(by_candidate[candidate], dir_node.ino)
+                return None if self._shadowed(node) else node
         self.caches.note_missing(dir_node.ino, name)
         return None
 
@@ -284,7 +302,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         walk over millions of files does not keep millions of models in memory."""
         for ino, count in inodes:
             node = self.inodes.forget(ino, count)
-            if node is not None and node.kind in (Kind.FILE, Kind.GROUP, Kind.FOLDER) and ino not in self._writers:
+            if node is not None and node.kind in (Kind.FILE, Kind.GROUP, Kind.FOLDER) and ino not in self._files:
                 node.drop_model()
                 self.caches.stale(ino)
 
@@ -316,16 +334,13 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         accepted and ignored: Encord keeps none of them."""
         node = self._node(ino)
         if size is not None:
-            writer = self._writers.get(ino)
-            if writer is None:
+            file = self._files.get(ino)
+            if file is None or not file.writers:
                 if size == await self._size(node):
                     return await self._attrs(node)
                 self._writable(node)
                 raise FsError(errno.EPERM, "truncate only works on a file open for writing")
-            async with writer.lock:
-                await self.uploader.ensure_writable(writer)
-                writer.staged.truncate(size)
-                writer.dirty = True
+            await self._truncate_file(file, size)
         return await self.getattr(ino)
 
     async def statfs(self) -> FsStats:
@@ -345,10 +360,24 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             return xattrs.item_xattrs(node.item)
         return {}
 
+    def _upload_xattrs(self, ino: int) -> dict[str, bytes]:
+        """A file written here, until the server has it: its upload state and last error (for
+        the user to see why a file is not on Encord yet). Answered at once, never waiting."""
+        file = self._files.get(ino)
+        if file is None or not file.listed:
+            return {}
+        values = {xattrs.UPLOAD_STATE: file.phase.value.encode()}
+        if file.upload_error:
+            values[xattrs.UPLOAD_ERROR] = file.upload_error.encode()
+        return values
+
     async def listxattr(self, ino: int) -> list[str]:
+        upload = self._upload_xattrs(ino)
+        if upload and self._node(ino).item is None:
+            return list(upload)
         await self._upload_landed(self._node(ino))
         node = await self._loaded(self._node(ino))
-        keys = list(await self._xattrs(node))
+        keys = list(self._upload_xattrs(ino)) + list(await self._xattrs(node))
         if node.kind in (Kind.FILE, Kind.GROUP):
             keys.append(xattrs.DATASET_LINKS)
         return keys
@@ -361,6 +390,11 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             raise FsError(errno.ENOTSUP, quiet=True)
         if not name.startswith(xattrs.PREFIX):
             raise FsError(errno.ENODATA)
+        if name in (xattrs.UPLOAD_STATE, xattrs.UPLOAD_ERROR):
+            value = self._upload_xattrs(ino).get(name)
+            if value is None:
+                raise FsError(errno.ENODATA)
+            return value
         await self._upload_landed(node)
         if name == xattrs.DATASET_LINKS and node.kind in (Kind.FILE, Kind.GROUP) and node.item is not None:
             return str(await self.storage.dataset_link_count(node.item)).encode()

@@ -33,7 +33,6 @@ from encordfs.wire.models import StorageFolder
 log = logging.getLogger(__name__)
 
 LOG_NAME = "mount.log"
-RETRY_EVERY = 60.0
 
 
 class MountError(Exception):
@@ -137,7 +136,7 @@ async def serve(options: MountOptions, ready_fd: int | None = None) -> None:
                     notifier.nursery = nursery
                     nursery.start_soon(_watch_signals, fs)
                     nursery.start_soon(_announce_ready, options.mountpoint, ready_fd, options.read_ahead_kb)
-                    nursery.start_soon(fs.retry_pending, RETRY_EVERY)
+                    nursery.start_soon(fs.resume_uploads)
                     await pyfuse3.main()
                     await fs.drain()
                     nursery.cancel_scope.cancel()

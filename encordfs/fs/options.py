@@ -20,6 +20,7 @@ DEFAULT_DIR_TTL = 10.0
 DEFAULT_ATTR_TTL = 10.0
 DEFAULT_NEGATIVE_TTL = 5.0
 DEFAULT_READ_AHEAD_KB = 1024
+DEFAULT_UPLOAD_RETRIES = 12  # about 3 hours of backoff
 
 IGNORED_MOUNT_OPTIONS = frozenset(
     {"rw", "dev", "nodev", "suid", "nosuid", "exec", "noexec", "auto", "noauto", "user", "nouser",
@@ -71,6 +72,7 @@ class MountOptions:
     allow_delete_linked: bool = False
     upload_mode: UploadMode = UploadMode.BACKGROUND
     read_ahead_kb: int = DEFAULT_READ_AHEAD_KB
+    upload_retries: int = DEFAULT_UPLOAD_RETRIES
     debug: bool = False
 
     @property
@@ -112,6 +114,7 @@ _O_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "allow_delete_linked": ("allow_delete_linked", _flag),
     "upload_mode": ("upload_mode", UploadMode),
     "read_ahead_kb": ("read_ahead_kb", int),
+    "upload_retries": ("upload_retries", int),
     "debug": ("debug", _flag),
 }
 
@@ -158,6 +161,9 @@ def add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--read-ahead-kb", type=int,
                         help=f"the kernel's read-ahead for this mount, in KiB (default {DEFAULT_READ_AHEAD_KB}; "
                         "0 keeps the kernel's 128): bigger read requests cost less CPU per MiB; needs root")
+    parser.add_argument("--upload-retries", type=int, metavar="N",
+                        help=f"tries of an upload that keeps failing transiently (5xx, 429, timeouts; backoff "
+                        f"from 2 s doubling up to 10 min) before it is failed for good (default {DEFAULT_UPLOAD_RETRIES})")
     parser.add_argument("-o", dest="o", action="append", default=[], metavar="OPT[=VAL],...",
                         help="any option above as name=value (dashes as underscores), plus ro")
 
