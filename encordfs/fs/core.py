@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import time
 from dataclasses import dataclass
 from typing import Iterable, Protocol
@@ -23,7 +24,7 @@ from encordfs.fs.directories import DirectoryOps, candidate_of
 from encordfs.fs.files import FileOps, Handle
 from encordfs.fs.hotfolders import HotFolders
 from encordfs.fs.prefetch import FolderPrefetch
-from encordfs.fs.inodes import InodeTable, Kind, Node
+from encordfs.fs.inodes import ROOT_INO, InodeTable, Kind, Node
 from encordfs.fs.namespace import NamespaceOps
 from encordfs.fs.options import MountOptions
 from encordfs.fs.staging import Staging
@@ -280,6 +281,23 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         node = await self._resolve(dir_node, name)
         if node is None:
             raise FsError(errno.ENOENT)
+        return await self._loaded(node)
+
+    async def resolve_path(self, path: str) -> Node:
+        """The node at a mount-relative path (``"a/b"``, ``""`` for the root), found with the
+        lookups the kernel would make, so names are exactly what ``ls`` shows. For the control
+        channel: the mount process must never stat its own mount through the kernel."""
+        node = self._node(ROOT_INO)
+        for part in path.split("/"):
+            if part in ("", "."):
+                continue
+            if part == "..":
+                node = self._node(node.parent)
+                continue
+            try:
+                node = await self._lookup_node(node.ino, part)
+            except FsError as exc:
+                raise FsError(exc.errno, f"{path}: {part!r}: {os.strerror(exc.errno)}") from exc
         return await self._loaded(node)
 
     # --- metadata ------------------------------------------------------------------------------
