@@ -150,7 +150,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         """The size without asking the server; None when only a HEAD can tell."""
         file = self._files.get(node.ino)
         if file is not None:
-            return self._pending_size(file)
+            return self.pending_size(file)
         if node.kind is Kind.PENDING:
             return 0
         record = node.record

@@ -15,7 +15,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterable, Iterator
 from uuid import UUID
 
 import trio
@@ -24,7 +24,7 @@ from encordfs.fs import names
 from encordfs.fs.attrs import Attrs
 from encordfs.fs.errors import FsError, errno_for
 from encordfs.fs.filetypes import is_temporary_name, judge_name
-from encordfs.fs.inodes import Kind, Node
+from encordfs.fs.inodes import ROOT_INO, Kind, Node
 from encordfs.fs.options import MountOptions, UploadMode
 from encordfs.fs.staging import NotPending, PendingUpload, StagedFile
 from encordfs.fs.upload_state import Failed, Gone, Journaled, Landed, Local, PendingFile, Phase, Target, Uploading, Working
@@ -112,7 +112,7 @@ class WriteOps:
         file = self._files.get(node.ino)
         return file is not None and file.listed
 
-    def _pending_size(self, file: PendingFile) -> int:
+    def pending_size(self, file: PendingFile) -> int:
         if file.working is not None:
             return file.working.staged.size()
         newest = file.newest
@@ -534,11 +534,11 @@ class WriteOps:
             return self.inodes.for_uuid(record.replaced_item, Kind.FILE)
         return self.inodes.new_pending(0)
 
-    async def retry_uploads(self) -> int:
-        """Upload now every file waiting for a retry or failed for good (``encordfs sync --retry``);
-        how many were sent back."""
+    async def retry_uploads(self, files: Iterable[PendingFile] | None = None) -> int:
+        """Upload now every file (of ``files``) waiting for a retry or failed for good
+        (``encordfs sync --retry``); how many were sent back."""
         count = 0
-        for file in list(self._files.values()):
+        for file in list(self._files.values() if files is None else files):
             async with file.lock:
                 record = file.retry()
                 if record is None:
@@ -565,8 +565,38 @@ class WriteOps:
 
     # --- what status and sync report ----------------------------------------------------------------------
 
-    def upload_files(self) -> list[PendingFile]:
-        return [f for f in self._files.values() if f.phase not in (Phase.LANDED, Phase.GONE, Phase.LOCAL)]
+    def uploads_under(self, node: Node) -> list[PendingFile]:
+        """Files under ``node`` (a directory, or one file) whose upload has not landed: journaled,
+        uploading, waiting for a retry, or failed (for ``encordfs sync``)."""
+        waiting = (f for f in self._files.values() if f.phase not in (Phase.LANDED, Phase.GONE, Phase.LOCAL))
+        if not node.kind.is_dir:
+            return [f for f in waiting if f.node is node]
+        return [f for f in waiting if self._folder_within(f.target.folder, node)]
+
+    def _folder_within(self, folder: UUID, ancestor: Node) -> bool:
+        if ancestor.ino == ROOT_INO:
+            return True
+        node = self.inodes.by_key(folder)
+        while node is not None and node.ino != ROOT_INO:
+            if node.ino == ancestor.ino:
+                return True
+            node = self.inodes.get(node.parent)
+        return False
+
+    def mount_path(self, file: PendingFile) -> str:
+        """The file's path in the mount as ``ls`` would show it (the folder's UUID stands in for
+        a folder this mount has not seen yet)."""
+        parts = [names.escape(file.target.title)]
+        node = self.inodes.by_key(file.target.folder)
+        if node is None:
+            return f"{file.target.folder}/{parts[0]}"
+        while node.ino != ROOT_INO:
+            parts.append(names.escape(node.title))
+            parent = self.inodes.get(node.parent)
+            if parent is None or parent is node:
+                break
+            node = parent
+        return "/".join(reversed(parts))
 
     async def _upload_landed(self, node: Node) -> None:
         """Wait for the upload of a closed file, in flight or about to start (its xattrs then name
