@@ -399,6 +399,7 @@ def test_mount_with_a_bearer_token(emulator, fs_root, mount_fs, media, tmp_path)
 
     token_file = tmp_path / "token"
     token_file.write_text(trio.run(issue) + "\n")
+    token_file.chmod(0o600)
     mnt = mount_fs(emulator, fs_root.uuid, "--bearer-token-file", str(token_file)).path
     shutil.copy(media["notes.txt"], mnt / "via-token.txt")
     assert item_names(fs_root, ["via-token.txt"]) == ["via-token.txt"]
