@@ -18,19 +18,20 @@ import trio
 from encordfs.fs import names, xattrs
 from encordfs.fs.attrs import Attrs, Ownership, attrs_for
 from encordfs.fs.cache import Caches
-from encordfs.fs.errors import FsError
+from encordfs.fs.errors import FsError, unwrap
 from encordfs.fs.directories import DirectoryOps, candidate_of
-from encordfs.fs.files import FileOps, Handle
+from encordfs.fs.files import FileOps, Handle, StagedReader
 from encordfs.fs.hotfolders import HotFolders
 from encordfs.fs.prefetch import FolderPrefetch
 from encordfs.fs.inodes import InodeTable, Kind, Node
+from encordfs.fs.listing import Listing
 from encordfs.fs.namespace import NamespaceOps
 from encordfs.fs.options import MountOptions
 from encordfs.fs.staging import Staging
 from encordfs.fs.usage import UsageCache
 from encordfs.fs.walkahead import WalkAhead
 from encordfs.fs.writer import Uploader, WriteHandle
-from encordfs.storage.errors import Forbidden, NotFound
+from encordfs.storage.errors import Forbidden, NotFound, StorageError
 from encordfs.storage.interface import Storage
 from encordfs.wire.models import ItemRecord, StorageFolder, StorageItem
 
@@ -40,6 +41,7 @@ STATFS_BLOCK = 4096
 CAPACITY_BYTES = 1 << 50  # 1 PiB shown as the size of the drive
 FREE_INODES = 1 << 32
 USER_NAMESPACE = "user."
+MAX_PATH_DEPTH = 64  # parts of a path named in a log line (a cut path is still a clue)
 LISTING_WAIT = 0.2  # seconds a lookup waits for a listing on its way before searching itself
 
 
@@ -138,6 +140,25 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             raise FsError(errno.EROFS, "multi-file items are read-only")
         return node.uuid
 
+    def path_of(self, ino: int, name: str | None = None) -> str:
+        """The mount-relative path of an inode (and of ``name`` in it), for log lines and
+        ``encordfs status``: titles up to the root, ``#ino`` for one this mount no longer knows."""
+        parts = [] if name is None else [name]
+        node = self.inodes.get(ino)
+        while node is not None and node.kind is not Kind.ROOT and len(parts) < MAX_PATH_DEPTH:
+            parts.append(node.title or f"#{node.ino}")
+            node = self.inodes.get(node.parent)
+        if node is None:
+            parts.append(f"#{ino}")
+        return "/" + "/".join(reversed(parts))
+
+    def path_of_handle(self, fh: int) -> str:
+        handle = self._handles.get(fh)
+        if isinstance(handle, Listing):
+            return self.path_of(handle.directory)
+        writer = handle.writer if isinstance(handle, StagedReader) else handle
+        return self.path_of(writer.node.ino) if isinstance(writer, WriteHandle) else ""
+
     def _add_handle(self, handle: Handle) -> int:
         fh = self._next_fh
         self._next_fh += 1
@@ -198,10 +219,16 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         async def search_items(folder: UUID) -> None:
             items.extend([_Found(candidate_of(i), item=i) async for i in self.storage.iter_items(folder, search=text)])
 
-        async with trio.open_nursery() as nursery:  # one round trip, not two
-            nursery.start_soon(search_folders)
-            if parent is not None:
-                nursery.start_soon(search_items, parent)
+        try:
+            async with trio.open_nursery() as nursery:  # one round trip, not two
+                nursery.start_soon(search_folders)
+                if parent is not None:
+                    nursery.start_soon(search_items, parent)
+        except BaseExceptionGroup as group:  # the caller handles a StorageError, not a group of them
+            failed = group.subgroup(StorageError)
+            if failed is None:
+                raise
+            raise unwrap(failed) from None
         return folders + items
 
     def _node_for(self, found: _Found, dir_ino: int) -> Node:

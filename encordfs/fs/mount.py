@@ -24,6 +24,8 @@ from encordfs.fs.core import Filesystem
 from encordfs.fs.fuse_ops import FuseOperations, KernelNotifier
 from encordfs.fs.mount_registry import forget_mount, register_mount
 from encordfs.fs.options import MountOptions
+from encordfs.fs.refusals import FILE_NAME as REFUSALS_FILE
+from encordfs.fs.refusals import RefusalLog
 from encordfs.fs.preflight import MountError, preflight
 from encordfs.fs.staging import Staging, StagingError
 from encordfs.storage.auth import Credentials
@@ -102,8 +104,9 @@ async def serve(options: MountOptions, credentials: Credentials, root: StorageFo
         async with StorageClient(credentials, options.domain) as client:
             notifier = KernelNotifier()
             fs = Filesystem(client, staging, options, root, notifier)
+            refusals = RefusalLog(options.staging_dir / REFUSALS_FILE)
             try:
-                pyfuse3.init(FuseOperations(fs), str(options.mountpoint), _fuse_options(options))
+                pyfuse3.init(FuseOperations(fs, refusals), str(options.mountpoint), _fuse_options(options))
             except RuntimeError as exc:
                 raise MountError(f"cannot mount on {options.mountpoint}: {exc}") from exc
             register_mount(options.mountpoint, options.staging_dir)  # for `encordfs status`
@@ -112,6 +115,7 @@ async def serve(options: MountOptions, credentials: Credentials, root: StorageFo
                     fs.start(nursery)
                     notifier.nursery = nursery
                     nursery.start_soon(_watch_signals, fs)
+                    nursery.start_soon(refusals.run)
                     nursery.start_soon(_announce_ready, options.mountpoint, ready_fd, options.read_ahead_kb)
                     nursery.start_soon(fs.retry_pending, RETRY_EVERY)
                     await pyfuse3.main()
