@@ -31,7 +31,7 @@ from encordfs.fs.staging import Staging
 from encordfs.fs.usage import UsageCache
 from encordfs.fs.walkahead import WalkAhead
 from encordfs.fs.writer import Uploader, WriteHandle
-from encordfs.storage.errors import Forbidden, NotFound, StorageError
+from encordfs.storage.errors import Forbidden, NotFound, StorageError, is_outage
 from encordfs.storage.interface import Storage
 from encordfs.wire.models import ItemRecord, StorageFolder, StorageItem
 
@@ -266,7 +266,15 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
                 return None
         if self._hot.note_miss(dir_node.ino):
             self._walk.list_ahead(self._require_nursery(), [dir_node.ino], hot=True)
-        found = await self._search(dir_node, text)
+        try:
+            found = await self._search(dir_node, text)
+        except StorageError as exc:
+            stale = self.caches.stale_listing(dir_node.ino)
+            if stale is None or not is_outage(exc):
+                raise
+            log.debug("lookup of %r answered from the last listing (%s)", name, exc)
+            ino = stale.get(name)
+            return None if ino is None else self.inodes.get(ino)
         if suffixed is None:
             found = [f for f in found if f.candidate.title == text]
         by_candidate = {f.candidate: f for f in found}
@@ -318,7 +326,12 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
     async def getattr(self, ino: int) -> Attrs:
         node = self._node(ino)
         if not self.caches.is_fresh(ino):
-            await self._refresh(node)
+            try:
+                await self._refresh(node)
+            except StorageError as exc:
+                if not is_outage(exc) or node.needs_model:
+                    raise
+                log.debug("attributes of inode %d served past their TTL (%s)", ino, exc)
         return await self._attrs(node)
 
     async def _refresh(self, node: Node) -> None:
