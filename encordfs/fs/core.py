@@ -45,6 +45,15 @@ MAX_PATH_DEPTH = 64  # parts of a path named in a log line (a cut path is still 
 LISTING_WAIT = 0.2  # seconds a lookup waits for a listing on its way before searching itself
 
 
+# Names desktops look up in every new mount (gvfs's trash monitor, volume info, autorun): they are
+# not a reader going through a folder's files, so they never make a folder "hot".
+_DESKTOP_PROBES = frozenset({".Trash", ".xdg-volume-info", "autorun.inf", ".hidden", ".directory"})
+
+
+def _desktop_probe(name: str) -> bool:
+    return name in _DESKTOP_PROBES or (name.startswith(".Trash-") and name[7:].isdigit())
+
+
 class Notifier(Protocol):
     """Tells the kernel to drop what it cached (pyfuse3 in a mount, nothing in unit tests)."""
 
@@ -264,7 +273,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             if names.escape(text) != name:
                 self.caches.note_missing(dir_node.ino, name)
                 return None
-        if self._hot.note_miss(dir_node.ino):
+        if not _desktop_probe(name) and self._hot.note_miss(dir_node.ino):
             self._walk.list_ahead(self._require_nursery(), [dir_node.ino], hot=True)
         try:
             found = await self._search(dir_node, text)

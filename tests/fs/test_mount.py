@@ -291,6 +291,8 @@ def test_ls_l_needs_no_request_per_entry_and_lookup_needs_no_listing(emulator_fa
     for i in range(12):
         folder.upload_text(note, title=f"n{i:02}.txt")
     mnt = mount_fs(server, folder.uuid).path
+    for probe in (".Trash", f".Trash-{os.getuid()}", ".xdg-volume-info"):  # what a desktop's trash monitor asks
+        assert not (mnt / probe).exists()
 
     def settled_lines() -> list[str]:
         """Complete log lines once the log stops growing (the server writes after answering)."""
