@@ -19,12 +19,13 @@ import trio
 from encordfs.fs import names, xattrs
 from encordfs.fs.attrs import Attrs, Ownership, attrs_for
 from encordfs.fs.cache import Caches
-from encordfs.fs.errors import FsError
+from encordfs.fs.errors import FsError, unwrap
 from encordfs.fs.directories import DirectoryOps, candidate_of
 from encordfs.fs.files import FileOps, Handle
 from encordfs.fs.hotfolders import HotFolders
 from encordfs.fs.prefetch import FolderPrefetch
 from encordfs.fs.inodes import ROOT_INO, InodeTable, Kind, Node
+from encordfs.fs.listing import Listing
 from encordfs.fs.namespace import NamespaceOps
 from encordfs.fs.options import MountOptions
 from encordfs.fs.staging import Staging
@@ -32,7 +33,8 @@ from encordfs.fs.usage import UsageCache
 from encordfs.fs.walkahead import WalkAhead
 from encordfs.fs.upload_state import Gone, PendingFile
 from encordfs.fs.writer import Uploader
-from encordfs.storage.errors import Forbidden, NotFound
+from encordfs.fs.writes import PendingReader, WriteFd
+from encordfs.storage.errors import Forbidden, NotFound, StorageError, is_outage
 from encordfs.storage.interface import Storage
 from encordfs.wire.models import ItemRecord, StorageFolder, StorageItem
 
@@ -42,7 +44,17 @@ STATFS_BLOCK = 4096
 CAPACITY_BYTES = 1 << 50  # 1 PiB shown as the size of the drive
 FREE_INODES = 1 << 32
 USER_NAMESPACE = "user."
+MAX_PATH_DEPTH = 64  # parts of a path named in a log line (a cut path is still a clue)
 LISTING_WAIT = 0.2  # seconds a lookup waits for a listing on its way before searching itself
+
+
+# Names desktops look up in every new mount (gvfs's trash monitor, volume info, autorun): they are
+# not a reader going through a folder's files, so they never make a folder "hot".
+_DESKTOP_PROBES = frozenset({".Trash", ".xdg-volume-info", "autorun.inf", ".hidden", ".directory"})
+
+
+def _desktop_probe(name: str) -> bool:
+    return name in _DESKTOP_PROBES or (name.startswith(".Trash-") and name[7:].isdigit())
 
 
 class Notifier(Protocol):
@@ -140,6 +152,26 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             raise FsError(errno.EROFS, "multi-file items are read-only")
         return node.uuid
 
+    def path_of(self, ino: int, name: str | None = None) -> str:
+        """The mount-relative path of an inode (and of ``name`` in it), for log lines and
+        ``encordfs status``: titles up to the root, ``#ino`` for one this mount no longer knows."""
+        parts = [] if name is None else [name]
+        node = self.inodes.get(ino)
+        while node is not None and node.kind is not Kind.ROOT and len(parts) < MAX_PATH_DEPTH:
+            parts.append(node.title or f"#{node.ino}")
+            node = self.inodes.get(node.parent)
+        if node is None:
+            parts.append(f"#{ino}")
+        return "/" + "/".join(reversed(parts))
+
+    def path_of_handle(self, fh: int) -> str:
+        handle = self._handles.get(fh)
+        if isinstance(handle, Listing):
+            return self.path_of(handle.directory)
+        if isinstance(handle, (WriteFd, PendingReader)):
+            return self.path_of(handle.file.node.ino)
+        return ""
+
     def _add_handle(self, handle: Handle) -> int:
         fh = self._next_fh
         self._next_fh += 1
@@ -215,10 +247,16 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         async def search_items(folder: UUID) -> None:
             items.extend([_Found(candidate_of(i), item=i) async for i in self.storage.iter_items(folder, search=text)])
 
-        async with trio.open_nursery() as nursery:  # one round trip, not two
-            nursery.start_soon(search_folders)
-            if parent is not None:
-                nursery.start_soon(search_items, parent)
+        try:
+            async with trio.open_nursery() as nursery:  # one round trip, not two
+                nursery.start_soon(search_folders)
+                if parent is not None:
+                    nursery.start_soon(search_items, parent)
+        except BaseExceptionGroup as group:  # the caller handles a StorageError, not a group of them
+            failed = group.subgroup(StorageError)
+            if failed is None:
+                raise
+            raise unwrap(failed) from None
         return folders + items
 
     def _node_for(self, found: _Found, dir_ino: int) -> Node:
@@ -255,9 +293,17 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             if names.escape(text) != name:
                 self.caches.note_missing(dir_node.ino, name)
                 return None
-        if self._hot.note_miss(dir_node.ino):
+        if not _desktop_probe(name) and self._hot.note_miss(dir_node.ino):
             self._walk.list_ahead(self._require_nursery(), [dir_node.ino], hot=True)
-        found = await self._search(dir_node, text)
+        try:
+            found = await self._search(dir_node, text)
+        except StorageError as exc:
+            stale = self.caches.stale_listing(dir_node.ino)
+            if stale is None or not is_outage(exc):
+                raise
+            log.debug("lookup of %r answered from the last listing (%s)", name, exc)
+            ino = stale.get(name)
+            return None if ino is None else self.inodes.get(ino)
         if suffixed is None:
             found = [f for f in found if f.candidate.title == text]
         by_candidate = {f.candidate: f for f in found}
@@ -327,7 +373,12 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
     async def getattr(self, ino: int) -> Attrs:
         node = self._node(ino)
         if not self.caches.is_fresh(ino):
-            await self._refresh(node)
+            try:
+                await self._refresh(node)
+            except StorageError as exc:
+                if not is_outage(exc) or node.needs_model:
+                    raise
+                log.debug("attributes of inode %d served past their TTL (%s)", ino, exc)
         return await self._attrs(node)
 
     async def _refresh(self, node: Node) -> None:
