@@ -338,17 +338,18 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
 
     # --- extended attributes -----------------------------------------------------------------
 
-    async def _xattrs(self, node: Node) -> dict[str, bytes]:
-        if node.kind in (Kind.ROOT, Kind.FOLDER) and node.folder is not None:
-            return xattrs.folder_xattrs(node.folder)
-        if node.item is not None:
-            return xattrs.item_xattrs(node.item)
-        return {}
+    @staticmethod
+    def _model(node: Node) -> xattrs.Model | None:
+        """The folder or item whose attributes a node shows (None: a file not uploaded yet)."""
+        if node.kind in (Kind.ROOT, Kind.FOLDER):
+            return node.folder
+        return node.item
 
     async def listxattr(self, ino: int) -> list[str]:
         await self._upload_landed(self._node(ino))
         node = await self._loaded(self._node(ino))
-        keys = list(await self._xattrs(node))
+        model = self._model(node)
+        keys = [] if model is None else xattrs.names(model)
         if node.kind in (Kind.FILE, Kind.GROUP):
             keys.append(xattrs.DATASET_LINKS)
         return keys
@@ -366,28 +367,50 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             return str(await self.storage.dataset_link_count(node.item)).encode()
         if not self.caches.is_fresh(ino) and node.kind is not Kind.PENDING:
             await self._refresh(node)
-        value = (await self._xattrs(node)).get(name)
+        model = self._model(await self._loaded(node))
+        value = None if model is None else xattrs.value(model, name)
         if value is None:
             raise FsError(errno.ENODATA)
         return value
 
     async def setxattr(self, ino: int, name: str, value: bytes) -> None:
+        """One PATCH of the item or folder; a change of one metadata key is made on the newest
+        metadata (fetched first), so keys others set meanwhile are kept."""
+        if not name.startswith(xattrs.PREFIX):
+            raise FsError(errno.ENOTSUP, f"{name} cannot be set", quiet=True)
+        node = await self._patchable(ino, fresh=xattrs.is_per_key(name))
+        await self._patch(node, xattrs.set_patch(self._patched_model(node), name, value))
+
+    async def removexattr(self, ino: int, name: str) -> None:
+        if not name.startswith(xattrs.PREFIX):
+            raise FsError(errno.ENOTSUP if not name.startswith(USER_NAMESPACE) else errno.ENODATA, quiet=True)
+        node = await self._patchable(ino, fresh=xattrs.is_per_key(name))
+        await self._patch(node, xattrs.remove_patch(self._patched_model(node), name))
+
+    async def _patchable(self, ino: int, *, fresh: bool) -> Node:
         node = self._node(ino)
-        if name != xattrs.CLIENT_METADATA:
-            raise FsError(errno.ENOTSUP, f"only {xattrs.CLIENT_METADATA} can be set", quiet=not name.startswith(xattrs.PREFIX))
         self._writable(node)
-        await self._loaded(node)
-        try:
-            metadata = xattrs.parse_client_metadata(value)
-        except ValueError as exc:
-            raise FsError(errno.EINVAL, f"client_metadata must be a JSON object: {exc}") from exc
-        if node.item is not None and node.kind is Kind.FILE:
-            node.item = await self.storage.update_item(node.item, client_metadata=metadata)
-        elif node.folder is not None and node.kind in (Kind.FOLDER, Kind.ROOT):
-            node.folder = await self.storage.update_folder(node.folder.uuid, client_metadata=metadata)
-        else:
+        await self._upload_landed(node)
+        if fresh and node.kind is not Kind.PENDING:
+            await self._refresh(node)
+        return await self._loaded(node)
+
+    def _patched_model(self, node: Node) -> xattrs.Model:
+        model = self._model(node)
+        if model is None or node.kind not in (Kind.FILE, Kind.FOLDER, Kind.ROOT):
             raise FsError(errno.ENOTSUP, "no metadata here")
-        self.caches.mark_fresh(ino)
+        return model
+
+    async def _patch(self, node: Node, patch: xattrs.Patch) -> None:
+        if node.kind is Kind.FILE:
+            assert node.item is not None
+            node.item = await self.storage.update_item(node.item, client_metadata=patch.client_metadata)
+        else:
+            assert node.folder is not None
+            node.folder = await self.storage.update_folder(
+                node.folder.uuid, description=patch.description, client_metadata=patch.client_metadata
+            )
+        self.caches.mark_fresh(node.ino)
 
     def _new_title(self, name: str) -> str:
         try:
