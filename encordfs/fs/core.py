@@ -15,7 +15,7 @@ from uuid import UUID
 
 import trio
 
-from encordfs.fs import names, xattrs
+from encordfs.fs import filetypes, names, xattrs
 from encordfs.fs.attrs import Attrs, Ownership, attrs_for
 from encordfs.fs.cache import Caches
 from encordfs.fs.errors import FsError
@@ -316,9 +316,12 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         accepted and ignored: Encord keeps none of them."""
         node = self._node(ino)
         if size is not None:
+            unchanged = size == await self._size(node)
+            if not unchanged:
+                self._may_truncate(node, size)
             writer = self._writers.get(ino)
             if writer is None:
-                if size == await self._size(node):
+                if unchanged:
                     return await self._attrs(node)
                 self._writable(node)
                 raise FsError(errno.EPERM, "truncate only works on a file open for writing")
@@ -327,6 +330,17 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
                 writer.staged.truncate(size)
                 writer.dirty = True
         return await self.getattr(ino)
+
+    def _may_truncate(self, node: Node, size: int) -> None:
+        """Refuse at the call a size no item of the file's type can have (an empty image), rather
+        than truncating the staged copy and seeing the upload refuse it after close. The type is
+        the item's, or for a file not uploaded yet the one its name says."""
+        writer = self._writers.get(node.ino)
+        title = writer.title if writer is not None else node.title
+        item_type = node.record.item_type if node.record is not None else filetypes.type_of_name(title)
+        if not filetypes.may_truncate(item_type, size):
+            kind = item_type.value if item_type is not None else "file"
+            raise FsError(errno.ENOTSUP, f"{title!r}: an empty {kind} cannot be an Encord item; only text may be empty")
 
     async def statfs(self) -> FsStats:
         """Used = the bytes stored under the root (folder summaries); Encord has no quota to report,

@@ -10,7 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from encordfs.emulator import mediagen
+
+pytestmark = pytest.mark.fuse
 
 META = "user.encord.meta."
 
