@@ -89,6 +89,8 @@ __all__ = [
     "is_temporary_name",
     "detect",
     "mime_type",
+    "may_truncate",
+    "type_of_name",
     "STORABLE_EXTENSIONS",
     "UNSTORABLE_EXTENSIONS",
 ]
@@ -219,6 +221,18 @@ def judge_name(name: str) -> tuple[NameVerdict, StorageItemType | None]:
     if ext in UNSTORABLE_EXTENSIONS:
         return NameVerdict.UNSTORABLE, None
     return NameVerdict.UNDECIDED, None
+
+
+def type_of_name(name: str) -> StorageItemType | None:
+    """The type a storable name says (``photo.jpg``: IMAGE); None for any other name."""
+    verdict, item_type = judge_name(name)
+    return item_type if verdict is NameVerdict.STORABLE else None
+
+
+def may_truncate(item_type: StorageItemType | None, size: int) -> bool:
+    """Whether a file of this type can be cut to ``size`` bytes and still be an item: only plain text
+    (or a file whose type is not known yet) may be empty; no image, video, audio, PDF or NIfTI can."""
+    return size > 0 or item_type in (None, StorageItemType.PLAIN_TEXT)
 
 
 # --- content sniffing ---------------------------------------------------------------------------

@@ -166,6 +166,10 @@ class FuseOperations(pyfuse3.Operations):
     async def setxattr(self, inode: int, name: bytes, value: bytes, ctx: Any) -> None:
         await self.fs.setxattr(inode, os.fsdecode(name), value)
 
+    @_errors
+    async def removexattr(self, inode: int, name: bytes, ctx: Any) -> None:
+        await self.fs.removexattr(inode, os.fsdecode(name))
+
     # --- directories -------------------------------------------------------------------------
 
     @_errors

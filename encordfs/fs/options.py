@@ -70,6 +70,7 @@ class MountOptions:
     negative_ttl: float = DEFAULT_NEGATIVE_TTL
     cache_dir: Path | None = None
     allow_delete_linked: bool = False
+    allow_private_data_copy: bool = False
     upload_mode: UploadMode = UploadMode.BACKGROUND
     read_ahead_kb: int = DEFAULT_READ_AHEAD_KB
     upload_retries: int = DEFAULT_UPLOAD_RETRIES
@@ -112,6 +113,7 @@ _O_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "negative_ttl": ("negative_ttl", float),
     "cache_dir": ("cache_dir", Path),
     "allow_delete_linked": ("allow_delete_linked", _flag),
+    "allow_private_data_copy": ("allow_private_data_copy", _flag),
     "upload_mode": ("upload_mode", UploadMode),
     "read_ahead_kb": ("read_ahead_kb", int),
     "upload_retries": ("upload_retries", int),
@@ -155,6 +157,9 @@ def add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, help="private dir for staged writes (default ~/.cache/encordfs)")
     parser.add_argument("--allow-delete-linked", action="store_true", default=None,
                         help="let rm/overwrite delete items linked to datasets")
+    parser.add_argument("--allow-private-data-copy", action="store_true", default=None,
+                        help="let a write to a private-data item (one in your cloud bucket) replace it with an "
+                        "Encord-hosted copy (otherwise EROFS)")
     parser.add_argument("--upload-mode", type=UploadMode, choices=list(UploadMode), metavar="{background,sync}",
                         help="close() returns once the file is journaled and uploads it in the background "
                         "(default), or waits for its upload and returns its failure (sync)")

@@ -97,7 +97,9 @@ class FakeStorage:
 
     async def update_folder(self, folder: UUID, *, name: str | None = None, description: str | None = None, client_metadata: Any = None) -> StorageFolder:
         old = await self.get_folder(folder)
+        self.calls.append("update_folder")
         new = replace(old, name=name if name is not None else old.name,
+                      description=description if description is not None else old.description,
                       client_metadata=json.dumps(client_metadata) if client_metadata is not None else old.client_metadata,
                       last_edited_at=_now())
         self.folders[folder] = new

@@ -20,7 +20,9 @@ from encordfs.fs.filetypes import (
     detect,
     is_temporary_name,
     judge_name,
+    may_truncate,
     mime_type,
+    type_of_name,
 )
 from encordfs.wire.enums import StorageItemType as T
 
@@ -494,3 +496,25 @@ def test_what_detect_accepts_the_emulator_ingests_and_what_it_refuses_the_emulat
         except UnsupportedMedia as exc:
             disagreements.append((path.name, name, f"accepted as {item_type.value}, the emulator refuses: {exc}"))
     assert disagreements == []
+
+
+@pytest.mark.parametrize(
+    ("item_type", "size", "allowed"),
+    [
+        (T.IMAGE, 0, False),
+        (T.VIDEO, 0, False),
+        (T.AUDIO, 0, False),
+        (T.PDF, 0, False),
+        (T.NIFTI, 0, False),
+        (T.IMAGE, 10, True),
+        (T.PLAIN_TEXT, 0, True),
+        (None, 0, True),
+    ],
+)
+def test_only_text_may_be_truncated_to_nothing(item_type, size, allowed) -> None:
+    assert may_truncate(item_type, size) is allowed
+
+
+def test_type_of_name_is_only_for_storable_names() -> None:
+    assert type_of_name("a.JPG") is T.IMAGE and type_of_name("scan.nii.gz") is T.NIFTI
+    assert type_of_name(".a.jpg.Xy12Zq") is None and type_of_name("w.npy") is None and type_of_name("x.py") is None
