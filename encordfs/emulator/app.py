@@ -40,8 +40,11 @@ async def _crash(request: Request, exc: Exception) -> JSONResponse:
 
 def open_emulator(data_dir: Path, settings: Settings | None = None, signed_url_ttl: int = DEFAULT_SIGNED_URL_TTL) -> Emulator:
     """The emulator's state for ``data_dir`` (created if missing)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return Emulator(Store(data_dir), UrlSigner(load_secret(data_dir), signed_url_ttl), settings or Settings())
+    store = Store(data_dir)
+    removed = store.remove_partial_blobs()
+    if removed:
+        log.info("removed %d partial upload(s) an earlier run left in %s", removed, store.blob_dir)
+    return Emulator(store, UrlSigner(load_secret(data_dir), signed_url_ttl), settings or Settings())
 
 
 def build_app(emulator: Emulator, faults: FaultConfig | None = None, request_log: Path | None = None) -> Any:

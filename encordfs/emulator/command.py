@@ -84,8 +84,10 @@ def _fault_config(args: argparse.Namespace) -> FaultConfig:
 def run_serve(args: argparse.Namespace) -> int:
     from .app import build_app, open_emulator
     from .context import Settings
+    from .request_log import redact_every_log_line
     from .server import serve
 
+    redact_every_log_line()
     settings = Settings(
         integrations=_integrations(args.integration),
         job_delay_seconds=args.job_delay,
