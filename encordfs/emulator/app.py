@@ -24,11 +24,13 @@ log = logging.getLogger(__name__)
 DEFAULT_SIGNED_URL_TTL = 3600
 
 
-async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)  # (starlette types every handler for Exception)
     return JSONResponse({"message": exc.message}, status_code=exc.status, headers=exc.headers)
 
 
-async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
     messages = {404: f"no such endpoint: {request.url.path}", 405: f"{request.method} is not allowed on {request.url.path}"}
     return JSONResponse({"message": messages.get(exc.status_code, exc.detail)}, status_code=exc.status_code)
 

@@ -12,7 +12,6 @@ from uuid import UUID
 from .auth import DEFAULT_OWNER, Role, register_key
 from .faults import FaultConfig, FaultConfigError
 
-
 FAULT_FLAGS = {
     "latency_ms": ("--fault-latency-ms", float, "added latency before every API answer"),
     "blob_latency_ms": ("--fault-blob-latency-ms", float, "added time to first byte of signed-URL answers"),

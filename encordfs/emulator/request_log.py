@@ -60,7 +60,7 @@ class RequestLogMiddleware:
         status: list[int] = []
 
         async def tee_receive() -> dict[str, Any]:
-            message = await receive()
+            message: dict[str, Any] = await receive()
             if message["type"] == "http.request" and not is_blob:
                 chunks.append(message.get("body", b""))
             return message

@@ -13,9 +13,10 @@ import sqlite3
 import threading
 import time
 import uuid as uuidlib
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 Row = dict[str, Any]
 
@@ -322,7 +323,7 @@ class Store:
         """Where an item's bytes live: under ``DATA/blobs`` (relative path) or in an integration (absolute)."""
         if not row["blob_path"]:
             return None
-        return self.data_dir / row["blob_path"]
+        return self.data_dir / str(row["blob_path"])
 
     def items_with_url(self, folder: str, url: str) -> list[Row]:
         return self.query("SELECT * FROM items WHERE folder=? AND url=? AND composite IS NULL", (folder, url))

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import errno
 import logging
-from typing import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
+from uuid import UUID
 
 import trio
 
@@ -22,6 +24,9 @@ from encordfs.fs.walkahead import WalkAhead
 from encordfs.storage.errors import StorageError, is_outage
 from encordfs.storage.interface import Storage
 from encordfs.wire.models import StorageFolder, StorageItem
+
+if TYPE_CHECKING:
+    from encordfs.fs.files import Handle
 
 PAGE_SIZE = 1000
 BATCH = PAGE_SIZE // 4  # divides a page, so each page is handed over as it arrives
@@ -45,6 +50,22 @@ class DirectoryOps:
     _mount_ns: int
     _require_nursery: Callable[[], trio.Nursery]
     _walk: WalkAhead
+    _handles: dict[int, Handle]
+
+    if TYPE_CHECKING:  # the helpers of core.Filesystem these operations use
+
+        def _dir(self, ino: int) -> Node: ...
+        def _node(self, ino: int) -> Node: ...
+        def _add_handle(self, handle: Handle) -> int: ...
+        def _attrs_now(self, node: Node) -> Attrs | None: ...
+        async def _attrs(self, node: Node) -> Attrs: ...
+        def _writable(self, node: Node) -> None: ...
+        def _new_title(self, name: str) -> str: ...
+        def _folder_uuid(self, node: Node) -> UUID | None: ...
+        async def _resolve(self, dir_node: Node, name: str) -> Node | None: ...
+        async def _lookup_node(self, parent: int, name: str) -> Node: ...
+        def _added(self, parent: int, name: str, node: Node) -> None: ...
+        def _removed(self, parent: int, name: str, node: Node | None) -> None: ...
 
     async def opendir(self, ino: int) -> int:
         node = self._dir(ino)

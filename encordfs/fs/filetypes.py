@@ -77,15 +77,15 @@ from encordfs.wire.enums import StorageItemType
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "NameVerdict",
-    "UnsupportedType",
-    "EmptyFile",
-    "judge_name",
-    "is_temporary_name",
-    "detect",
-    "mime_type",
     "STORABLE_EXTENSIONS",
     "UNSTORABLE_EXTENSIONS",
+    "EmptyFile",
+    "NameVerdict",
+    "UnsupportedType",
+    "detect",
+    "is_temporary_name",
+    "judge_name",
+    "mime_type",
 ]
 
 

@@ -21,9 +21,9 @@ import trio
 
 from encordfs.fs.options import MountOptions
 from encordfs.storage import errors as se
-from encordfs.storage.errors import CredentialsError
 from encordfs.storage.auth import Credentials, load_credentials, read_bearer_token_file
 from encordfs.storage.client import StorageClient
+from encordfs.storage.errors import CredentialsError
 from encordfs.storage.retry import RetryPolicy
 from encordfs.wire.models import StorageFolder
 

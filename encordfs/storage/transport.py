@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Mapping, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import httpcore
 import httpx
@@ -111,11 +112,11 @@ class Transport:
             transport=transport,
         )
 
-    async def __aenter__(self) -> "Transport":
+    async def __aenter__(self) -> Transport:
         await self._client.__aenter__()
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def __aexit__(self, *exc_info: Any) -> None:
         await self._client.__aexit__(*exc_info)
 
     async def aclose(self) -> None:
@@ -224,7 +225,7 @@ class Transport:
         consume: Callable[[httpx.Response], Awaitable[T]],
         auth: httpx.Auth | None,
         accept: Callable[[int], bool],
-    ) -> "T | _Failure":
+    ) -> T | _Failure:
         try:
             response = await self._client.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT, stream=True)
         except httpx.HTTPError as exc:

@@ -8,8 +8,9 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import trio
@@ -80,7 +81,7 @@ def other_server() -> Iterator[str]:
     """Some unrelated web server on loopback: 200 with an HTML page for every path."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             body = b"<html>hello</html>"
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
