@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -86,12 +87,12 @@ class DirectoryOps:
         version = self.caches.version(ino)
         source = self._folder_entries(node)
         stale = self.caches.stale_listing(ino)
-        fallback: list[bool] = []  # [True] once the stale listing was served
-        if stale is not None:
-            source = _or_stale(source, self._with_pending(ino, list(map(Entry._make, stale.items()))), fallback)
+        fallback = _StaleFallback(self._with_pending(ino, list(map(Entry._make, stale.items())))) if stale is not None else None
+        if fallback is not None:
+            source = fallback.entries(source)
 
         def complete(entries: list[Entry]) -> None:
-            if fallback:
+            if fallback is not None and fallback.served:
                 return  # the old listing was served: it must not pass for a fresh one
             self._store_listing(ino, entries, version)
             if walking:
@@ -278,22 +279,30 @@ class DirectoryOps:
         return False
 
 
-async def _or_stale(source: AsyncIterator[Entry], stale: list[Entry], served: list[bool]) -> AsyncIterator[Entry]:
-    """``source``, or ``stale`` if the server cannot be reached before its first entry (a listing
-    that broke off half-way fails: half of a fresh listing and half of an old one would be neither)."""
-    started = False
-    try:
-        async for entry in source:
-            started = True
-            yield entry
-    except (StorageError, BaseExceptionGroup) as exc:
-        error = unwrap(exc)
-        if started or not is_outage(error):
-            raise
-        log.info("listing served from before the outage (%s)", error)
-        served.append(True)
-        for entry in stale:
-            yield entry
+@dataclass
+class _StaleFallback:
+    """A folder's last listing, served in place of a fresh one the server cannot give."""
+
+    stale: list[Entry]
+    served: bool = False
+
+    async def entries(self, source: AsyncIterator[Entry]) -> AsyncIterator[Entry]:
+        """``source``, or the stale listing if the server cannot be reached before its first entry
+        (a listing that broke off half-way fails: half a fresh listing and half an old one would
+        be neither)."""
+        started = False
+        try:
+            async for entry in source:
+                started = True
+                yield entry
+        except (StorageError, BaseExceptionGroup) as exc:
+            error = unwrap(exc)
+            if started or not is_outage(error):
+                raise
+            log.info("listing served from before the outage (%s)", error)
+            self.served = True
+            for entry in self.stale:
+                yield entry
 
 
 async def _no_items() -> AsyncIterator[StorageItem]:

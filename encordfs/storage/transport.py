@@ -209,7 +209,8 @@ class Transport:
                 self.breaker.answered(origin)
             attempt += 1
             delay = self.retry.backoff(attempt - 1, result.retry_after)
-            if probe or not result.retryable or not self._may_retry(attempt, started, delay, result.retry_after):
+            known_down = result.outage and self.breaker.is_down(origin)  # another request found out meanwhile
+            if probe or known_down or not result.retryable or not self._may_retry(attempt, started, delay, result.retry_after):
                 if result.outage and (probe or result.retryable):  # retries exhausted, or the probe failed
                     self.breaker.failed(origin, result.error)
                 raise result.error
