@@ -108,6 +108,13 @@ def test_a_server_that_is_not_encord_is_exit_1(emulator, other_server, tmp_path)
     assert f"{other_server} does not answer like the Encord API (is --domain right?)" in result.stderr
 
 
+def test_a_failing_server_is_exit_1(emulator, tmp_path) -> None:
+    with emulator.faults(error_rate=1.0, scope="api"):
+        result = _mount(emulator, tmp_path)
+    assert result.returncode == 1
+    assert f"{emulator.url} is failing (try again later): list folders {emulator.url}/v2/public/storage/folders: HTTP 5" in result.stderr
+
+
 def test_a_root_without_permission_is_exit_1(emulator, tmp_path) -> None:
     root = str(uuid.uuid4())
     result = _mount(emulator, tmp_path, "--root", root)
