@@ -10,8 +10,9 @@ import errno
 import logging
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Protocol
+from typing import Protocol
 from uuid import UUID
 
 import trio
@@ -19,15 +20,15 @@ import trio
 from encordfs.fs import filetypes, names, xattrs
 from encordfs.fs.attrs import Attrs, Ownership, attrs_for
 from encordfs.fs.cache import Caches
-from encordfs.fs.errors import FsError, unwrap
 from encordfs.fs.directories import DirectoryOps, candidate_of
+from encordfs.fs.errors import FsError, unwrap
 from encordfs.fs.files import FileOps, Handle
 from encordfs.fs.hotfolders import HotFolders
-from encordfs.fs.prefetch import FolderPrefetch
 from encordfs.fs.inodes import ROOT_INO, InodeTable, Kind, Node
 from encordfs.fs.listing import Listing
 from encordfs.fs.namespace import NamespaceOps
 from encordfs.fs.options import MountOptions
+from encordfs.fs.prefetch import FolderPrefetch
 from encordfs.fs.staging import Staging
 from encordfs.fs.usage import UsageCache
 from encordfs.fs.walkahead import WalkAhead
@@ -195,7 +196,10 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
     async def _size(self, node: Node) -> int:
         size = self._known_size(node)
         if size is None:
-            size = node.extra["size"] = await self.storage.content_length(node.item)
+            item = node.item
+            if item is None:
+                raise FsError(errno.ENOENT, f"inode {node.ino} has no item")
+            size = node.extra["size"] = await self.storage.content_length(item)
         return size
 
     def _attrs_now(self, node: Node) -> Attrs | None:

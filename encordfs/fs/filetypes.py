@@ -82,17 +82,17 @@ from encordfs.wire.enums import StorageItemType
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "NameVerdict",
-    "UnsupportedType",
-    "EmptyFile",
-    "judge_name",
-    "is_temporary_name",
-    "detect",
-    "mime_type",
-    "may_truncate",
-    "type_of_name",
     "STORABLE_EXTENSIONS",
     "UNSTORABLE_EXTENSIONS",
+    "EmptyFile",
+    "NameVerdict",
+    "UnsupportedType",
+    "detect",
+    "is_temporary_name",
+    "judge_name",
+    "may_truncate",
+    "mime_type",
+    "type_of_name",
 ]
 
 

@@ -10,13 +10,14 @@ import errno
 import functools
 import logging
 import os
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pyfuse3
 import trio
 
-from encordfs.fs.attrs import Attrs
 from encordfs.fs import names
+from encordfs.fs.attrs import Attrs
 from encordfs.fs.core import Filesystem
 from encordfs.fs.errors import FsError, errno_for
 from encordfs.fs.refusals import RefusalLog
@@ -24,6 +25,7 @@ from encordfs.fs.refusals import RefusalLog
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = ParamSpec("P")
 DOTS = (".", "..")
 
 
@@ -43,14 +45,16 @@ _ENTRY_OPERATIONS = frozenset({"lookup", "mkdir", "rmdir", "unlink", "create", "
 _HANDLE_OPERATIONS = frozenset({"readdir", "releasedir", "read", "write", "flush", "fsync", "release"})
 
 
-def _errors(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+def _errors(
+    method: Callable[Concatenate[FuseOperations, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[FuseOperations, P], Coroutine[Any, Any, T]]:
     """Turn whatever escapes an operation into a FUSEError through the one errno mapping."""
     operation = method.__name__
 
     @functools.wraps(method)
-    async def wrapper(self: "FuseOperations", *args: Any) -> T:
+    async def wrapper(self: FuseOperations, /, *args: P.args, **kwargs: P.kwargs) -> T:
         try:
-            return await method(self, *args)
+            return await method(self, *args, **kwargs)
         except pyfuse3.FUSEError:
             raise
         except Exception as exc:
@@ -130,7 +134,7 @@ class FuseOperations(pyfuse3.Operations):
     async def lookup(self, parent_inode: int, name: bytes, ctx: Any = None) -> pyfuse3.EntryAttributes:
         return self._entry(await self.fs.lookup(parent_inode, _name(name)))
 
-    async def forget(self, inode_list: list[tuple[int, int]]) -> None:
+    async def forget(self, inode_list: Sequence[tuple[int, int]]) -> None:
         self.fs.forget(inode_list)
 
     @_errors
@@ -235,7 +239,8 @@ class FuseOperations(pyfuse3.Operations):
         return pyfuse3.FileInfo(fh=fh), self._entry(attrs)
 
     @_errors
-    async def read(self, fh: int, off: int, size: int) -> bytes:
+    async def read(self, fh: int, off: int, size: int) -> bytes | memoryview:  # type: ignore[override]
+        """A memoryview of a cached block saves a copy per read; pyfuse3 sends any buffer."""
         return await self.fs.read(fh, off, size)
 
     @_errors

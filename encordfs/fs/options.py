@@ -11,9 +11,10 @@ import argparse
 import enum
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 DEFAULT_DOMAIN = "https://api.encord.com"
 DEFAULT_DIR_TTL = 10.0

@@ -317,7 +317,7 @@ def test_an_empty_file_is_text_or_refused_as_empty(tmp_path: Path) -> None:
     empty = write(tmp_path, "e", b"")
     assert detect(empty, "empty.txt") is T.PLAIN_TEXT
     assert detect(empty, "Untitled") is T.PLAIN_TEXT
-    with pytest.raises(EmptyFile, match="'photo.jpg': named as image but empty"):
+    with pytest.raises(EmptyFile, match=r"'photo.jpg': named as image but empty"):
         detect(empty, "photo.jpg")
 
 

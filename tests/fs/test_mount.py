@@ -360,7 +360,7 @@ def test_cp_in_uploads_each_type_through_its_flow(emulator, sdk_user, fs_root, m
     assert result.returncode == 0, result.stderr
     for name, item_type in {**expected, "README": "plainText"}.items():
         assert xattr(mnt / name, "item_type") == item_type, name
-        source = media[name] if name in media else unnamed
+        source = media.get(name, unnamed)
         assert sdk_bytes(sdk_user, xattr(mnt / name, "uuid")) == source.read_bytes(), name
 
 
