@@ -67,6 +67,7 @@ Content rules in ``detect`` (the content wins where the name is silent or wrong,
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import mimetypes
 import re
@@ -92,7 +93,9 @@ __all__ = [
     "judge_name",
     "may_truncate",
     "mime_type",
+    "stored_types",
     "type_of_name",
+    "unstorable_name_message",
 ]
 
 
@@ -108,7 +111,7 @@ class UnsupportedType(ValueError):
     errno = errno.ENOTSUP
 
     def __init__(self, name: str, found: str) -> None:
-        super().__init__(f"{name!r}: {found}; Encord storage cannot hold this type of file")
+        super().__init__(f"{name!r}: {found}; Encord storage cannot hold this type of file ({stored_types()})")
         self.name = name
         self.found = found
 
@@ -174,6 +177,28 @@ TEMP_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
 # A file manager's or editor's new file, renamed by the user later; only without an extension, as
 # "Untitled.txt" is a perfectly good final name.
 _PLACEHOLDER_NAME = re.compile(r"^(untitled|new file|new document|new text document)\b", re.IGNORECASE)
+
+
+_TYPE_WORDS = {_IMAGE: "images", _VIDEO: "videos", _AUDIO: "audio", _TEXT: "text", _PDF: "PDF", _NIFTI: "NIfTI"}
+
+
+@functools.cache
+def stored_types() -> str:
+    """What Encord stores, for refusal messages: "it stores images (.jpg ...), videos (...), ..."."""
+    by_type: dict[StorageItemType, list[str]] = {}
+    for ext, item_type in STORABLE_EXTENSIONS.items():
+        by_type.setdefault(item_type, []).append("." + ext)
+    by_type[_TEXT].append("or any UTF-8 text")
+    kinds = ", ".join(f"{_TYPE_WORDS[t]} ({' '.join(exts)})" for t, exts in by_type.items())
+    return f"it stores {kinds}; DICOM goes up as a series with the SDK"
+
+
+def unstorable_name_message(name: str) -> str:
+    """Why a name is refused at create/rename (an UNSTORABLE verdict), saying what Encord stores, so
+    a refused ``.npy`` or ``.parquet`` reads as a limit of Encord storage, not as a bug."""
+    ext = _extension(name)
+    what = f".{ext} files" if ext in UNSTORABLE_EXTENSIONS else "operating-system metadata files"
+    return f"{name!r}: Encord storage cannot hold {what} ({stored_types()})"
 
 
 def _extension(name: str) -> str:

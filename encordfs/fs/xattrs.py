@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import logging
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -30,6 +31,7 @@ STORAGE_LOCATION = PREFIX + "storage_location"
 META_PREFIX = PREFIX + "meta."
 
 XATTR_NAME_MAX = 255  # Linux: longer names cannot be asked for, so keys that long are not listed
+XATTR_LIST_MAX = 65536  # Linux: the most a listxattr answer may hold
 
 # xattr name suffix -> StorageItem attribute, shown when the item has a value for it
 MEDIA_FIELDS = (
@@ -48,6 +50,8 @@ MEDIA_FIELDS = (
     "dicom_series_uid",
     "dicom_instance_uid",
 )
+
+log = logging.getLogger(__name__)
 
 Model = StorageFolder | StorageItem
 
@@ -115,10 +119,28 @@ def _listable(key: str) -> bool:
     return bool(key) and "\0" not in key and len((META_PREFIX + key).encode()) <= XATTR_NAME_MAX
 
 
+def _list_size(names: list[str]) -> int:
+    return sum(len(name.encode()) + 1 for name in names)
+
+
 def names(model: Model) -> list[str]:
-    """The attribute names of a folder or item (``DATASET_LINKS`` is the caller's to add)."""
-    metadata = _metadata(model) or {}
-    return [*_fixed(model), *(META_PREFIX + key for key in metadata if _listable(key))]
+    """The attribute names of a folder or item (``DATASET_LINKS`` is the caller's to add). Metadata
+    keys are listed while the list fits the kernel's 64 KiB (a longer one fails ``getfattr -d``
+    as a whole); the others stay readable by name and in ``client_metadata``."""
+    fixed = list(_fixed(model))
+    room = XATTR_LIST_MAX - _list_size([*fixed, DATASET_LINKS])
+    keys: list[str] = []
+    for key in _metadata(model) or {}:
+        if not _listable(key):
+            continue
+        name = META_PREFIX + key
+        room -= _list_size([name])
+        if room < 0:
+            log.warning("%r: %d metadata keys listed as xattrs, the others only in %s (the kernel's 64 KiB limit)",
+                        model.name, len(keys), CLIENT_METADATA)
+            break
+        keys.append(name)
+    return fixed + keys
 
 
 def value(model: Model, name: str) -> bytes | None:

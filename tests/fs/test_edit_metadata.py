@@ -3,6 +3,7 @@ and the emulator's request log (one PATCH per change)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -107,3 +108,48 @@ def test_private_data_items_show_where_they_live(emulator, sdk_user, fs_root, mo
     assert os.getxattr(mnt / "theirs.txt", "user.encord.storage_location") == b"S3 s3://bkt/cams/theirs.txt"
     assert os.getxattr(mnt / "mine.txt", "user.encord.storage_location") == b"ENCORD"
     assert (mnt / "theirs.txt").read_bytes() == b"in the customer's bucket\n"
+
+
+def _import_private(emulator: Any, folder: Any, title: str) -> None:
+    (emulator.bucket_dir / "cams").mkdir(exist_ok=True)
+    (emulator.bucket_dir / "cams" / title).write_bytes(b"in the customer's bucket\n")
+    job = folder.add_private_data_to_folder_start(
+        emulator.integration_hash, {"text": [{"objectUrl": f"s3://bkt/cams/{title}", "title": title}]}
+    )
+    assert folder.add_private_data_to_folder_get_result(job, timeout_seconds=10).status.value == "DONE"
+
+
+def test_private_data_can_be_renamed_moved_and_deleted(emulator, fs_root, mount_fs) -> None:
+    _import_private(emulator, fs_root, "moved.txt")
+    _import_private(emulator, fs_root, "gone.txt")
+    mnt = mount_fs(emulator, fs_root.uuid, "-o", "allow_private_data_copy").path  # the option is accepted
+    (mnt / "sub").mkdir()
+    os.rename(mnt / "moved.txt", mnt / "sub" / "renamed.txt")
+    os.unlink(mnt / "gone.txt")
+    assert os.listdir(mnt) == ["sub"] and os.listdir(mnt / "sub") == ["renamed.txt"]
+    (sub,) = fs_root.list_subfolders()
+    assert [(i.name, i.storage_location.value) for i in sub.list_items()] == [("renamed.txt", "s3")]
+    assert list(fs_root.list_items()) == []
+    assert (emulator.bucket_dir / "cams" / "gone.txt").exists()  # deleting the item leaves the bucket alone
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="needs the write path to call locations.refuse_private_write (lead)")
+def test_writing_to_private_data_is_refused_unless_allowed(emulator, fs_root, mount_fs) -> None:
+    _import_private(emulator, fs_root, "theirs.txt")
+    mounted = mount_fs(emulator, fs_root.uuid)
+    try:
+        with open(mounted.path / "theirs.txt", "a") as handle:
+            handle.write("more\n")
+    except OSError as exc:
+        refused: OSError | None = exc
+    else:
+        refused = None
+    assert refused is not None and refused.errno == errno.EROFS, "a write to private data went through"
+    assert "is private data" in mounted.log()
+    copying = mount_fs(emulator, fs_root.uuid, "--allow-private-data-copy").path
+    with open(copying / "theirs.txt", "a") as handle:
+        handle.write("more\n")
+    deadline = time.monotonic() + 15
+    while [i.storage_location.value for i in fs_root.list_items()] != ["encord"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [i.storage_location.value for i in fs_root.list_items()] == ["encord"]

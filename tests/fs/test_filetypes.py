@@ -23,6 +23,7 @@ from encordfs.fs.filetypes import (
     may_truncate,
     mime_type,
     type_of_name,
+    unstorable_name_message,
 )
 from encordfs.wire.enums import StorageItemType as T
 
@@ -518,3 +519,18 @@ def test_only_text_may_be_truncated_to_nothing(item_type, size, allowed) -> None
 def test_type_of_name_is_only_for_storable_names() -> None:
     assert type_of_name("a.JPG") is T.IMAGE and type_of_name("scan.nii.gz") is T.NIFTI
     assert type_of_name(".a.jpg.Xy12Zq") is None and type_of_name("w.npy") is None and type_of_name("x.py") is None
+
+
+@pytest.mark.parametrize("name", ["w.npy", "w.npz", "m.pt", "m.pth", "d.h5", "t.parquet", "o.pkl"])
+def test_refusals_of_ml_formats_say_what_encord_stores(name) -> None:
+    assert judge_name(name) == (UNSTORABLE, None)
+    message = unstorable_name_message(name)
+    assert f".{name.split('.')[-1]} files" in message
+    assert "images (.jpg" in message and "NIfTI (.nii .nii.gz)" in message and "any UTF-8 text" in message
+
+
+def test_content_refusals_say_what_encord_stores(tmp_path) -> None:
+    path = tmp_path / "w.bin"
+    path.write_bytes(b"\x93NUMPY" + b"\0" * 64)
+    with pytest.raises(UnsupportedType, match=r"a NumPy array; .*it stores images"):
+        detect(path, "weights")

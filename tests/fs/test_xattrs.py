@@ -127,3 +127,13 @@ async def test_storage_location_and_private_data(storage, staging, nursery) -> N
     with pytest.raises(FsError) as refused:
         locations.refuse_private_write(private, allow_copy=False)
     assert refused.value.errno == errno.EROFS
+
+
+def test_a_huge_metadata_object_lists_only_what_fits_the_kernel_limit(storage) -> None:
+    top = storage.add_folder("top")
+    keys = {f"key-{n:06d}-" + "x" * 40: n for n in range(3000)}  # ~200 KiB of names
+    item = replace(storage.add_item(top.uuid, "n.txt", b"hi"), client_metadata=json.dumps({**keys, "x" * 300: 1}))
+    listed = xattrs.names(item)
+    assert sum(len(n) + 1 for n in listed) + len(xattrs.DATASET_LINKS) + 1 <= xattrs.XATTR_LIST_MAX
+    assert META + "key-000000-" + "x" * 40 in listed and not any("x" * 300 in n for n in listed)
+    assert xattrs.value(item, META + "key-002999-" + "x" * 40) == b"2999"  # not listed, still readable
