@@ -16,6 +16,7 @@ from typing import Protocol
 from uuid import UUID
 
 import trio
+from cachetools import TTLCache
 
 from encordfs.fs import filetypes, names, xattrs
 from encordfs.fs.attrs import Attrs, Ownership, attrs_for
@@ -46,6 +47,9 @@ CAPACITY_BYTES = 1 << 50  # 1 PiB shown as the size of the drive
 FREE_INODES = 1 << 32
 USER_NAMESPACE = "user."
 MAX_PATH_DEPTH = 64  # parts of a path named in a log line (a cut path is still a clue)
+RENAMED_AWAY_SECONDS = 30.0
+HIDDEN_SECONDS = 3600.0  # longer than any upload's PUT (its item is hidden from its slot on)
+HIDDEN_MAX = 100_000
 LISTING_WAIT = 0.2  # seconds a lookup waits for a listing on its way before searching itself
 
 
@@ -119,6 +123,13 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         self._files: dict[int, PendingFile] = {}  # ino -> its local content and upload state (writes.py)
         self._local: dict[UUID, dict[str, PendingFile]] = {}  # target folder -> name -> file (listed if its state says so)
         self._draining = False  # shutting down: upload even what files still open hold
+        # (folder, title) -> metadata of an item just renamed away from it (vim's `f` -> `f~`, then a
+        # new `f`): the new file of that name carries it over
+        # items the server has that are no file here: an upload's item before it has landed (the
+        # file is listed from local state meanwhile) and an overwritten item, deleted or being deleted
+        # (a listing page fetched before its delete may be read after it)
+        self._hidden: TTLCache[UUID, bool] = TTLCache(maxsize=HIDDEN_MAX, ttl=HIDDEN_SECONDS)
+        self._renamed_away: TTLCache[tuple[UUID, str], str | None] = TTLCache(maxsize=1024, ttl=RENAMED_AWAY_SECONDS)
         self._usage = UsageCache(storage, root_folder.uuid if root_folder else None, options.dir_ttl)
         self._walk = WalkAhead(self._list_ahead)
         self._hot = HotFolders()
@@ -308,6 +319,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             log.debug("lookup of %r answered from the last listing (%s)", name, exc)
             ino = stale.get(name)
             return None if ino is None else self.inodes.get(ino)
+        found = [f for f in found if f.candidate.uuid not in self._hidden]
         if suffixed is None:
             found = [f for f in found if f.candidate.title == text]
         by_candidate = {f.candidate: f for f in found}
@@ -479,6 +491,8 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         if not name.startswith(xattrs.PREFIX):
             raise FsError(errno.ENODATA)
         if name in (xattrs.UPLOAD_STATE, xattrs.UPLOAD_ERROR):
+            if name == xattrs.UPLOAD_ERROR:  # the outcome of an upload on its way: wait for it
+                await self._upload_landed(node)
             value = self._upload_xattrs(ino).get(name)
             if value is None:
                 raise FsError(errno.ENODATA)
