@@ -15,7 +15,7 @@ from uuid import UUID
 
 import trio
 
-from encordfs.fs import names, xattrs
+from encordfs.fs import names, trash, xattrs
 from encordfs.fs.attrs import Attrs, Ownership, attrs_for
 from encordfs.fs.cache import Caches
 from encordfs.fs.errors import FsError
@@ -336,6 +336,25 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         total = max(CAPACITY_BYTES // STATFS_BLOCK, 2 * used)
         return FsStats(STATFS_BLOCK, total, total - used, usage.entries + FREE_INODES, FREE_INODES)
 
+    # --- trash folders (see trash.py) --------------------------------------------------------
+
+    def _refuse_in_trash(self, parent: int) -> None:
+        if trash.in_trash(self.inodes, parent):
+            raise FsError(errno.EPERM, "nothing can be created in a trash folder on Encord storage")
+
+    async def create(self, parent: int, name: str, flags: int) -> tuple[int, Attrs]:
+        self._refuse_in_trash(parent)
+        return await super().create(parent, name, flags)
+
+    async def mkdir(self, parent: int, name: str) -> Attrs:
+        self._refuse_in_trash(parent)
+        return await super().mkdir(parent, name)
+
+    async def rename(self, old_parent: int, old_name: str, new_parent: int, new_name: str, *, noreplace: bool, exchange: bool) -> None:
+        if new_parent != old_parent:  # a rename within a leftover trash folder moves nothing into it
+            self._refuse_in_trash(new_parent)
+        await super().rename(old_parent, old_name, new_parent, new_name, noreplace=noreplace, exchange=exchange)
+
     # --- extended attributes -----------------------------------------------------------------
 
     async def _xattrs(self, node: Node) -> dict[str, bytes]:
@@ -390,6 +409,8 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         self.caches.mark_fresh(ino)
 
     def _new_title(self, name: str) -> str:
+        if trash.is_trash_name(name):
+            raise FsError(errno.EPERM, f"{name!r}: no trash folders on Encord storage (delete instead)")
         try:
             return names.title_for_new_name(name)
         except names.InvalidName as exc:
