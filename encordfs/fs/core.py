@@ -14,11 +14,13 @@ from typing import Iterable, Protocol
 from uuid import UUID
 
 import trio
+from cachetools import TTLCache
 
 from encordfs.fs import names, trash, xattrs
 from encordfs.fs.attrs import Attrs, Ownership, attrs_for
 from encordfs.fs.cache import Caches
 from encordfs.fs.errors import FsError
+from encordfs.fs.filetypes import judge_name
 from encordfs.fs.directories import DirectoryOps, candidate_of
 from encordfs.fs.files import FileOps, Handle
 from encordfs.fs.hotfolders import HotFolders
@@ -40,6 +42,7 @@ STATFS_BLOCK = 4096
 CAPACITY_BYTES = 1 << 50  # 1 PiB shown as the size of the drive
 FREE_INODES = 1 << 32
 USER_NAMESPACE = "user."
+MADE_HERE_MAX = 10_000
 LISTING_WAIT = 0.2  # seconds a lookup waits for a listing on its way before searching itself
 
 
@@ -108,6 +111,8 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         self._walk = WalkAhead(self._list_ahead)
         self._hot = HotFolders()
         self._prefetch = FolderPrefetch(self._require_nursery)
+        # folders this mount made: their listing started empty here, no name missing from it needs asking
+        self._made_here: TTLCache[int, bool] = TTLCache(MADE_HERE_MAX, max(options.dir_ttl, 1e-9))
 
     def start(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
@@ -186,23 +191,50 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
 
     # --- names -> entries --------------------------------------------------------------------
 
-    async def _search(self, dir_node: Node, text: str | None) -> list[_Found]:
-        """Entries of a folder whose titles contain ``text`` (all entries when None)."""
+    async def _search(self, dir_node: Node, text: str | None, *, folders: bool = True, items: bool = True) -> list[_Found]:
+        """Entries of a folder whose titles contain ``text`` (all entries when None): its folders,
+        its items, or both at once (one round trip, not two)."""
         parent = dir_node.uuid
-        folders: list[_Found] = []
-        items: list[_Found] = []
+        found_folders: list[_Found] = []
+        found_items: list[_Found] = []
 
         async def search_folders() -> None:
-            folders.extend([_Found(candidate_of(f), folder=f) async for f in self.storage.iter_folders(parent, search=text)])
+            found_folders.extend([_Found(candidate_of(f), folder=f) async for f in self.storage.iter_folders(parent, search=text)])
 
         async def search_items(folder: UUID) -> None:
-            items.extend([_Found(candidate_of(i), item=i) async for i in self.storage.iter_items(folder, search=text)])
+            found_items.extend([_Found(candidate_of(i), item=i) async for i in self.storage.iter_items(folder, search=text)])
 
-        async with trio.open_nursery() as nursery:  # one round trip, not two
-            nursery.start_soon(search_folders)
-            if parent is not None:
+        async with trio.open_nursery() as nursery:
+            if folders:
+                nursery.start_soon(search_folders)
+            if items and parent is not None:
                 nursery.start_soon(search_items, parent)
-        return folders + items
+        return found_folders + found_items
+
+    async def _search_name(self, dir_node: Node, name: str, text: str | None, exact: bool) -> Node | None:
+        """The entry named ``name``, from a search for ``text`` (``exact``: only titles equal to it
+        can carry the name). A name without a media extension is most likely a folder (a typed
+        path is folders but its last part): its folders are searched alone first, which settles
+        it when one has the name (a folder keeps the plain name before any item). Other names
+        search folders and items at once."""
+        alone = exact and judge_name(name)[1] is None and dir_node.uuid is not None
+        found = await self._search(dir_node, text, items=not alone)
+        node = self._named(dir_node, name, found, text if exact else None)
+        if node is None and alone:
+            found += await self._search(dir_node, text, folders=False)
+            node = self._named(dir_node, name, found, text)
+        return node
+
+    def _named(self, dir_node: Node, name: str, found: list[_Found], title: str | None) -> Node | None:
+        if title is not None:
+            found = [f for f in found if f.candidate.title == title]
+        by_candidate = {f.candidate: f for f in found}
+        for entry_name, candidate in names.assign_names(by_candidate):
+            if entry_name == name:
+                node = self._node_for(by_candidate[candidate], dir_node.ino)
+                self.caches.note_found(dir_node.ino, name, node.ino)
+                return node
+        return None
 
     def _node_for(self, found: _Found, dir_ino: int) -> Node:
         if found.folder is not None:
@@ -214,19 +246,26 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         return node
 
     async def _resolve(self, dir_node: Node, name: str) -> Node | None:
-        """The node named ``name`` in a directory, asking the server only for that name."""
+        """The node named ``name`` in a directory, asking the server only for that name. A name
+        missing from a cached listing is asked about once (then known missing for
+        ``negative_ttl``), so what was made elsewhere since the listing opens by its path at once;
+        not in an image group (never changes) nor in a folder this mount made within ``dir_ttl``."""
         pending = self._pending.get(dir_node.ino, {}).get(name)
         if pending is not None:
             return pending
         listing = self.caches.listing(dir_node.ino)
-        if listing is not None:
-            ino = listing.get(name)
-            return None if ino is None else self.inodes.get(ino)
+        if listing is not None and name in listing:
+            return self.inodes.get(listing[name])
+        found = self.caches.found(dir_node.ino, name)
+        if found is not None and (node := self.inodes.get(found)) is not None:
+            return node
         if self.caches.is_negative(dir_node.ino, name):
             return None
-        if await self._listing_arrived(dir_node.ino):
+        if listing is not None and (dir_node.kind is Kind.GROUP or dir_node.ino in self._made_here):
+            return None
+        if listing is None and await self._listing_arrived(dir_node.ino):
             return await self._resolve(dir_node, name)
-        if dir_node.kind is Kind.GROUP:
+        if listing is None and dir_node.kind is Kind.GROUP:
             await self._group_listing(dir_node)
             return await self._resolve(dir_node, name)
         suffixed = names.parse_suffix(name)
@@ -237,17 +276,12 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             if names.escape(text) != name:
                 self.caches.note_missing(dir_node.ino, name)
                 return None
-        if self._hot.note_miss(dir_node.ino):
+        if listing is None and self._hot.note_miss(dir_node.ino):
             self._walk.list_ahead(self._require_nursery(), [dir_node.ino], hot=True)
-        found = await self._search(dir_node, text)
-        if suffixed is None:
-            found = [f for f in found if f.candidate.title == text]
-        by_candidate = {f.candidate: f for f in found}
-        for entry_name, candidate in names.assign_names(by_candidate):
-            if entry_name == name:
-                return self._node_for(by_candidate[candidate], dir_node.ino)
-        self.caches.note_missing(dir_node.ino, name)
-        return None
+        node = await self._search_name(dir_node, name, text, suffixed is None)
+        if node is None:
+            self.caches.note_missing(dir_node.ino, name)
+        return node
 
     async def _listing_arrived(self, dir_ino: int) -> bool:
         """If the folder is being listed in the background (hot, or a walk's read-ahead), wait for
@@ -422,6 +456,8 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         (the kernel asks for them after every create: refetching them cost a round trip a file)."""
         self.caches.note_added(parent, name, node.ino)
         self.caches.mark_fresh(node.ino)
+        if node.kind is Kind.FOLDER:
+            self._made_here[node.ino] = True
         self.notifier.entry_changed(parent, name)
 
     def _removed(self, parent: int, name: str, node: Node | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
@@ -12,7 +13,7 @@ import trio
 
 from encordfs.fs.attrs import Attrs
 from encordfs.fs.core import Filesystem
-from encordfs.fs.errors import errno_for
+from encordfs.fs.errors import FsError, errno_for
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,22 @@ class FuseOperations(pyfuse3.Operations):
 
     @_errors
     async def lookup(self, parent_inode: int, name: bytes, ctx: Any = None) -> pyfuse3.EntryAttributes:
-        return self._entry(await self.fs.lookup(parent_inode, os.fsdecode(name)))
+        """A missing name is answered with inode 0, which the kernel keeps as a negative entry for
+        ``negative_ttl`` (an ENOENT error it would ask again for every time: GIO looks up
+        ``.Trash`` and ``.Trash-<uid>`` for every file it shows). The mount's own creations replace
+        or invalidate these entries."""
+        try:
+            return self._entry(await self.fs.lookup(parent_inode, os.fsdecode(name)))
+        except FsError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
+            return self._missing()
+
+    def _missing(self) -> pyfuse3.EntryAttributes:
+        entry = pyfuse3.EntryAttributes()
+        entry.st_ino = 0
+        entry.entry_timeout = self.fs.options.negative_ttl
+        return entry
 
     async def forget(self, inode_list: list[tuple[int, int]]) -> None:
         self.fs.forget(inode_list)
