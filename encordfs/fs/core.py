@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import time
 from dataclasses import dataclass
 from typing import Iterable, Protocol
@@ -25,10 +26,12 @@ from encordfs.fs.directories import DirectoryOps, candidate_of
 from encordfs.fs.files import FileOps, Handle
 from encordfs.fs.hotfolders import HotFolders
 from encordfs.fs.prefetch import FolderPrefetch
+from encordfs.fs.recent_reads import RecentReads
 from encordfs.fs.inodes import InodeTable, Kind, Node
 from encordfs.fs.namespace import NamespaceOps
 from encordfs.fs.options import MountOptions
 from encordfs.fs.staging import Staging
+from encordfs.fs.thumbnails import ThumbnailPolicy, Thumbnails
 from encordfs.fs.usage import UsageCache
 from encordfs.fs.walkahead import WalkAhead
 from encordfs.fs.writer import Uploader, WriteHandle
@@ -111,6 +114,8 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         self._walk = WalkAhead(self._list_ahead)
         self._hot = HotFolders()
         self._prefetch = FolderPrefetch(self._require_nursery)
+        self._recent_reads = RecentReads()
+        self.thumbnails = Thumbnails(options.thumbnails)
         # folders this mount made: their listing started empty here, no name missing from it needs asking
         self._made_here: TTLCache[int, bool] = TTLCache(MADE_HERE_MAX, max(options.dir_ttl, 1e-9))
 
@@ -369,6 +374,16 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         used = -(-usage.bytes // STATFS_BLOCK)
         total = max(CAPACITY_BYTES // STATFS_BLOCK, 2 * used)
         return FsStats(STATFS_BLOCK, total, total - used, usage.entries + FREE_INODES, FREE_INODES)
+
+    # --- opens by thumbnailers (see thumbnails.py) ---------------------------------------------
+
+    async def open(self, ino: int, flags: int, pid: int | None = None) -> tuple[int, bool]:
+        """``FileOps.open``, after the thumbnail policy for the opening process ``pid``."""
+        if pid and not flags & (os.O_WRONLY | os.O_RDWR) and self.thumbnails.policy is not ThumbnailPolicy.ALL:
+            node = await self._loaded(self._node(ino))
+            if node.kind in (Kind.FILE, Kind.FRAME) and node.record is not None:
+                self.thumbnails.check(pid, node.record.item_type, await self._size(node))
+        return await super().open(ino, flags)
 
     # --- trash folders (see trash.py) --------------------------------------------------------
 

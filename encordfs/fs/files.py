@@ -19,6 +19,7 @@ from encordfs.fs.inodes import Kind, Node
 from encordfs.fs.listing import Listing
 from encordfs.fs.prefetch import URLS_AHEAD, FolderPrefetch, Sibling
 from encordfs.fs.reader import Reader
+from encordfs.fs.recent_reads import RecentReads
 from encordfs.fs.filetypes import UnsupportedType, is_temporary_name, judge_name
 from encordfs.fs.options import MountOptions, UploadMode
 from encordfs.fs.staging import NotPending, PendingUpload
@@ -57,6 +58,7 @@ class FileOps:
     _nursery: trio.Nursery | None
     _uploading: set[WriteHandle]  # handles whose background upload task runs
     _prefetch: FolderPrefetch
+    _recent_reads: RecentReads
     _draining = False  # shutting down: upload even what files still open hold
 
     async def open(self, ino: int, flags: int) -> tuple[int, bool]:
@@ -200,6 +202,9 @@ class FileOps:
                     if data is not None and len(data) >= length:
                         return data[:length]
                     await self._sign_ahead(node)
+            return await self._recent_reads.read((item.uuid, item.last_edited_at, size), offset, length, get)
+
+        async def get(offset: int, length: int) -> bytes:
             return await self.storage.read_range(item, offset, length)
 
         return Reader(fetch, size, self._require_nursery())

@@ -202,7 +202,7 @@ class FuseOperations(pyfuse3.Operations):
 
     @_errors
     async def open(self, inode: int, flags: int, ctx: Any) -> pyfuse3.FileInfo:
-        fh, keep_cache = await self.fs.open(inode, flags)
+        fh, keep_cache = await self.fs.open(inode, flags, ctx.pid if ctx is not None else None)
         return pyfuse3.FileInfo(fh=fh, keep_cache=keep_cache)
 
     @_errors

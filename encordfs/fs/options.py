@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
+from encordfs.fs.thumbnails import ThumbnailPolicy
+
 DEFAULT_DOMAIN = "https://api.encord.com"
 DEFAULT_DIR_TTL = 10.0
 DEFAULT_ATTR_TTL = 10.0
@@ -71,6 +73,7 @@ class MountOptions:
     allow_delete_linked: bool = False
     upload_mode: UploadMode = UploadMode.BACKGROUND
     read_ahead_kb: int = DEFAULT_READ_AHEAD_KB
+    thumbnails: ThumbnailPolicy = ThumbnailPolicy.SMALL
     debug: bool = False
 
     @property
@@ -112,6 +115,7 @@ _O_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "allow_delete_linked": ("allow_delete_linked", _flag),
     "upload_mode": ("upload_mode", UploadMode),
     "read_ahead_kb": ("read_ahead_kb", int),
+    "thumbnails": ("thumbnails", ThumbnailPolicy),
     "debug": ("debug", _flag),
 }
 
@@ -158,6 +162,9 @@ def add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--read-ahead-kb", type=int,
                         help=f"the kernel's read-ahead for this mount, in KiB (default {DEFAULT_READ_AHEAD_KB}; "
                         "0 keeps the kernel's 128): bigger read requests cost less CPU per MiB; needs root")
+    parser.add_argument("--thumbnails", type=ThumbnailPolicy, choices=list(ThumbnailPolicy), metavar="{all,small,none}",
+                        help="what desktop thumbnailers may read: everything, files up to 8 MiB but no video "
+                        "(small, the default), or nothing (none)")
     parser.add_argument("-o", dest="o", action="append", default=[], metavar="OPT[=VAL],...",
                         help="any option above as name=value (dashes as underscores), plus ro")
 
