@@ -22,6 +22,7 @@ DEFAULT_DIR_TTL = 10.0
 DEFAULT_ATTR_TTL = 10.0
 DEFAULT_NEGATIVE_TTL = 5.0
 DEFAULT_READ_AHEAD_KB = 1024
+PROFILE = "profile"  # -o profile=NAME: the config file's table to start from
 
 IGNORED_MOUNT_OPTIONS = frozenset(
     {"rw", "dev", "nodev", "suid", "nosuid", "exec", "noexec", "auto", "noauto", "user", "nouser",
@@ -120,21 +121,35 @@ _O_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
 }
 
 
+def parse_option(name: str, raw: str) -> tuple[str, Any]:
+    """One ``-o`` option (``name`` in its -o spelling) as (dataclass field, value)."""
+    if name not in _O_PARSERS:
+        raise OptionError(f"unknown mount option {name!r}")
+    target, parse = _O_PARSERS[name]
+    try:
+        return target, parse(raw)
+    except ValueError as exc:
+        raise OptionError(f"bad value for mount option {name!r}: {raw!r}") from exc
+
+
+def option_names() -> frozenset[str]:
+    """Every option's ``-o`` spelling (also the keys of a config file's profiles)."""
+    return frozenset(_O_PARSERS) | {PROFILE}
+
+
 def parse_o(text: str) -> dict[str, Any]:
-    """``-o a,b=1,...`` into dataclass field values."""
+    """``-o a,b=1,...`` into dataclass field values (``profile`` under its own name)."""
     values: dict[str, Any] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, has_value, raw = part.partition("=")
         name = name.replace("-", "_")
         if name in IGNORED_MOUNT_OPTIONS:
             continue
-        if name not in _O_PARSERS:
-            raise OptionError(f"unknown mount option {name!r}")
-        target, parse = _O_PARSERS[name]
-        try:
-            values[target] = parse(raw if has_value else "")
-        except ValueError as exc:
-            raise OptionError(f"bad value for mount option {name!r}: {raw!r}") from exc
+        if name == PROFILE:
+            values[PROFILE] = raw
+            continue
+        target, value = parse_option(name, raw if has_value else "")
+        values[target] = value
     return values
 
 
@@ -165,15 +180,24 @@ def add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--thumbnails", type=ThumbnailPolicy, choices=list(ThumbnailPolicy), metavar="{all,small,none}",
                         help="what desktop thumbnailers may read: everything, files up to 8 MiB but no video "
                         "(small, the default), or nothing (none)")
+    parser.add_argument("--profile", help="take options from this [profiles.NAME] table of the config file "
+                        "($XDG_CONFIG_HOME/encordfs/config.toml, /etc/encordfs/config.toml); flags win")
     parser.add_argument("-o", dest="o", action="append", default=[], metavar="OPT[=VAL],...",
                         help="any option above as name=value (dashes as underscores), plus ro")
 
 
-def options_from_args(args: argparse.Namespace) -> MountOptions:
-    """Flags win over ``-o`` values; unset ones keep the defaults ($ENCORD_DOMAIN for the domain)."""
-    values: dict[str, Any] = {}
+def options_from_args(args: argparse.Namespace, config_files: list[Path] | None = None) -> MountOptions:
+    """The profile's values (``--profile`` or ``-o profile=``), then ``-o`` values, then flags,
+    each winning over the one before; unset ones keep the defaults ($ENCORD_DOMAIN for the domain)."""
+    from encordfs.fs.config import profile_values
+
+    from_o: dict[str, Any] = {}
     for text in args.o:
-        values.update(parse_o(text))
+        from_o.update(parse_o(text))
+    profile = getattr(args, "profile", None) or from_o.pop(PROFILE, None)
+    from_o.pop(PROFILE, None)
+    values: dict[str, Any] = profile_values(profile, config_files) if profile else {}
+    values.update(from_o)
     for f in fields(MountOptions):
         flag = getattr(args, f.name, None)
         if flag is not None and f.name != "mountpoint":
@@ -182,5 +206,5 @@ def options_from_args(args: argparse.Namespace) -> MountOptions:
         values["domain"] = os.environ["ENCORD_DOMAIN"]
     for name in ("cache_dir", "ssh_key", "bearer_token_file"):  # the background process runs from /
         if values.get(name) is not None:
-            values[name] = Path(values[name]).absolute()
+            values[name] = Path(values[name]).expanduser().absolute()
     return MountOptions(mountpoint=Path(args.mountpoint).absolute(), **values)
