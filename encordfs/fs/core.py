@@ -367,6 +367,14 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
                 writer.dirty = True
         return await self.getattr(ino)
 
+    def pending_uploads(self) -> int:
+        """Uploads scheduled or running (what a drain waits for)."""
+        return self.uploader.in_flight
+
+    def failed_uploads(self) -> int:
+        """Files whose last upload failed and that wait for the periodic retry."""
+        return sum(1 for handle in self._writers.values() if handle.failed)
+
     async def statfs(self) -> FsStats:
         """Used = the bytes stored under the root (folder summaries); Encord has no quota to report,
         so the size is a fixed ``CAPACITY_BYTES`` (grown past what is used if ever needed)."""

@@ -20,6 +20,7 @@ from uuid import UUID
 import pyfuse3
 import trio
 
+from encordfs.fs import sd_notify
 from encordfs.fs.core import Filesystem
 from encordfs.fs.fuse_ops import FuseOperations, KernelNotifier
 from encordfs.fs.mount_registry import forget_mount, register_mount
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 LOG_NAME = "mount.log"
 RETRY_EVERY = 60.0
+STATUS_EVERY = 1.0  # seconds between systemd STATUS= lines while uploads drain
 
 
 class MountError(Exception):
@@ -75,9 +77,26 @@ async def _watch_signals(fs: Filesystem) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for signum in signals:
             log.info("%s: finishing uploads in flight, then unmounting", signal.Signals(signum).name)
-            await fs.drain()
+            await drain(fs)
             pyfuse3.terminate()
             return
+
+
+async def drain(fs: Filesystem) -> None:
+    """``fs.drain()``, telling systemd it is stopping and, every ``STATUS_EVERY`` seconds, how many
+    uploads are still pending (``systemctl status`` shows it while a stop waits)."""
+    sd_notify.notify("STOPPING=1", f"STATUS=finishing {fs.pending_uploads()} pending upload(s)")
+    async with trio.open_nursery() as nursery:
+
+        async def report() -> None:
+            while True:
+                await trio.sleep(STATUS_EVERY)
+                sd_notify.notify(f"STATUS=finishing {fs.pending_uploads()} pending upload(s)")
+
+        nursery.start_soon(report)
+        await fs.drain()
+        nursery.cancel_scope.cancel()
+    sd_notify.notify("STATUS=uploads finished, unmounting")
 
 
 def kernel_read_ahead_file(mountpoint: Path) -> Path:
@@ -103,6 +122,7 @@ async def _announce_ready(mountpoint: Path, ready_fd: int | None, read_ahead_kb:
     await trio.to_thread.run_sync(os.stat, mountpoint)
     await trio.to_thread.run_sync(set_kernel_read_ahead, mountpoint, read_ahead_kb)
     log.info("mounted on %s", mountpoint)
+    sd_notify.notify("READY=1", f"STATUS=mounted on {mountpoint}")
     if ready_fd is not None:
         os.write(ready_fd, b"ok\n")
         os.close(ready_fd)
@@ -139,7 +159,7 @@ async def serve(options: MountOptions, ready_fd: int | None = None) -> None:
                     nursery.start_soon(_announce_ready, options.mountpoint, ready_fd, options.read_ahead_kb)
                     nursery.start_soon(fs.retry_pending, RETRY_EVERY)
                     await pyfuse3.main()
-                    await fs.drain()
+                    await drain(fs)
                     nursery.cancel_scope.cancel()
             finally:
                 pyfuse3.close(unmount=True)
