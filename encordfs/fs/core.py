@@ -17,6 +17,7 @@ from uuid import UUID
 import trio
 from cachetools import TTLCache
 
+from encordfs import metrics
 from encordfs.fs import names, trash, xattrs
 from encordfs.fs.attrs import Attrs, Ownership, attrs_for
 from encordfs.fs.cache import Caches
@@ -40,6 +41,7 @@ from encordfs.storage.interface import Storage
 from encordfs.wire.models import ItemRecord, StorageFolder, StorageItem
 
 log = logging.getLogger(__name__)
+_NAME_HIT, _NAME_MISS = metrics.CACHE.labels("names", "hit"), metrics.CACHE.labels("names", "miss")
 
 STATFS_BLOCK = 4096
 CAPACITY_BYTES = 1 << 50  # 1 PiB shown as the size of the drive
@@ -260,13 +262,16 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             return pending
         listing = self.caches.listing(dir_node.ino)
         if listing is not None and name in listing:
+            _NAME_HIT.inc()
             return self.inodes.get(listing[name])
         found = self.caches.found(dir_node.ino, name)
         if found is not None and (node := self.inodes.get(found)) is not None:
+            _NAME_HIT.inc()
             return node
-        if self.caches.is_negative(dir_node.ino, name):
-            return None
-        if listing is not None and (dir_node.kind is Kind.GROUP or dir_node.ino in self._made_here):
+        if self.caches.is_negative(dir_node.ino, name) or (
+            listing is not None and (dir_node.kind is Kind.GROUP or dir_node.ino in self._made_here)
+        ):
+            _NAME_HIT.inc()
             return None
         if listing is None and await self._listing_arrived(dir_node.ino):
             return await self._resolve(dir_node, name)
@@ -283,6 +288,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
                 return None
         if listing is None and self._hot.note_miss(dir_node.ino):
             self._walk.list_ahead(self._require_nursery(), [dir_node.ino], hot=True)
+        _NAME_MISS.inc()
         node = await self._search_name(dir_node, name, text, suffixed is None)
         if node is None:
             self.caches.note_missing(dir_node.ino, name)

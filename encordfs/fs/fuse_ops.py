@@ -6,11 +6,13 @@ import errno
 import functools
 import logging
 import os
+import time
 from typing import Any, Awaitable, Callable, TypeVar
 
 import pyfuse3
 import trio
 
+from encordfs import metrics
 from encordfs.fs.attrs import Attrs
 from encordfs.fs.core import Filesystem
 from encordfs.fs.errors import FsError, errno_for
@@ -24,14 +26,23 @@ DOTS = (".", "..")
 def _errors(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
     """Turn whatever escapes an operation into a FUSEError through the one errno mapping."""
 
+    name = method.__name__
+    observe = metrics.FUSE_OPERATIONS.labels(name).observe
+
     @functools.wraps(method)
     async def wrapper(self: "FuseOperations", *args: Any) -> T:
+        started = time.perf_counter()
         try:
             return await method(self, *args)
-        except pyfuse3.FUSEError:
+        except pyfuse3.FUSEError as exc:
+            metrics.FUSE_ERRORS.labels(name, errno.errorcode.get(exc.errno, str(exc.errno))).inc()
             raise
         except Exception as exc:
-            raise pyfuse3.FUSEError(errno_for(exc, method.__name__)) from None
+            code = errno_for(exc, name)
+            metrics.FUSE_ERRORS.labels(name, errno.errorcode.get(code, str(code))).inc()
+            raise pyfuse3.FUSEError(code) from None
+        finally:
+            observe(time.perf_counter() - started)
 
     return wrapper
 
@@ -102,6 +113,7 @@ class FuseOperations(pyfuse3.Operations):
         except FsError as exc:
             if exc.errno != errno.ENOENT:
                 raise
+            metrics.NEGATIVE_LOOKUPS.inc()
             return self._missing()
 
     def _missing(self) -> pyfuse3.EntryAttributes:
@@ -212,11 +224,15 @@ class FuseOperations(pyfuse3.Operations):
 
     @_errors
     async def read(self, fh: int, off: int, size: int) -> bytes:
-        return await self.fs.read(fh, off, size)
+        data = await self.fs.read(fh, off, size)
+        metrics.READ_BYTES.inc(len(data))
+        return data
 
     @_errors
     async def write(self, fh: int, off: int, buf: bytes) -> int:
-        return await self.fs.write(fh, off, buf)
+        written = await self.fs.write(fh, off, buf)
+        metrics.WRITTEN_BYTES.inc(written)
+        return written
 
     @_errors
     async def flush(self, fh: int) -> None:

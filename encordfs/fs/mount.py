@@ -20,11 +20,13 @@ from uuid import UUID
 import pyfuse3
 import trio
 
+from encordfs import metrics
 from encordfs.fs import sd_notify
 from encordfs.fs.core import Filesystem
 from encordfs.fs.fuse_ops import FuseOperations, KernelNotifier
 from encordfs.fs.mount_registry import forget_mount, register_mount
 from encordfs.fs.options import MountOptions
+from encordfs.fs.reader import READ_AHEAD_BUDGET
 from encordfs.fs.staging import Staging, StagingError
 from encordfs.storage.auth import load_credentials
 from encordfs.storage.client import StorageClient
@@ -99,6 +101,19 @@ async def drain(fs: Filesystem) -> None:
     sd_notify.notify("STATUS=uploads finished, unmounting")
 
 
+def _metrics(fs: Filesystem, options: MountOptions) -> None:
+    """The gauges read at each scrape, and the endpoint when ``--metrics-addr`` asks for it."""
+    metrics.gauge("encordfs_uploads_pending", "uploads scheduled or running", fs.pending_uploads)
+    metrics.gauge("encordfs_uploads_failed", "files whose last upload failed, waiting for the retry", fs.failed_uploads)
+    metrics.gauge("encordfs_read_ahead_budget_used_bytes", "bytes held by chunks fetched ahead", lambda: READ_AHEAD_BUDGET.used)
+    metrics.gauge("encordfs_read_ahead_budget_bytes", "what chunks fetched ahead may hold in all", lambda: READ_AHEAD_BUDGET.limit)
+    if options.metrics_addr is not None:
+        try:
+            metrics.serve(options.metrics_addr)
+        except OSError as exc:
+            raise MountError(f"cannot serve metrics on {options.metrics_addr.host}:{options.metrics_addr.port}: {exc}") from exc
+
+
 def kernel_read_ahead_file(mountpoint: Path) -> Path:
     """The sysfs knob of the mount's backing device info: how far (in KiB) the kernel reads ahead."""
     dev = os.stat(mountpoint).st_dev
@@ -146,6 +161,7 @@ async def serve(options: MountOptions, ready_fd: int | None = None) -> None:
                 raise MountError(f"cannot open --root {options.root!r}: {exc}") from exc
             notifier = KernelNotifier()
             fs = Filesystem(client, staging, options, root, notifier)
+            _metrics(fs, options)
             try:
                 pyfuse3.init(FuseOperations(fs), str(options.mountpoint), _fuse_options(options))
             except RuntimeError as exc:

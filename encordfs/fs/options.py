@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from encordfs.fs.thumbnails import ThumbnailPolicy
+from encordfs.metrics import Address, parse_address
 
 DEFAULT_DOMAIN = "https://api.encord.com"
 DEFAULT_DIR_TTL = 10.0
@@ -75,6 +76,7 @@ class MountOptions:
     upload_mode: UploadMode = UploadMode.BACKGROUND
     read_ahead_kb: int = DEFAULT_READ_AHEAD_KB
     thumbnails: ThumbnailPolicy = ThumbnailPolicy.SMALL
+    metrics_addr: Address | None = None
     debug: bool = False
 
     @property
@@ -117,6 +119,7 @@ _O_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "upload_mode": ("upload_mode", UploadMode),
     "read_ahead_kb": ("read_ahead_kb", int),
     "thumbnails": ("thumbnails", ThumbnailPolicy),
+    "metrics_addr": ("metrics_addr", parse_address),
     "debug": ("debug", _flag),
 }
 
@@ -180,6 +183,8 @@ def add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--thumbnails", type=ThumbnailPolicy, choices=list(ThumbnailPolicy), metavar="{all,small,none}",
                         help="what desktop thumbnailers may read: everything, files up to 8 MiB but no video "
                         "(small, the default), or nothing (none)")
+    parser.add_argument("--metrics-addr", type=parse_address, metavar="[HOST:]PORT",
+                        help="serve Prometheus metrics on http://HOST:PORT/metrics (HOST defaults to 127.0.0.1)")
     parser.add_argument("--profile", help="take options from this [profiles.NAME] table of the config file "
                         "($XDG_CONFIG_HOME/encordfs/config.toml, /etc/encordfs/config.toml); flags win")
     parser.add_argument("-o", dest="o", action="append", default=[], metavar="OPT[=VAL],...",

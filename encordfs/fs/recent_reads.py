@@ -20,6 +20,8 @@ from uuid import UUID
 
 import trio
 
+from encordfs import metrics
+
 KEEP_SECONDS = 5.0
 WHOLE_FILE_LIMIT = 16 << 20
 HEAD_LIMIT = 1 << 20
@@ -55,8 +57,6 @@ class RecentReads:
         self._max_bytes = max_bytes
         self._versions: OrderedDict[Version, _Kept] = OrderedDict()
         self.bytes = 0
-        self.hits = 0  # reads answered from kept bytes (for metrics)
-        self.misses = 0
 
     async def read(self, version: Version, offset: int, length: int, fetch: Fetch) -> bytes:
         """``fetch(offset, length)``'s bytes, from what was kept when possible."""
@@ -72,7 +72,7 @@ class RecentReads:
         while True:
             data = kept.find(offset, length)
             if data is not None:
-                self.hits += 1
+                metrics.CACHE.labels("recent_reads", "hit").inc()
                 return data
             pending = kept.fetching.get((offset, length))
             if pending is None:
@@ -80,7 +80,7 @@ class RecentReads:
             await pending.wait()  # another open is fetching these bytes: take them from it
             if version not in self._versions:
                 return await fetch(offset, length)
-        self.misses += 1
+        metrics.CACHE.labels("recent_reads", "miss").inc()
         done = kept.fetching[(offset, length)] = trio.Event()
         try:
             data = await fetch(offset, length)

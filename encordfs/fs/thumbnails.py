@@ -20,6 +20,7 @@ from pathlib import Path
 
 from cachetools import TTLCache
 
+from encordfs import metrics
 from encordfs.fs.errors import FsError
 from encordfs.wire.enums import StorageItemType
 
@@ -66,7 +67,6 @@ class Thumbnails:
         self.policy = policy
         self.small_limit = small_limit
         self._names: TTLCache[int, bool] = TTLCache(1024, _NAME_TTL, timer=time.monotonic)
-        self.refused = 0  # opens refused so far (for metrics)
 
     def is_thumbnailer(self, pid: int) -> bool:
         known = self._names.get(pid)
@@ -80,6 +80,6 @@ class Thumbnails:
             return
         if self.policy is ThumbnailPolicy.SMALL and size <= self.small_limit and item_type not in REFUSED_TYPES:
             return
-        self.refused += 1
+        metrics.THUMBNAILS_REFUSED.inc()
         raise FsError(errno.EACCES, f"no thumbnail of a {size}-byte {item_type.value if item_type else 'file'} "
                       f"(--thumbnails {self.policy.value})", quiet=True)
