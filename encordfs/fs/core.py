@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 _NAME_HIT, _NAME_MISS = metrics.CACHE.labels("names", "hit"), metrics.CACHE.labels("names", "miss")
 
 STATFS_BLOCK = 4096
-CAPACITY_BYTES = 1 << 50  # 1 PiB shown as the size of the drive
+FREE_BYTES = 1 << 40  # 1 TiB shown free: Encord has no quota; file managers check copies against it
 FREE_INODES = 1 << 32
 USER_NAMESPACE = "user."
 MADE_HERE_MAX = 10_000
@@ -382,12 +382,13 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         return sum(1 for handle in self._writers.values() if handle.failed)
 
     async def statfs(self) -> FsStats:
-        """Used = the bytes stored under the root (folder summaries); Encord has no quota to report,
-        so the size is a fixed ``CAPACITY_BYTES`` (grown past what is used if ever needed)."""
+        """Used = the bytes stored under the root (folder summaries). Encord has no quota to
+        report, so the free space is a fixed ``FREE_BYTES`` and the size used + free: a drive of
+        believable size ("1 TB free of 1.2 TB", not "1.1 PB") that file managers let a copy into."""
         usage = await self._usage.usage()
         used = -(-usage.bytes // STATFS_BLOCK)
-        total = max(CAPACITY_BYTES // STATFS_BLOCK, 2 * used)
-        return FsStats(STATFS_BLOCK, total, total - used, usage.entries + FREE_INODES, FREE_INODES)
+        free = FREE_BYTES // STATFS_BLOCK
+        return FsStats(STATFS_BLOCK, used + free, free, usage.entries + FREE_INODES, FREE_INODES)
 
     # --- opens by thumbnailers (see thumbnails.py) ---------------------------------------------
 

@@ -1,5 +1,6 @@
-"""Trash on a real mount: GIO (what nautilus and pcmanfm use) cannot make a trash folder on Encord
-storage, so `gio trash` fails and leaves the file where it is, and `gio remove` deletes it."""
+"""The desktop on a real mount, through GIO (what nautilus and pcmanfm use): it cannot make a
+trash folder on Encord storage, so `gio trash` fails and leaves the file where it is and `gio
+remove` deletes it; and the drive's free space and size are believable."""
 
 from __future__ import annotations
 
@@ -70,3 +71,14 @@ def test_a_trash_folder_left_on_the_server_takes_nothing(emulator, sdk_user, fs_
     assert gio("remove", str(mnt / leftover.name / "files")).returncode == 0
     os.rmdir(mnt / leftover.name)
     assert [f.name for f in fs_root.list_subfolders()] == []
+
+
+def test_a_file_manager_sees_a_believable_drive(emulator, fs_root, mount_fs, tmp_path) -> None:
+    """GIO's free and size figures (what nautilus shows and checks a copy against)."""
+    from encordfs.fs.core import FREE_BYTES
+
+    fs_root.upload_text(mediagen.text(tmp_path / "a.txt", ["x" * 5000]), title="a.txt")
+    mnt = mount_fs(emulator, fs_root.uuid).path
+    info = dict(line.strip().split(": ", 1) for line in gio("info", "-f", str(mnt)).stdout.splitlines() if ": " in line)
+    free, size = int(info["filesystem::free"]), int(info["filesystem::size"])
+    assert free == FREE_BYTES and FREE_BYTES < size < FREE_BYTES + (1 << 20)
