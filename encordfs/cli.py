@@ -12,6 +12,7 @@ from typing import Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from encordfs.control.sync_command import register as register_sync
     from encordfs.emulator.command import register as register_emulator
     from encordfs.fs.command import register as register_fs
 
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     register_fs(sub)
+    register_sync(sub)
     register_emulator(sub)
     return parser
 

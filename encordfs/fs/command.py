@@ -63,10 +63,15 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _print_pending(cache_dir: Path) -> None:
+    """Failed uploads first (with why: they wait for the user), then those still to upload."""
     from encordfs.fs.staging import read_pending
 
-    pending = read_pending(cache_dir)
-    print(f"  pending uploads in {cache_dir}: {len(pending)}")
+    pending = sorted(read_pending(cache_dir), key=lambda r: r.failure is None)
+    failed = sum(1 for r in pending if r.failure)
+    print(f"  pending uploads in {cache_dir}: {len(pending)}" + (f", {failed} failed for good" if failed else ""))
     for record in pending:
-        failed = f", {record.attempts} failed attempt(s), last error: {record.last_error}" if record.attempts else ""
-        print(f"    {record.title} ({record.size} bytes, folder {record.folder_uuid}){failed}")
+        if record.failure:
+            print(f"    FAILED {record.title} ({record.size} bytes, folder {record.folder_uuid}): {record.failure}")
+            continue
+        retried = f", {record.attempts} failed attempt(s), last error: {record.last_error}" if record.attempts else ""
+        print(f"    {record.title} ({record.size} bytes, folder {record.folder_uuid}){retried}")

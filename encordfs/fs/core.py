@@ -28,19 +28,21 @@ from encordfs.fs.files import FileOps, Handle
 from encordfs.fs.hotfolders import HotFolders
 from encordfs.fs.prefetch import FolderPrefetch
 from encordfs.fs.recent_reads import RecentReads
-from encordfs.fs.inodes import InodeTable, Kind, Node
+from encordfs.fs.inodes import ROOT_INO, InodeTable, Kind, Node
 from encordfs.fs.namespace import NamespaceOps
 from encordfs.fs.options import MountOptions
 from encordfs.fs.staging import Staging
 from encordfs.fs.thumbnails import ThumbnailPolicy, Thumbnails
 from encordfs.fs.usage import UsageCache
 from encordfs.fs.walkahead import WalkAhead
-from encordfs.fs.writer import Uploader, WriteHandle
+from encordfs.fs.upload_state import Gone, PendingFile, Phase
+from encordfs.fs.writer import Uploader
 from encordfs.storage.errors import Forbidden, NotFound
 from encordfs.storage.interface import Storage
 from encordfs.wire.models import ItemRecord, StorageFolder, StorageItem
 
 log = logging.getLogger(__name__)
+_PENDING_PHASES = frozenset({Phase.JOURNALED, Phase.RETRY_WAIT, Phase.UPLOADING})
 _NAME_HIT, _NAME_MISS = metrics.CACHE.labels("names", "hit"), metrics.CACHE.labels("names", "miss")
 
 STATFS_BLOCK = 4096
@@ -109,9 +111,9 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         self._handles: dict[int, Handle] = {}
         self._next_fh = 1
         self._nursery: trio.Nursery | None = None
-        self._pending: dict[int, dict[str, Node]] = {}  # dir ino -> new files not uploaded yet
-        self._writers: dict[int, WriteHandle] = {}  # ino -> its open write handle
-        self._uploading: set[WriteHandle] = set()  # handles whose background upload runs (files.py)
+        self._files: dict[int, PendingFile] = {}  # ino -> its local content and upload state (writes.py)
+        self._local: dict[UUID, dict[str, PendingFile]] = {}  # target folder -> name -> file (listed if its state says so)
+        self._draining = False  # shutting down: upload even what files still open hold
         self._usage = UsageCache(storage, root_folder.uuid if root_folder else None, options.dir_ttl)
         self._walk = WalkAhead(self._list_ahead)
         self._hot = HotFolders()
@@ -158,9 +160,11 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
 
     def _known_size(self, node: Node) -> int | None:
         """The size without asking the server; None when only a HEAD can tell."""
-        if node.kind is Kind.PENDING or node.ino in self._writers:
-            writer = self._writers.get(node.ino)
-            return writer.size() if writer else 0
+        file = self._files.get(node.ino)
+        if file is not None:
+            return self.pending_size(file)
+        if node.kind is Kind.PENDING:
+            return 0
         record = node.record
         if node.kind.is_dir or record is None:
             return 0
@@ -177,10 +181,21 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
     def _attrs_now(self, node: Node) -> Attrs | None:
         """``_attrs`` if nothing has to be fetched for them (the usual case: a listed entry), else
         None. Built from the record's ints each time (cheap enough not to be kept)."""
-        if node.needs_model:
+        file = self._files.get(node.ino)
+        if node.needs_model and file is None:
             return None
         size = self._known_size(node)
-        return None if size is None else attrs_for(node, size, self._own, self._mount_ns)
+        if size is None:
+            return None
+        attrs = attrs_for(node, size, self._own, self._mount_ns)
+        return attrs if file is None else self._local_attrs(file, attrs)
+
+    def _local_attrs(self, file: PendingFile, attrs: Attrs) -> Attrs:
+        """A file written here: modified when last written (not when its item was made), and
+        with no link left once unlinked (its open handles still read it)."""
+        if file.mtime_ns is not None:
+            attrs = attrs._replace(mtime_ns=file.mtime_ns, ctime_ns=file.mtime_ns)
+        return attrs._replace(nlink=0) if isinstance(file.state, Gone) else attrs
 
     async def _attrs(self, node: Node) -> Attrs:
         attrs = self._attrs_now(node)
@@ -188,7 +203,9 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             return attrs
         if node.needs_model:
             await self._refresh(node)
-        return attrs_for(node, await self._size(node), self._own, self._mount_ns)
+        attrs = attrs_for(node, await self._size(node), self._own, self._mount_ns)
+        file = self._files.get(node.ino)
+        return attrs if file is None else self._local_attrs(file, attrs)
 
     async def _loaded(self, node: Node) -> Node:
         """The node with its folder/item model (refetched if ``forget`` dropped it)."""
@@ -240,7 +257,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             if entry_name == name:
                 node = self._node_for(by_candidate[candidate], dir_node.ino)
                 self.caches.note_found(dir_node.ino, name, node.ino)
-                return node
+                return None if self._shadowed(node) else node
         return None
 
     def _node_for(self, found: _Found, dir_ino: int) -> Node:
@@ -257,17 +274,18 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         missing from a cached listing is asked about once (then known missing for
         ``negative_ttl``), so what was made elsewhere since the listing opens by its path at once;
         not in an image group (never changes) nor in a folder this mount made within ``dir_ttl``."""
-        pending = self._pending.get(dir_node.ino, {}).get(name)
-        if pending is not None:
-            return pending
+        local = self._local_entry(dir_node, name)
+        if local is not None:
+            return local.node
         listing = self.caches.listing(dir_node.ino)
         if listing is not None and name in listing:
             _NAME_HIT.inc()
-            return self.inodes.get(listing[name])
+            node = self.inodes.get(listing[name])
+            return None if node is None or self._shadowed(node) else node
         found = self.caches.found(dir_node.ino, name)
         if found is not None and (node := self.inodes.get(found)) is not None:
             _NAME_HIT.inc()
-            return node
+            return None if self._shadowed(node) else node
         if self.caches.is_negative(dir_node.ino, name) or (
             listing is not None and (dir_node.kind is Kind.GROUP or dir_node.ino in self._made_here)
         ):
@@ -309,6 +327,23 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             raise FsError(errno.ENOENT)
         return await self._loaded(node)
 
+    async def resolve_path(self, path: str) -> Node:
+        """The node at a mount-relative path (``"a/b"``, ``""`` for the root), found with the
+        lookups the kernel would make, so names are exactly what ``ls`` shows. For the control
+        channel: the mount process must never stat its own mount through the kernel."""
+        node = self._node(ROOT_INO)
+        for part in path.split("/"):
+            if part in ("", "."):
+                continue
+            if part == "..":
+                node = self._node(node.parent)
+                continue
+            try:
+                node = await self._lookup_node(node.ino, part)
+            except FsError as exc:
+                raise FsError(exc.errno, f"{path}: {part!r}: {os.strerror(exc.errno)}") from exc
+        return await self._loaded(node)
+
     # --- metadata ------------------------------------------------------------------------------
 
     async def lookup(self, parent: int, name: str) -> Attrs:
@@ -329,7 +364,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         walk over millions of files does not keep millions of models in memory."""
         for ino, count in inodes:
             node = self.inodes.forget(ino, count)
-            if node is not None and node.kind in (Kind.FILE, Kind.GROUP, Kind.FOLDER) and ino not in self._writers:
+            if node is not None and node.kind in (Kind.FILE, Kind.GROUP, Kind.FOLDER) and ino not in self._files:
                 node.drop_model()
                 self.caches.stale(ino)
 
@@ -361,25 +396,23 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         accepted and ignored: Encord keeps none of them."""
         node = self._node(ino)
         if size is not None:
-            writer = self._writers.get(ino)
-            if writer is None:
+            file = self._files.get(ino)
+            if file is None or not file.writers:
                 if size == await self._size(node):
                     return await self._attrs(node)
                 self._writable(node)
                 raise FsError(errno.EPERM, "truncate only works on a file open for writing")
-            async with writer.lock:
-                await self.uploader.ensure_writable(writer)
-                writer.staged.truncate(size)
-                writer.dirty = True
+            await self._truncate_file(file, size)
         return await self.getattr(ino)
 
     def pending_uploads(self) -> int:
-        """Uploads scheduled or running (what a drain waits for)."""
-        return self.uploader.in_flight
+        """Files whose newest version waits for its upload or is being uploaded (what a drain
+        waits for; systemd's STATUS and the metrics show it)."""
+        return sum(1 for f in list(self._files.values()) if f.phase in _PENDING_PHASES)
 
     def failed_uploads(self) -> int:
-        """Files whose last upload failed and that wait for the periodic retry."""
-        return sum(1 for handle in self._writers.values() if handle.failed)
+        """Files the server refused for good (kept, listed, retried only when asked)."""
+        return sum(1 for f in list(self._files.values()) if f.phase is Phase.FAILED)
 
     async def statfs(self) -> FsStats:
         """Used = the bytes stored under the root (folder summaries). Encord has no quota to
@@ -428,10 +461,24 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             return xattrs.item_xattrs(node.item)
         return {}
 
+    def _upload_xattrs(self, ino: int) -> dict[str, bytes]:
+        """A file written here, until the server has it: its upload state and last error (for
+        the user to see why a file is not on Encord yet). Answered at once, never waiting."""
+        file = self._files.get(ino)
+        if file is None or not file.listed:
+            return {}
+        values = {xattrs.UPLOAD_STATE: file.phase.value.encode()}
+        if file.upload_error:
+            values[xattrs.UPLOAD_ERROR] = file.upload_error.encode()
+        return values
+
     async def listxattr(self, ino: int) -> list[str]:
+        upload = self._upload_xattrs(ino)
+        if upload and self._node(ino).item is None:
+            return list(upload)
         await self._upload_landed(self._node(ino))
         node = await self._loaded(self._node(ino))
-        keys = list(await self._xattrs(node))
+        keys = list(self._upload_xattrs(ino)) + list(await self._xattrs(node))
         if node.kind in (Kind.FILE, Kind.GROUP):
             keys.append(xattrs.DATASET_LINKS)
         return keys
@@ -444,6 +491,11 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             raise FsError(errno.ENOTSUP, quiet=True)
         if not name.startswith(xattrs.PREFIX):
             raise FsError(errno.ENODATA)
+        if name in (xattrs.UPLOAD_STATE, xattrs.UPLOAD_ERROR):
+            value = self._upload_xattrs(ino).get(name)
+            if value is None:
+                raise FsError(errno.ENODATA)
+            return value
         await self._upload_landed(node)
         if name == xattrs.DATASET_LINKS and node.kind in (Kind.FILE, Kind.GROUP) and node.item is not None:
             return str(await self.storage.dataset_link_count(node.item)).encode()

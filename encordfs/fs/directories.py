@@ -7,7 +7,7 @@ each title group named once all its members (adjacent, by name) have arrived.
 from __future__ import annotations
 
 import errno
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Callable, Iterator
 
 import trio
 
@@ -17,6 +17,7 @@ from encordfs.fs.cache import Caches
 from encordfs.fs.errors import FsError
 from encordfs.fs.inodes import InodeTable, Kind, Node
 from encordfs.fs.listing import Entry, Listing, Prefetched
+from encordfs.fs.upload_state import PendingFile
 from encordfs.fs.walkahead import WalkAhead
 from encordfs.storage.interface import Storage
 from encordfs.wire.models import StorageFolder, StorageItem
@@ -36,7 +37,8 @@ class DirectoryOps:
     storage: Storage
     inodes: InodeTable
     caches: Caches
-    _pending: dict[int, dict[str, Node]]
+    _local_entries: Callable[[Node], Iterator[tuple[str, PendingFile]]]
+    _shadowed: Callable[[Node], bool]
     _own: Ownership
     _mount_ns: int
     _require_nursery: Callable[[], trio.Nursery]
@@ -54,7 +56,7 @@ class DirectoryOps:
                 self._walk_children(listing)
         if listing is not None:
             entries = list(map(Entry._make, listing.items()))  # readdir skips inodes that went away
-            return self._add_handle(Listing.complete(self._with_pending(ino, entries), directory=ino))
+            return self._add_handle(Listing.complete(self._with_local(node, entries), directory=ino))
         if node.kind is Kind.GROUP:
             return self._add_handle(Listing(self._group_entries(node), directory=ino))
 
@@ -112,17 +114,18 @@ class DirectoryOps:
             (Entry("..", parent.ino), attrs_for(parent, 0, self._own, self._mount_ns)),
         ]
 
-    def _with_pending(self, ino: int, entries: list[Entry]) -> list[Entry]:
-        pending = self._pending.get(ino)
-        if not pending:  # the usual case: the cached listing as it is, no sort of a big folder
+    def _with_local(self, dir_node: Node, entries: list[Entry]) -> list[Entry]:
+        """A cached listing with the files written here that the server does not have yet."""
+        local = {name: file.node.ino for name, file in self._local_entries(dir_node)}
+        if not local:  # the usual case: the cached listing as it is, no sort of a big folder
             return entries
-        seen = {e.name for e in entries}
-        extra = [Entry(n, node.ino) for n, node in pending.items() if n not in seen]
-        return sorted(entries + extra, key=lambda e: e.name)
+        kept = [e for e in entries if e.name not in local and e.ino not in local.values()]
+        return sorted(kept + [Entry(n, ino) for n, ino in local.items()], key=lambda e: e.name)
 
     def _store_listing(self, ino: int, entries: list[Entry], version: int) -> None:
-        pending = self._pending.get(ino, {})
-        self.caches.store_listing(ino, {e.name: e.ino for e in entries if e.name not in pending}, version)
+        node = self.inodes.get(ino)
+        local = {name for name, _ in self._local_entries(node)} if node is not None else set()
+        self.caches.store_listing(ino, {e.name: e.ino for e in entries if e.name not in local}, version)
 
     async def _folder_entries(self, dir_node: Node, *, sign_urls: bool = False) -> AsyncIterator[Entry]:
         """Folders first (all of them: their names never depend on items), then items page by page,
@@ -156,8 +159,8 @@ class DirectoryOps:
                     group.append(item)
             for entry in self._item_group(dir_node, group, by_title):
                 yield entry
-        for name, node in sorted(self._pending.get(dir_node.ino, {}).items()):
-            yield Entry(name, node.ino)
+        for name, file in sorted(self._local_entries(dir_node), key=lambda pair: pair[0]):
+            yield Entry(name, file.node.ino)
 
     def _item_group(self, dir_node: Node, group: list[StorageItem], folders: dict[str, list[StorageFolder]]) -> list[Entry]:
         if not group:
@@ -168,11 +171,13 @@ class DirectoryOps:
             same_title = [candidate_of(f) for f in folders.get(group[0].name, [])] + [candidate_of(i) for i in group]
             items = {i.uuid: i for i in group}
             named = [(name, items[c.uuid]) for name, c in names.name_group(same_title) if c.uuid in items]
-        pending = self._pending.get(dir_node.ino, {})
+        local = {name for name, _ in self._local_entries(dir_node)}
         entries = []
         for name, item in named:
-            if name not in pending:
+            if name not in local:
                 node = self.inodes.for_item(item, dir_node.ino)
+                if self._shadowed(node):  # an older version of a file written here, listed as that file
+                    continue
                 self.caches.mark_fresh(node.ino)
                 entries.append(Entry(name, node.ino))
         return entries
@@ -237,8 +242,12 @@ class DirectoryOps:
         self._removed(parent, name, node)
 
     async def _has_children(self, node: Node) -> bool:
-        if self._pending.get(node.ino):
+        """Entries written here count; files deleted here whose upload is still landing do not
+        (rmdir waits for them to delete what they made)."""
+        if any(True for _ in self._local_entries(node)):
             return True
+        if node.uuid is not None:
+            await self._wait_for_uploads_into(node.uuid)
         async for _ in self.storage.iter_folders(node.uuid, page_size=1):
             return True
         async for _ in self.storage.iter_items(node.uuid, page_size=1):  # type: ignore[arg-type]

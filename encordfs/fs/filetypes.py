@@ -44,24 +44,28 @@ Content rules in ``detect`` (the content wins where the name is silent or wrong,
 * A clear media signature (JPEG, PNG, GIF, BMP, TIFF, WEBP, ISO-BMFF ``ftyp``, EBML, AVI, WAV, FLAC,
   Ogg, ID3/MPEG/ADTS audio, PDF, NIfTI-1/2 plain or gzip-wrapped) decides the type, even against a
   storable name of another type (a ``.gif`` that is really MP4 is a video). Containers that hold
-  either audio or video (ISO-BMFF with a generic brand, EBML, Ogg) follow the name when it says
-  audio or video.
+  either audio or video (ISO-BMFF with a generic brand, EBML, Ogg) are what their streams hold (a
+  video-only MP4 named ``.m4a`` is a video); one holding both follows an audio or video name.
 * A known unstorable signature (ZIP, gzip, 7z, RAR, xz, bzip2, tar, ELF, PE, Mach-O, SQLite, OLE,
   DICOM, HEIF/AVIF) is refused whatever the name, unless the whole file is UTF-8 text (a text that
   happens to start with "MZ" or "BZh" is text).
-* ``%PDF-`` must open the file, or come within its first 1024 bytes under a ``.pdf`` name.
-* UTF-8 text without NUL bytes is PLAIN_TEXT when the name is text or silent; under a media or PDF
-  name it is refused (typically an HTML error page saved as ``photo.jpg``).
+* ``%PDF-`` must open the file.
+* UTF-8 text without the control bytes text never holds (NUL, \x01-\x08, \x0e-\x1a, \x1c-\x1f:
+  what the server refuses as "unrecognised bytes") is PLAIN_TEXT when the name is text or silent;
+  under a media or PDF name it is refused (typically an HTML error page saved as ``photo.jpg``).
 * An empty file is PLAIN_TEXT under a text or silent name; under a media or PDF name it raises
   ``EmptyFile`` (an ``UnsupportedType``).
 * Unrecognised binary content is refused, except under an audio or video name (these formats are too
-  varied to sniff exhaustively, e.g. MPEG-TS or MP3 with leading junk): the name is trusted.
+  varied to sniff exhaustively, e.g. MPEG-TS or MP3 with leading junk): then FFmpeg decides.
 * A final name that is UNSTORABLE is refused whatever the content, as at create.
+* Last, the file must decode as the type decided, as the server will check it
+  (``encordfs.fs.decodable``): an image decodes in full, a video's first frame decodes, an audio
+  container has an audio stream with a sample rate, a gzip'ed NIfTI decompresses; a truncated or
+  corrupt file is refused here rather than by the server after ``close()`` returned 0.
 """
 
 from __future__ import annotations
 
-import codecs
 import errno
 import logging
 import mimetypes
@@ -72,6 +76,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from encordfs.fs import decodable
 from encordfs.wire.enums import StorageItemType
 
 log = logging.getLogger(__name__)
@@ -219,7 +224,6 @@ def judge_name(name: str) -> tuple[NameVerdict, StorageItemType | None]:
 # --- content sniffing ---------------------------------------------------------------------------
 
 _HEAD_BYTES = 4096
-_TEXT_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,7 @@ class _Sniff:
     item_type: StorageItemType | None
     label: str
     av_ambiguous: bool = False  # a container that may hold audio or video: the name may decide
+    unknown: bool = False  # no signature and not text: only an audio/video name may vouch for it
 
 
 _UNSTORABLE_MAGIC: tuple[tuple[int, bytes, str], ...] = (
@@ -361,38 +366,21 @@ def _sniff_nifti(path: Path, head: bytes) -> _Sniff | None:
     return _Sniff(_NIFTI, f"{label} volume") if label else None
 
 
-def _is_utf8_text(path: Path) -> bool:
-    """Valid UTF-8 with no NUL byte, the whole file (a binary file fails in its first chunk)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with path.open("rb") as f:
-            while chunk := f.read(_TEXT_CHUNK):
-                if b"\x00" in chunk:
-                    return False
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-_UNKNOWN_BINARY = _Sniff(None, "binary content of an unknown type")
 _EMPTY = _Sniff(_TEXT, "an empty file")
 
 
-def _sniff(path: Path, by_name: StorageItemType | None) -> _Sniff:
-    """What the content of ``path`` is; ``by_name`` only admits a PDF header after leading bytes."""
+def _sniff(path: Path) -> _Sniff:
+    """What the content of ``path`` is, from its signature, else whether it is text."""
     with path.open("rb") as f:
         head = f.read(_HEAD_BYTES)
     found = _sniff_nifti(path, head) or _sniff_magic(head)
     if found and found.item_type is not None:
         return found
-    if by_name is _PDF and b"%PDF-" in head[:1024]:
-        return _Sniff(_PDF, "PDF document (after leading bytes)")
     # Short unstorable signatures ("MZ", "BZh") also start ordinary text: text wins.
-    if _is_utf8_text(path):
+    not_text = decodable.why_not(path, _TEXT)
+    if not_text is None:
         return _Sniff(_TEXT, "UTF-8 text") if head else _EMPTY
-    return found or _UNKNOWN_BINARY
+    return found or _Sniff(None, f"binary content of an unknown type (not text: {not_text})", unknown=True)
 
 
 def detect(path: Path, name: str) -> StorageItemType:
@@ -403,8 +391,8 @@ def detect(path: Path, name: str) -> StorageItemType:
     verdict, by_name = judge_name(name)
     if verdict is NameVerdict.UNSTORABLE:
         raise UnsupportedType(name, "its name says a type Encord does not store")
-    found = _sniff(path, by_name)
-    item_type = _decide(name, by_name, found)
+    found = _sniff(path)
+    item_type = _decodable_as(path, name, found, _decide(name, by_name, found))
     if by_name is not None and item_type is not by_name:
         log.info("%r: content is %s, uploading as %s despite its name", name, found.label, item_type.value)
     return item_type
@@ -412,8 +400,8 @@ def detect(path: Path, name: str) -> StorageItemType:
 
 def _decide(name: str, by_name: StorageItemType | None, found: _Sniff) -> StorageItemType:
     if found.item_type is None:
-        if by_name in (_AUDIO, _VIDEO) and found is _UNKNOWN_BINARY:
-            log.warning("%r: unrecognised %s content, trusting its name", name, by_name.value)
+        if by_name in (_AUDIO, _VIDEO) and found.unknown:
+            log.info("%r: no signature of a known %s format, asking FFmpeg", name, by_name.value)
             return by_name
         raise UnsupportedType(name, f"found {found.label}")
     if found is _EMPTY and by_name not in (None, _TEXT):
@@ -423,6 +411,21 @@ def _decide(name: str, by_name: StorageItemType | None, found: _Sniff) -> Storag
     if found.av_ambiguous and by_name in (_AUDIO, _VIDEO):
         return by_name
     return found.item_type
+
+
+def _decodable_as(path: Path, name: str, found: _Sniff, item_type: StorageItemType) -> StorageItemType:
+    """``item_type`` if the file decodes as one (as the server will check), else the other of
+    audio/video when the container may be either (its streams decide); raises UnsupportedType."""
+    candidates = [item_type]
+    if item_type in (_AUDIO, _VIDEO) and (found.av_ambiguous or found.unknown):
+        candidates.append(_VIDEO if item_type is _AUDIO else _AUDIO)
+    problems = []
+    for candidate in candidates:
+        problem = decodable.why_not(path, candidate)
+        if problem is None:
+            return candidate
+        problems.append(problem)
+    raise UnsupportedType(name, f"found {found.label}, but {problems[0]}")
 
 
 # --- upload Content-Type -------------------------------------------------------------------------

@@ -143,6 +143,10 @@ class InodeTable:
         node.record, node.parent = ItemRecord.of(frame), parent
         return node
 
+    def for_uuid(self, uuid: UUID, kind: Kind, parent: int = 0) -> Node:
+        """The node of an entry known only by its UUID so far (its model is fetched on first use)."""
+        return self._ensure(uuid, kind, parent)
+
     def new_pending(self, parent: int) -> Node:
         return self._ensure(next(self._serials), Kind.PENDING, parent)
 

@@ -22,9 +22,10 @@ import trio
 
 from encordfs import metrics
 from encordfs.fs import sd_notify
+from encordfs.control.server import ControlServer
 from encordfs.fs.core import Filesystem
 from encordfs.fs.fuse_ops import FuseOperations, KernelNotifier
-from encordfs.fs.mount_registry import forget_mount, register_mount
+from encordfs.fs.mount_registry import control_socket_path, forget_mount, register_mount
 from encordfs.fs.options import MountOptions
 from encordfs.fs.reader import READ_AHEAD_BUDGET
 from encordfs.fs.staging import Staging, StagingError
@@ -166,14 +167,16 @@ async def serve(options: MountOptions, ready_fd: int | None = None) -> None:
                 pyfuse3.init(FuseOperations(fs), str(options.mountpoint), _fuse_options(options))
             except RuntimeError as exc:
                 raise MountError(f"cannot mount on {options.mountpoint}: {exc}") from exc
-            register_mount(options.mountpoint, options.staging_dir)  # for `encordfs status`
+            control = ControlServer(fs, control_socket_path(options.mountpoint))
             try:
                 async with trio.open_nursery() as nursery:
                     fs.start(nursery)
                     notifier.nursery = nursery
+                    socket = await nursery.start(control.serve)  # for the commands taking paths in the mount
+                    register_mount(options.mountpoint, options.staging_dir, socket)  # for `encordfs status`
                     nursery.start_soon(_watch_signals, fs)
                     nursery.start_soon(_announce_ready, options.mountpoint, ready_fd, options.read_ahead_kb)
-                    nursery.start_soon(fs.retry_pending, RETRY_EVERY)
+                    nursery.start_soon(fs.resume_uploads)
                     await pyfuse3.main()
                     await drain(fs)
                     nursery.cancel_scope.cancel()

@@ -1,7 +1,7 @@
 """Which cache dir each running mount uses, so ``encordfs status`` can show its pending uploads.
 
 A mount writes one small JSON file, ``<runtime dir>/mounts/<hash of the mount point>.json``
-(mount point, cache dir, pid), once it is mounted, and removes it when it ends. The runtime dir is
+(mount point, cache dir, control socket, pid), once it is mounted, and removes it when it ends. The runtime dir is
 ``$ENCORDFS_RUNTIME_DIR``, else ``$XDG_RUNTIME_DIR/encordfs``, else ``/run/encordfs`` for root and
 ``/tmp/encordfs-<uid>`` for others. Only mount points in /proc/mounts are reported, so a file a
 crashed mount left behind is never shown (and the next mount there overwrites it).
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 class MountEntry:
     mountpoint: Path
     cache_dir: Path | None  # None: a mount that wrote no entry (another user's, or an older version)
+    control_socket: Path | None = None  # where ``encordfs.control`` reaches the mount process
 
 
 def runtime_dir() -> Path:
@@ -39,14 +40,22 @@ def _entry_path(mountpoint: Path) -> Path:
     return runtime_dir() / "mounts" / f"{key}.json"
 
 
-def register_mount(mountpoint: Path, cache_dir: Path) -> None:
+def control_socket_path(mountpoint: Path) -> Path:
+    """The mount's control socket: next to its entry, in the 0700 ``mounts`` dir."""
+    return _entry_path(mountpoint).with_suffix(".sock")
+
+
+def register_mount(mountpoint: Path, cache_dir: Path, control_socket: Path | None = None) -> None:
     """Record the mount's cache dir (atomically: a reader never sees half a file). Failing to is
     logged, never fatal: only ``encordfs status`` needs it."""
     path = _entry_path(mountpoint)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         temp = path.with_suffix(f".{os.getpid()}.tmp")
-        temp.write_text(json.dumps({"mountpoint": str(mountpoint), "cache_dir": str(cache_dir), "pid": os.getpid()}))
+        entry = {"mountpoint": str(mountpoint), "cache_dir": str(cache_dir), "pid": os.getpid()}
+        if control_socket is not None:
+            entry["control_socket"] = str(control_socket)
+        temp.write_text(json.dumps(entry))
         os.replace(temp, path)
     except OSError as exc:
         log.warning("cannot record the mount in %s (encordfs status will not show its uploads): %s", path, exc)
@@ -62,12 +71,15 @@ def forget_mount(mountpoint: Path) -> None:
         pass
 
 
-def _cache_dir_of(mountpoint: Path) -> Path | None:
+def _entry_of(mountpoint: Path) -> MountEntry:
     try:
         entry = json.loads(_entry_path(mountpoint).read_text())
-        return Path(entry["cache_dir"]) if entry.get("mountpoint") == str(mountpoint) else None
+        if entry.get("mountpoint") != str(mountpoint):
+            return MountEntry(mountpoint, None)
+        socket = entry.get("control_socket")
+        return MountEntry(mountpoint, Path(entry["cache_dir"]), Path(socket) if socket else None)
     except (OSError, ValueError, KeyError, TypeError):
-        return None
+        return MountEntry(mountpoint, None)
 
 
 def _unoctal(field: str) -> str:
@@ -81,6 +93,5 @@ def active_mounts(proc_mounts: Path = Path("/proc/mounts")) -> list[MountEntry]:
     for line in proc_mounts.read_text().splitlines():
         source, target, fstype, *_ = line.split()
         if fstype == "fuse.encordfs" or source == "encordfs":
-            mountpoint = Path(_unoctal(target))
-            entries.append(MountEntry(mountpoint, _cache_dir_of(mountpoint)))
+            entries.append(_entry_of(Path(_unoctal(target))))
     return entries

@@ -24,6 +24,7 @@ DEFAULT_ATTR_TTL = 10.0
 DEFAULT_NEGATIVE_TTL = 5.0
 DEFAULT_READ_AHEAD_KB = 1024
 PROFILE = "profile"  # -o profile=NAME: the config file's table to start from
+DEFAULT_UPLOAD_RETRIES = 12  # about 3 hours of backoff
 
 IGNORED_MOUNT_OPTIONS = frozenset(
     {"rw", "dev", "nodev", "suid", "nosuid", "exec", "noexec", "auto", "noauto", "user", "nouser",
@@ -77,6 +78,7 @@ class MountOptions:
     read_ahead_kb: int = DEFAULT_READ_AHEAD_KB
     thumbnails: ThumbnailPolicy = ThumbnailPolicy.SMALL
     metrics_addr: Address | None = None
+    upload_retries: int = DEFAULT_UPLOAD_RETRIES
     debug: bool = False
 
     @property
@@ -120,6 +122,7 @@ _O_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "read_ahead_kb": ("read_ahead_kb", int),
     "thumbnails": ("thumbnails", ThumbnailPolicy),
     "metrics_addr": ("metrics_addr", parse_address),
+    "upload_retries": ("upload_retries", int),
     "debug": ("debug", _flag),
 }
 
@@ -187,6 +190,9 @@ def add_mount_arguments(parser: argparse.ArgumentParser) -> None:
                         help="serve Prometheus metrics on http://HOST:PORT/metrics (HOST defaults to 127.0.0.1)")
     parser.add_argument("--profile", help="take options from this [profiles.NAME] table of the config file "
                         "($XDG_CONFIG_HOME/encordfs/config.toml, /etc/encordfs/config.toml); flags win")
+    parser.add_argument("--upload-retries", type=int, metavar="N",
+                        help=f"tries of an upload that keeps failing transiently (5xx, 429, timeouts; backoff "
+                        f"from 2 s doubling up to 10 min) before it is failed for good (default {DEFAULT_UPLOAD_RETRIES})")
     parser.add_argument("-o", dest="o", action="append", default=[], metavar="OPT[=VAL],...",
                         help="any option above as name=value (dashes as underscores), plus ro")
 

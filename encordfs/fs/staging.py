@@ -61,8 +61,8 @@ __all__ = [
     "read_pending",
 ]
 
-_RECORD_VERSION = 2  # 2 added crc32; version 1 records (no checksum) still load
-_READABLE_VERSIONS = (1, 2)
+_RECORD_VERSION = 3  # 2 added crc32, 3 slot_item and failure; older records still load
+_READABLE_VERSIONS = (1, 2, 3)
 FORGET_SECONDS = 0.05  # records forgotten within this long share one directory sync
 CHECKSUMMED_SIZE = 8 << 20  # files up to this size are checksummed; bigger ones are synced before their record
 SPARE_FILES = 32  # staged files kept made ahead
@@ -113,6 +113,12 @@ class PendingUpload:
     replaces: str | None = None  # the item (uuid) this file overwrites: deleted once the upload is done
     supersedes: str | None = None  # an earlier record of the same file, dropped if a crash left it
     crc32: int | None = None  # of the data, when the record was written before the data was synced
+    slot_item: str | None = None  # the upload slot's item (uuid), journaled before the upload registers it
+    failure: str | None = None  # the server refused the upload for good: why (kept, not retried by itself)
+
+    @property
+    def slot_uuid(self) -> UUID | None:
+        return UUID(self.slot_item) if self.slot_item else None
 
     @property
     def replaced_item(self) -> UUID | None:
@@ -355,8 +361,14 @@ class Staging:
 
     def failed(self, record: PendingUpload, error: str) -> PendingUpload:
         """The upload failed: keep it pending for a retry, with one more attempt and the error."""
-        updated = replace(record, attempts=record.attempts + 1, last_error=_redact(error))
-        with self._mutex, _no_space(self.root, f"recording a failed upload of {record.title!r}"):
+        return self.update(replace(record, attempts=record.attempts + 1, last_error=_redact(error)))
+
+    def update(self, record: PendingUpload) -> PendingUpload:
+        """Rewrite a record (durably) with new bookkeeping: attempts and error, the slot its upload
+        uses, a failure; ``NotPending`` if it was forgotten meanwhile."""
+        updated = replace(record, last_error=_redact(record.last_error) if record.last_error else None,
+                          failure=_redact(record.failure) if record.failure else None)
+        with self._mutex, _no_space(self.root, f"updating the journal record of {record.title!r}"):
             self._rewrite_record(updated)
         return updated
 
@@ -370,9 +382,11 @@ class Staging:
         replaces: UUID | None = None,
     ) -> PendingUpload:
         """A pending file was renamed (or moved, or its type re-detected, or found to overwrite
-        an item uploaded meanwhile): point the record there."""
+        an item uploaded meanwhile): point the record there. A failure is forgotten: the new
+        place may succeed."""
         updated = replace(
             record,
+            failure=None,
             folder_uuid=folder_uuid or record.folder_uuid,
             title=title or record.title,
             item_type=item_type or record.item_type,

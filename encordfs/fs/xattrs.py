@@ -10,6 +10,8 @@ from encordfs.wire.models import StorageFolder, StorageItem
 PREFIX = "user.encord."
 CLIENT_METADATA = PREFIX + "client_metadata"
 DATASET_LINKS = PREFIX + "dataset_links"
+UPLOAD_STATE = PREFIX + "upload_state"  # a file written here, until the server has it: its state's name
+UPLOAD_ERROR = PREFIX + "upload_error"  # ... and why its last upload failed, while it is kept for that
 
 # xattr name suffix -> StorageItem attribute, shown when the item has a value for it
 MEDIA_FIELDS = (

@@ -8,7 +8,7 @@ exceptions in ``encordfs.storage.errors``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable, Protocol
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Protocol
 from uuid import UUID
 
 from encordfs.wire.enums import StorageItemType
@@ -84,12 +84,18 @@ class Storage(Protocol):
 
     async def upload_file(
         self, folder: UUID, path: Path, title: str, item_type: StorageItemType, *, client_metadata: Any = None,
-        content_type: str | None = None,
+        content_type: str | None = None, on_slot: Callable[[UUID], Awaitable[None]] | None = None,
     ) -> StorageItem:
         """Upload one single-file item (image, video, audio, plain text, PDF, NIfTI) and return it
         once the upload job is DONE; raises UploadFailed (or another StorageError) otherwise.
         The PUT's Content-Type is ``content_type``, else guessed from ``title`` (never from ``path``).
-        Concurrent calls may share API requests (slots, upload jobs)."""
+        Concurrent calls may share API requests (slots, upload jobs). ``on_slot`` is awaited with
+        the UUID of the item the upload will make before anything registers it (for a journal)."""
+        ...
+
+    async def find_upload(self, slot_item: UUID) -> StorageItem | None:
+        """The item an upload given ``slot_item`` by ``on_slot`` made, or None if it made none
+        (after a crash: adopt instead of uploading twice)."""
         ...
 
     async def prepare_upload(self, folder: UUID, item_type: StorageItemType) -> None:
