@@ -42,6 +42,22 @@ START_TIMEOUT = 30.0
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every mount the tests start (and every ``encordfs status`` they run) uses a registry of
+    its own, never the system's (``$ENCORDFS_RUNTIME_DIR``, inherited by the subprocesses)."""
+    path = tmp_path_factory.mktemp("runtime")
+    saved = os.environ.get("ENCORDFS_RUNTIME_DIR")
+    os.environ["ENCORDFS_RUNTIME_DIR"] = str(path)
+    try:
+        yield path
+    finally:
+        if saved is None:
+            os.environ.pop("ENCORDFS_RUNTIME_DIR", None)
+        else:
+            os.environ["ENCORDFS_RUNTIME_DIR"] = saved
+
+
 def write_keypair(directory: Path, name: str) -> tuple[Path, Path]:
     """A fresh ed25519 key as OpenSSH files: ``name`` (private, 0600) and ``name.pub``."""
     key = Ed25519PrivateKey.generate()

@@ -21,7 +21,7 @@ from encordfs import metrics
 from encordfs.fs import names, trash, xattrs
 from encordfs.fs.attrs import Attrs, Ownership, attrs_for
 from encordfs.fs.cache import Caches
-from encordfs.fs.errors import FsError
+from encordfs.fs.errors import FsError, unwrap
 from encordfs.fs.filetypes import judge_name
 from encordfs.fs.directories import DirectoryOps, candidate_of
 from encordfs.fs.files import FileOps, Handle
@@ -29,6 +29,7 @@ from encordfs.fs.hotfolders import HotFolders
 from encordfs.fs.prefetch import FolderPrefetch
 from encordfs.fs.recent_reads import RecentReads
 from encordfs.fs.inodes import ROOT_INO, InodeTable, Kind, Node
+from encordfs.fs.listing import Listing
 from encordfs.fs.namespace import NamespaceOps
 from encordfs.fs.options import MountOptions
 from encordfs.fs.staging import Staging
@@ -37,7 +38,8 @@ from encordfs.fs.usage import UsageCache
 from encordfs.fs.walkahead import WalkAhead
 from encordfs.fs.upload_state import Gone, PendingFile, Phase
 from encordfs.fs.writer import Uploader
-from encordfs.storage.errors import Forbidden, NotFound
+from encordfs.fs.writes import PendingReader, WriteFd
+from encordfs.storage.errors import Forbidden, NotFound, StorageError, is_outage
 from encordfs.storage.interface import Storage
 from encordfs.wire.models import ItemRecord, StorageFolder, StorageItem
 
@@ -50,7 +52,17 @@ FREE_BYTES = 1 << 40  # 1 TiB shown free: Encord has no quota; file managers che
 FREE_INODES = 1 << 32
 USER_NAMESPACE = "user."
 MADE_HERE_MAX = 10_000
+MAX_PATH_DEPTH = 64  # parts of a path named in a log line (a cut path is still a clue)
 LISTING_WAIT = 0.2  # seconds a lookup waits for a listing on its way before searching itself
+
+
+# Names desktops look up in every new mount (gvfs's trash monitor, volume info, autorun): they are
+# not a reader going through a folder's files, so they never make a folder "hot".
+_DESKTOP_PROBES = frozenset({".Trash", ".xdg-volume-info", "autorun.inf", ".hidden", ".directory"})
+
+
+def _desktop_probe(name: str) -> bool:
+    return name in _DESKTOP_PROBES or (name.startswith(".Trash-") and name[7:].isdigit())
 
 
 class Notifier(Protocol):
@@ -152,6 +164,26 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             raise FsError(errno.EROFS, "multi-file items are read-only")
         return node.uuid
 
+    def path_of(self, ino: int, name: str | None = None) -> str:
+        """The mount-relative path of an inode (and of ``name`` in it), for log lines and
+        ``encordfs status``: titles up to the root, ``#ino`` for one this mount no longer knows."""
+        parts = [] if name is None else [name]
+        node = self.inodes.get(ino)
+        while node is not None and node.kind is not Kind.ROOT and len(parts) < MAX_PATH_DEPTH:
+            parts.append(node.title or f"#{node.ino}")
+            node = self.inodes.get(node.parent)
+        if node is None:
+            parts.append(f"#{ino}")
+        return "/" + "/".join(reversed(parts))
+
+    def path_of_handle(self, fh: int) -> str:
+        handle = self._handles.get(fh)
+        if isinstance(handle, Listing):
+            return self.path_of(handle.directory)
+        if isinstance(handle, (WriteFd, PendingReader)):
+            return self.path_of(handle.file.node.ino)
+        return ""
+
     def _add_handle(self, handle: Handle) -> int:
         fh = self._next_fh
         self._next_fh += 1
@@ -228,11 +260,17 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         async def search_items(folder: UUID) -> None:
             found_items.extend([_Found(candidate_of(i), item=i) async for i in self.storage.iter_items(folder, search=text)])
 
-        async with trio.open_nursery() as nursery:
-            if folders:
-                nursery.start_soon(search_folders)
-            if items and parent is not None:
-                nursery.start_soon(search_items, parent)
+        try:
+            async with trio.open_nursery() as nursery:
+                if folders:
+                    nursery.start_soon(search_folders)
+                if items and parent is not None:
+                    nursery.start_soon(search_items, parent)
+        except BaseExceptionGroup as group:  # the caller handles a StorageError, not a group of them
+            failed = group.subgroup(StorageError)
+            if failed is None:
+                raise
+            raise unwrap(failed) from None
         return found_folders + found_items
 
     async def _search_name(self, dir_node: Node, name: str, text: str | None, exact: bool) -> Node | None:
@@ -304,10 +342,18 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             if names.escape(text) != name:
                 self.caches.note_missing(dir_node.ino, name)
                 return None
-        if listing is None and self._hot.note_miss(dir_node.ino):
+        if listing is None and not _desktop_probe(name) and self._hot.note_miss(dir_node.ino):
             self._walk.list_ahead(self._require_nursery(), [dir_node.ino], hot=True)
         _NAME_MISS.inc()
-        node = await self._search_name(dir_node, name, text, suffixed is None)
+        try:
+            node = await self._search_name(dir_node, name, text, suffixed is None)
+        except StorageError as exc:
+            stale = listing if listing is not None else self.caches.stale_listing(dir_node.ino)
+            if stale is None or not is_outage(exc):
+                raise
+            log.debug("lookup of %r answered from the last listing (%s)", name, exc)
+            ino = stale.get(name)
+            return None if ino is None else self.inodes.get(ino)
         if node is None:
             self.caches.note_missing(dir_node.ino, name)
         return node
@@ -371,7 +417,12 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
     async def getattr(self, ino: int) -> Attrs:
         node = self._node(ino)
         if not self.caches.is_fresh(ino):
-            await self._refresh(node)
+            try:
+                await self._refresh(node)
+            except StorageError as exc:
+                if not is_outage(exc) or node.needs_model:
+                    raise
+                log.debug("attributes of inode %d served past their TTL (%s)", ino, exc)
         return await self._attrs(node)
 
     async def _refresh(self, node: Node) -> None:

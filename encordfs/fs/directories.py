@@ -7,6 +7,7 @@ each title group named once all its members (adjacent, by name) have arrived.
 from __future__ import annotations
 
 import errno
+import logging
 from typing import AsyncIterator, Callable, Iterator
 
 import trio
@@ -14,17 +15,20 @@ import trio
 from encordfs.fs import names
 from encordfs.fs.attrs import Attrs, Ownership, attrs_for
 from encordfs.fs.cache import Caches
-from encordfs.fs.errors import FsError
+from encordfs.fs.errors import FsError, unwrap
 from encordfs.fs.inodes import InodeTable, Kind, Node
 from encordfs.fs.listing import Entry, Listing, Prefetched
 from encordfs.fs.upload_state import PendingFile
 from encordfs.fs.walkahead import WalkAhead
+from encordfs.storage.errors import StorageError, is_outage
 from encordfs.storage.interface import Storage
 from encordfs.wire.models import StorageFolder, StorageItem
 
 PAGE_SIZE = 1000
 BATCH = PAGE_SIZE // 4  # divides a page, so each page is handed over as it arrives
 AHEAD = 8  # batches fetched ahead of the reader: two pages
+
+log = logging.getLogger(__name__)
 
 
 def candidate_of(model: StorageFolder | StorageItem) -> names.Candidate:
@@ -61,13 +65,20 @@ class DirectoryOps:
             return self._add_handle(Listing(self._group_entries(node), directory=ino))
 
         version = self.caches.version(ino)
+        source = self._folder_entries(node)
+        stale = self.caches.stale_listing(ino)
+        fallback: list[bool] = []  # [True] once the stale listing was served
+        if stale is not None:
+            source = _or_stale(source, self._with_local(node, list(map(Entry._make, stale.items()))), fallback)
 
         def complete(entries: list[Entry]) -> None:
+            if fallback:
+                return  # the old listing was served: it must not pass for a fresh one
             self._store_listing(ino, entries, version)
             if walking:
                 self._walk_children({e.name: e.ino for e in entries})
 
-        return self._add_handle(Listing(self._folder_entries(node), on_complete=complete, directory=ino))
+        return self._add_handle(Listing(source, on_complete=complete, directory=ino))
 
     def _walk_siblings(self, node: Node) -> bool:
         """``node``, a folder not listed yet, is being opened: if its parent is listed and another
@@ -253,6 +264,24 @@ class DirectoryOps:
         async for _ in self.storage.iter_items(node.uuid, page_size=1):  # type: ignore[arg-type]
             return True
         return False
+
+
+async def _or_stale(source: AsyncIterator[Entry], stale: list[Entry], served: list[bool]) -> AsyncIterator[Entry]:
+    """``source``, or ``stale`` if the server cannot be reached before its first entry (a listing
+    that broke off half-way fails: half of a fresh listing and half of an old one would be neither)."""
+    started = False
+    try:
+        async for entry in source:
+            started = True
+            yield entry
+    except (StorageError, BaseExceptionGroup) as exc:
+        error = unwrap(exc)
+        if started or not is_outage(error):
+            raise
+        log.info("listing served from before the outage (%s)", error)
+        served.append(True)
+        for entry in stale:
+            yield entry
 
 
 async def _no_items() -> AsyncIterator[StorageItem]:

@@ -1,4 +1,8 @@
-"""The pyfuse3 adapter: decode requests, call ``Filesystem``, encode replies, map errors to errno."""
+"""The pyfuse3 adapter: decode requests, call ``Filesystem``, encode replies, map errors to errno.
+
+Every name a request carries is decoded here, once (``_name``): a name over 255 bytes is
+ENAMETOOLONG and one that is not UTF-8 is EINVAL (Encord titles are text), whatever the operation.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,10 @@ import trio
 
 from encordfs import metrics
 from encordfs.fs.attrs import Attrs
+from encordfs.fs import names
 from encordfs.fs.core import Filesystem
 from encordfs.fs.errors import FsError, errno_for
+from encordfs.fs.refusals import RefusalLog
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +29,26 @@ T = TypeVar("T")
 DOTS = (".", "..")
 
 
+def _name(raw: bytes) -> str:
+    """A name from the kernel as text, or the errno that refuses it."""
+    if len(raw) > names.NAME_MAX:
+        raise FsError(errno.ENAMETOOLONG, f"a name of {len(raw)} bytes (at most {names.NAME_MAX})")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FsError(errno.EINVAL, f"{raw!r} is not UTF-8: Encord titles are text") from None
+
+
+# Operations whose first two arguments are a directory inode and a name in it.
+_ENTRY_OPERATIONS = frozenset({"lookup", "mkdir", "rmdir", "unlink", "create", "rename"})
+# Operations whose first argument is a file handle; the others' is an inode (statfs has none).
+_HANDLE_OPERATIONS = frozenset({"readdir", "releasedir", "read", "write", "flush", "fsync", "release"})
+
+
 def _errors(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
     """Turn whatever escapes an operation into a FUSEError through the one errno mapping."""
-
-    name = method.__name__
-    observe = metrics.FUSE_OPERATIONS.labels(name).observe
+    operation = method.__name__
+    observe = metrics.FUSE_OPERATIONS.labels(operation).observe
 
     @functools.wraps(method)
     async def wrapper(self: "FuseOperations", *args: Any) -> T:
@@ -35,11 +56,11 @@ def _errors(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
         try:
             return await method(self, *args)
         except pyfuse3.FUSEError as exc:
-            metrics.FUSE_ERRORS.labels(name, errno.errorcode.get(exc.errno, str(exc.errno))).inc()
+            metrics.FUSE_ERRORS.labels(operation, errno.errorcode.get(exc.errno, str(exc.errno))).inc()
             raise
         except Exception as exc:
-            code = errno_for(exc, name)
-            metrics.FUSE_ERRORS.labels(name, errno.errorcode.get(code, str(code))).inc()
+            code = errno_for(exc, operation, self._subject(operation, args), self.refusals)
+            metrics.FUSE_ERRORS.labels(operation, errno.errorcode.get(code, str(code))).inc()
             raise pyfuse3.FUSEError(code) from None
         finally:
             observe(time.perf_counter() - started)
@@ -76,10 +97,21 @@ class FuseOperations(pyfuse3.Operations):
     enable_writeback_cache = False
     enable_acl = False
 
-    def __init__(self, fs: Filesystem) -> None:
+    def __init__(self, fs: Filesystem, refusals: RefusalLog | None = None) -> None:
         super().__init__()
         self.fs = fs
+        self.refusals = refusals
         self._ttl = fs.options.attr_ttl
+
+    def _subject(self, operation: str, args: tuple[Any, ...]) -> str:
+        """The path an operation was about, for its log line and refusal record."""
+        if operation == "statfs" or not args or not isinstance(args[0], int):
+            return ""
+        if operation in _HANDLE_OPERATIONS:
+            return self.fs.path_of_handle(args[0])
+        if operation in _ENTRY_OPERATIONS and len(args) > 1 and isinstance(args[1], bytes):
+            return self.fs.path_of(args[0], args[1].decode("utf-8", "backslashreplace"))
+        return self.fs.path_of(args[0])
 
     def _entry(self, attrs: Attrs) -> pyfuse3.EntryAttributes:
         entry = pyfuse3.EntryAttributes()
@@ -109,7 +141,7 @@ class FuseOperations(pyfuse3.Operations):
         ``.Trash`` and ``.Trash-<uid>`` for every file it shows). The mount's own creations replace
         or invalidate these entries."""
         try:
-            return self._entry(await self.fs.lookup(parent_inode, os.fsdecode(name)))
+            return self._entry(await self.fs.lookup(parent_inode, _name(name)))
         except FsError as exc:
             if exc.errno != errno.ENOENT:
                 raise
@@ -189,23 +221,23 @@ class FuseOperations(pyfuse3.Operations):
 
     @_errors
     async def mkdir(self, parent_inode: int, name: bytes, mode: int, ctx: Any) -> pyfuse3.EntryAttributes:
-        return self._entry(await self.fs.mkdir(parent_inode, os.fsdecode(name)))
+        return self._entry(await self.fs.mkdir(parent_inode, _name(name)))
 
     @_errors
     async def rmdir(self, parent_inode: int, name: bytes, ctx: Any) -> None:
-        await self.fs.rmdir(parent_inode, os.fsdecode(name))
+        await self.fs.rmdir(parent_inode, _name(name))
 
     @_errors
     async def unlink(self, parent_inode: int, name: bytes, ctx: Any) -> None:
-        await self.fs.unlink(parent_inode, os.fsdecode(name))
+        await self.fs.unlink(parent_inode, _name(name))
 
     @_errors
     async def rename(self, parent_old: int, name_old: bytes, parent_new: int, name_new: bytes, flags: int, ctx: Any) -> None:
         await self.fs.rename(
             parent_old,
-            os.fsdecode(name_old),
+            _name(name_old),
             parent_new,
-            os.fsdecode(name_new),
+            _name(name_new),
             noreplace=bool(flags & pyfuse3.RENAME_NOREPLACE),
             exchange=bool(flags & pyfuse3.RENAME_EXCHANGE),
         )
@@ -219,7 +251,7 @@ class FuseOperations(pyfuse3.Operations):
 
     @_errors
     async def create(self, parent_inode: int, name: bytes, mode: int, flags: int, ctx: Any) -> tuple[pyfuse3.FileInfo, pyfuse3.EntryAttributes]:
-        fh, attrs = await self.fs.create(parent_inode, os.fsdecode(name), flags)
+        fh, attrs = await self.fs.create(parent_inode, _name(name), flags)
         return pyfuse3.FileInfo(fh=fh), self._entry(attrs)
 
     @_errors

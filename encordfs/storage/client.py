@@ -16,6 +16,7 @@ import httpx
 import trio
 
 from encordfs.storage.auth import Credentials
+from encordfs.storage.breaker import CircuitBreaker
 from encordfs.storage.data import DataPlane
 from encordfs.storage.errors import ServerError
 from encordfs.storage.folders import FolderApi
@@ -39,13 +40,15 @@ class StorageClient(FolderApi, ItemApi, DataPlane, UploadApi):
         retry: RetryPolicy | None = None,
         signed_urls: SignedUrlCache | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
-        """``transport`` replaces the network (tests pass ``httpx.MockTransport``)."""
+        """``transport`` replaces the network (tests pass ``httpx.MockTransport``); ``breaker``
+        decides when a server that stopped answering is asked again (see ``CircuitBreaker``)."""
         self.domain = domain
         self.credentials = credentials
         self._transport = Transport(
             credentials, domain, max_connections=max_connections, timeout=timeout, retry=retry or RetryPolicy(),
-            transport=transport,
+            transport=transport, breaker=breaker,
         )
         self._signed_urls = signed_urls or SignedUrlCache()
         self._url_locks: dict[UUID, trio.Lock] = {}

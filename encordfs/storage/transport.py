@@ -22,7 +22,8 @@ from encordfs import __version__ as _version
 from encordfs import metrics
 from encordfs.storage import log_redaction
 from encordfs.storage.auth import Credentials
-from encordfs.storage.errors import RateLimited, ServerError, StorageError
+from encordfs.storage.breaker import CircuitBreaker
+from encordfs.storage.errors import RateLimited, ServerError, StorageError, is_outage
 from encordfs.storage.retry import RETRYABLE_STATUSES, RetryPolicy
 from encordfs.storage.status import describe, error_for_exception, error_for_response
 
@@ -36,6 +37,10 @@ class _Failure:
     error: StorageError
     retryable: bool
     retry_after: float | None = None
+
+    @property
+    def outage(self) -> bool:
+        return is_outage(self.error)
 
 T = TypeVar("T")
 QueryParams = Sequence[tuple[str, str]]
@@ -103,11 +108,13 @@ class Transport:
         timeout: float,
         retry: RetryPolicy,
         transport: httpx.AsyncBaseTransport | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         log_redaction.install()
         _read_sockets_in_big_pieces()
         self.retry = retry
         self.timeout = timeout
+        self.breaker = breaker or CircuitBreaker()
         self._auth = credentials.httpx_auth()
         self._base = httpx.URL(domain.rstrip("/") + "/")
         self._client = httpx.AsyncClient(
@@ -204,21 +211,31 @@ class Transport:
         endpoint: str = "",
     ) -> T:
         """Send ``build()`` until ``consume`` returns or the failure may not (or need not) be retried.
+        While the server is down (see ``CircuitBreaker``) fail at once, or send a single probe.
         ``endpoint`` labels the request in the metrics (a fixed string: the API operation)."""
         endpoint = endpoint or operation
         started = trio.current_time()
         attempt = 0
+        request = build()
+        origin = f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"
+        probe = not self.breaker.admit(origin, operation)
         while True:
-            result = await self._attempt(build(), operation, idempotent, consume, auth, accept, endpoint)
+            result = await self._attempt(request, operation, idempotent, consume, auth, accept, endpoint)
             if not isinstance(result, _Failure):
+                self.breaker.answered(origin)
                 return result
+            if not result.outage:
+                self.breaker.answered(origin)
             attempt += 1
             delay = self.retry.backoff(attempt - 1, result.retry_after)
-            if not result.retryable or not self._may_retry(attempt, started, delay, result.retry_after):
+            if probe or not result.retryable or not self._may_retry(attempt, started, delay, result.retry_after):
+                if result.outage and (probe or result.retryable):  # retries exhausted, or the probe failed
+                    self.breaker.failed(origin, result.error)
                 raise result.error
             metrics.API_RETRIES.labels(endpoint).inc()
             log.warning("%s; retrying in %.2fs (attempt %d of %d)", result.error, delay, attempt + 1, self.retry.max_attempts)
             await trio.sleep(delay)
+            request = build()
 
     async def _attempt(
         self,

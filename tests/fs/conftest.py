@@ -46,8 +46,9 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}
 
 
-def encordfs(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "encordfs.cli", *args], capture_output=True, text=True, timeout=timeout, env=_env())
+def encordfs(*args: str, timeout: float = 60, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "encordfs.cli", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**_env(), **(env or {})}, cwd=cwd)
 
 
 def _wait_mounted(path: Path, process: subprocess.Popen[bytes] | None, log: Callable[[], str]) -> None:

@@ -20,7 +20,18 @@ from encordfs.wire.enums import StorageItemType
 
 from .fake_storage import FakeStorage
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+def _png() -> bytes:
+    """A small PNG that decodes (close() refuses an image that does not)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (200, 100, 50)).save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 
 
 @pytest.fixture

@@ -291,6 +291,8 @@ def test_ls_l_needs_no_request_per_entry_and_lookup_needs_no_listing(emulator_fa
     for i in range(12):
         folder.upload_text(note, title=f"n{i:02}.txt")
     mnt = mount_fs(server, folder.uuid).path
+    for probe in (".Trash", f".Trash-{os.getuid()}", ".xdg-volume-info"):  # what a desktop's trash monitor asks
+        assert not (mnt / probe).exists()
 
     def settled_lines() -> list[str]:
         """Complete log lines once the log stops growing (the server writes after answering)."""
@@ -399,6 +401,7 @@ def test_mount_with_a_bearer_token(emulator, fs_root, mount_fs, media, tmp_path)
 
     token_file = tmp_path / "token"
     token_file.write_text(trio.run(issue) + "\n")
+    token_file.chmod(0o600)
     mnt = mount_fs(emulator, fs_root.uuid, "--bearer-token-file", str(token_file)).path
     shutil.copy(media["notes.txt"], mnt / "via-token.txt")
     assert item_names(fs_root, ["via-token.txt"]) == ["via-token.txt"]

@@ -406,10 +406,11 @@ def test_a_full_disk_on_write_raises_a_clear_enospc(staging: Staging, monkeypatc
     assert str(staging.root) in str(info.value)
 
 
-def test_a_full_disk_on_create_raises_a_clear_enospc(staging: Staging, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(os, "open", _enospc)
-    with pytest.raises(StagingFull, match="creating a staged file"):
-        staging.new_file()
+def test_a_full_disk_on_create_raises_a_clear_enospc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Staging(tmp_path / "no-spares", spare_files=0) as staging:  # a spare made ahead would need no open()
+        monkeypatch.setattr(os, "open", _enospc)
+        with pytest.raises(StagingFull, match="creating a staged file"):
+            staging.new_file()
 
 
 def test_a_full_disk_while_journaling_leaves_no_record(staging: Staging, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,6 +10,7 @@ import pytest
 import trio
 
 from encordfs.storage import errors
+from encordfs.storage.breaker import CircuitBreaker
 from encordfs.storage.auth import Credentials
 from encordfs.storage.client import StorageClient
 from encordfs.storage.retry import RetryPolicy, parse_retry_after
@@ -120,9 +121,36 @@ async def test_transport_failures_map_to_timeout_and_transport_errors():
     async with api.client() as client:
         with pytest.raises(errors.StorageTimeout):
             await client.get_folder(folder)
+    async with api.client() as client:
         with pytest.raises(errors.TransportError):
             await client.delete_folder(folder)
     assert len(api.calls("GET", f"storage/folders/{folder}")) == 4
+
+
+async def test_a_server_that_stopped_answering_is_answered_fast_until_a_probe_gets_through(caplog):
+    api = FakeApi()
+    folder = uuid4()
+    api.route("GET", f"storage/folders/{folder}", fail(httpx.ConnectError))
+    async with api.client(breaker=CircuitBreaker(probe_every=0.2)) as client:
+        with pytest.raises(errors.TransportError):
+            await client.get_folder(folder)
+        assert len(api.requests) == 4  # detected once, after its retries
+        started = trio.current_time()
+        for _ in range(3):
+            with pytest.raises(errors.TransportError, match="get folder http://api.test: not sent, the server has not answered since"):
+                await client.get_folder(folder)
+        assert trio.current_time() - started < 0.05 and len(api.requests) == 4
+        await trio.sleep(0.25)
+        with pytest.raises(errors.TransportError, match="connection failed"):
+            await client.get_folder(folder)  # the probe: one attempt, no retries
+        assert len(api.requests) == 5
+        api.route("GET", f"storage/folders/{folder}", reply(body=folder_wire("back", None, uuid=folder)))
+        with pytest.raises(errors.TransportError, match="not sent"):
+            await client.get_folder(folder)
+        await trio.sleep(0.25)
+        assert (await client.get_folder(folder)).name == "back"
+        assert (await client.get_folder(folder)).name == "back"  # up again: no waiting
+    assert "http://api.test is not answering" in caplog.text and "http://api.test answers again" in caplog.text
 
 
 async def test_create_folder_after_ambiguous_failure_adopts_the_created_folder():
