@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 LOG_NAME = "mount.log"
 STATUS_EVERY = 1.0  # seconds between systemd STATUS= lines while uploads drain
+# seconds the control socket stays up after the drain, so a command following it (`encordfs
+# unmount` on a terminal) gets its final answer (the sync operation looks every 0.25 s)
+CONTROL_LINGER = 0.5
 
 
 def _fuse_options(options: MountOptions) -> set[str]:
@@ -79,6 +82,7 @@ async def drain(fs: Filesystem) -> None:
         await fs.drain()
         nursery.cancel_scope.cancel()
     sd_notify.notify("STATUS=uploads finished, unmounting")
+    await trio.sleep(CONTROL_LINGER)
 
 
 def _metrics(fs: Filesystem, options: MountOptions) -> None:
