@@ -29,10 +29,11 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -154,7 +155,7 @@ def start_emulator(
         if line.startswith("listening on "):
             url = line.split()[-1]
             break
-        if not line and process.poll() is not None or time.monotonic() > deadline:
+        if (not line and process.poll() is not None) or time.monotonic() > deadline:
             process.kill()
             raise RuntimeError(f"emulator did not start: {log_path.read_text()[-2000:]}")
     return RunningEmulator(url, data_dir, key_path, public_key_path, process, log_path)

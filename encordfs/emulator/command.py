@@ -12,7 +12,6 @@ from uuid import UUID
 from .auth import DEFAULT_OWNER, Role, register_key
 from .faults import FaultConfig, FaultConfigError
 
-
 FAULT_FLAGS = {
     "latency_ms": ("--fault-latency-ms", float, "added latency before every API answer"),
     "blob_latency_ms": ("--fault-blob-latency-ms", float, "added time to first byte of signed-URL answers"),
@@ -84,8 +83,10 @@ def _fault_config(args: argparse.Namespace) -> FaultConfig:
 def run_serve(args: argparse.Namespace) -> int:
     from .app import build_app, open_emulator
     from .context import Settings
+    from .request_log import redact_every_log_line
     from .server import serve
 
+    redact_every_log_line()
     settings = Settings(
         integrations=_integrations(args.integration),
         job_delay_seconds=args.job_delay,

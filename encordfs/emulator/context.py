@@ -6,9 +6,10 @@ body, checks the Ed25519 signature against the raw request target, and answers 2
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -67,7 +68,7 @@ def base_url(request: Request) -> str:
 
 
 def raw_target(request: Request) -> str:
-    raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
+    raw_path: bytes = request.scope.get("raw_path") or request.scope["path"].encode()
     query = request.scope.get("query_string", b"")
     return raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
 

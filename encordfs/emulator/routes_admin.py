@@ -24,7 +24,6 @@ from .context import Emulator
 from .faults import FaultConfig, FaultConfigError, FaultMiddleware
 from .params import parse_json_object, parse_uuid, required
 
-
 SERVICE = "encordfs-emulator"
 
 

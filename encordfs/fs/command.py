@@ -13,7 +13,7 @@ from encordfs.fs.options import OptionError, add_mount_arguments, options_from_a
 log = logging.getLogger(__name__)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     mount = subparsers.add_parser("mount", help="mount Encord storage on a directory")
     add_mount_arguments(mount)
     mount.set_defaults(func=_mount)

@@ -10,28 +10,29 @@ import errno
 import logging
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Protocol
+from typing import Protocol
 from uuid import UUID
 
 import trio
 from cachetools import TTLCache
 
 from encordfs import metrics
-from encordfs.fs import names, trash, xattrs
+from encordfs.fs import filetypes, names, trash, xattrs
 from encordfs.fs.attrs import Attrs, Ownership, attrs_for
 from encordfs.fs.cache import Caches
-from encordfs.fs.errors import FsError, unwrap
 from encordfs.fs.filetypes import judge_name
 from encordfs.fs.directories import DirectoryOps, candidate_of
+from encordfs.fs.errors import FsError, unwrap
 from encordfs.fs.files import FileOps, Handle
 from encordfs.fs.hotfolders import HotFolders
-from encordfs.fs.prefetch import FolderPrefetch
 from encordfs.fs.recent_reads import RecentReads
 from encordfs.fs.inodes import ROOT_INO, InodeTable, Kind, Node
 from encordfs.fs.listing import Listing
 from encordfs.fs.namespace import NamespaceOps
 from encordfs.fs.options import MountOptions
+from encordfs.fs.prefetch import FolderPrefetch
 from encordfs.fs.staging import Staging
 from encordfs.fs.thumbnails import ThumbnailPolicy, Thumbnails
 from encordfs.fs.usage import UsageCache
@@ -207,7 +208,10 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
     async def _size(self, node: Node) -> int:
         size = self._known_size(node)
         if size is None:
-            size = node.extra["size"] = await self.storage.content_length(node.item)
+            item = node.item
+            if item is None:
+                raise FsError(errno.ENOENT, f"inode {node.ino} has no item")
+            size = node.extra["size"] = await self.storage.content_length(item)
         return size
 
     def _attrs_now(self, node: Node) -> Attrs | None:
@@ -447,9 +451,12 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         accepted and ignored: Encord keeps none of them."""
         node = self._node(ino)
         if size is not None:
+            unchanged = size == await self._size(node)
+            if not unchanged:
+                self._may_truncate(node, size)
             file = self._files.get(ino)
             if file is None or not file.writers:
-                if size == await self._size(node):
+                if unchanged:
                     return await self._attrs(node)
                 self._writable(node)
                 raise FsError(errno.EPERM, "truncate only works on a file open for writing")
@@ -464,6 +471,17 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
     def failed_uploads(self) -> int:
         """Files the server refused for good (kept, listed, retried only when asked)."""
         return sum(1 for f in list(self._files.values()) if f.phase is Phase.FAILED)
+
+    def _may_truncate(self, node: Node, size: int) -> None:
+        """Refuse at the call a size no item of the file's type can have (an empty image), rather
+        than truncating the staged copy and seeing the upload refuse it after close. The type is
+        the item's, or for a file not uploaded yet the one its name says."""
+        file = self._files.get(node.ino)
+        title = file.target.title if file is not None else node.title
+        item_type = node.record.item_type if node.record is not None else filetypes.type_of_name(title)
+        if not filetypes.may_truncate(item_type, size):
+            kind = item_type.value if item_type is not None else "file"
+            raise FsError(errno.ENOTSUP, f"{title!r}: an empty {kind} cannot be an Encord item; only text may be empty")
 
     async def statfs(self) -> FsStats:
         """Used = the bytes stored under the root (folder summaries). Encord has no quota to
@@ -505,12 +523,12 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
 
     # --- extended attributes -----------------------------------------------------------------
 
-    async def _xattrs(self, node: Node) -> dict[str, bytes]:
-        if node.kind in (Kind.ROOT, Kind.FOLDER) and node.folder is not None:
-            return xattrs.folder_xattrs(node.folder)
-        if node.item is not None:
-            return xattrs.item_xattrs(node.item)
-        return {}
+    @staticmethod
+    def _model(node: Node) -> xattrs.Model | None:
+        """The folder or item whose attributes a node shows (None: a file not uploaded yet)."""
+        if node.kind in (Kind.ROOT, Kind.FOLDER):
+            return node.folder
+        return node.item
 
     def _upload_xattrs(self, ino: int) -> dict[str, bytes]:
         """A file written here, until the server has it: its upload state and last error (for
@@ -524,12 +542,13 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         return values
 
     async def listxattr(self, ino: int) -> list[str]:
-        upload = self._upload_xattrs(ino)
-        if upload and self._node(ino).item is None:
-            return list(upload)
-        await self._upload_landed(self._node(ino))
+        await self._upload_landed(self._node(ino))  # waits only while an upload is on its way
+        upload = list(self._upload_xattrs(ino))
+        if upload and self._node(ino).item is None:  # failed, or waiting to retry: nothing on the server yet
+            return upload
         node = await self._loaded(self._node(ino))
-        keys = list(self._upload_xattrs(ino)) + list(await self._xattrs(node))
+        model = self._model(node)
+        keys = upload + ([] if model is None else xattrs.names(model))
         if node.kind in (Kind.FILE, Kind.GROUP):
             keys.append(xattrs.DATASET_LINKS)
         return keys
@@ -552,28 +571,50 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             return str(await self.storage.dataset_link_count(node.item)).encode()
         if not self.caches.is_fresh(ino) and node.kind is not Kind.PENDING:
             await self._refresh(node)
-        value = (await self._xattrs(node)).get(name)
+        model = self._model(await self._loaded(node))
+        value = None if model is None else xattrs.value(model, name)
         if value is None:
             raise FsError(errno.ENODATA)
         return value
 
     async def setxattr(self, ino: int, name: str, value: bytes) -> None:
+        """One PATCH of the item or folder; a change of one metadata key is made on the newest
+        metadata (fetched first), so keys others set meanwhile are kept."""
+        if not name.startswith(xattrs.PREFIX):
+            raise FsError(errno.ENOTSUP, f"{name} cannot be set", quiet=True)
+        node = await self._patchable(ino, fresh=xattrs.is_per_key(name))
+        await self._patch(node, xattrs.set_patch(self._patched_model(node), name, value))
+
+    async def removexattr(self, ino: int, name: str) -> None:
+        if not name.startswith(xattrs.PREFIX):
+            raise FsError(errno.ENOTSUP if not name.startswith(USER_NAMESPACE) else errno.ENODATA, quiet=True)
+        node = await self._patchable(ino, fresh=xattrs.is_per_key(name))
+        await self._patch(node, xattrs.remove_patch(self._patched_model(node), name))
+
+    async def _patchable(self, ino: int, *, fresh: bool) -> Node:
         node = self._node(ino)
-        if name != xattrs.CLIENT_METADATA:
-            raise FsError(errno.ENOTSUP, f"only {xattrs.CLIENT_METADATA} can be set", quiet=not name.startswith(xattrs.PREFIX))
         self._writable(node)
-        await self._loaded(node)
-        try:
-            metadata = xattrs.parse_client_metadata(value)
-        except ValueError as exc:
-            raise FsError(errno.EINVAL, f"client_metadata must be a JSON object: {exc}") from exc
-        if node.item is not None and node.kind is Kind.FILE:
-            node.item = await self.storage.update_item(node.item, client_metadata=metadata)
-        elif node.folder is not None and node.kind in (Kind.FOLDER, Kind.ROOT):
-            node.folder = await self.storage.update_folder(node.folder.uuid, client_metadata=metadata)
-        else:
+        await self._upload_landed(node)
+        if fresh and node.kind is not Kind.PENDING:
+            await self._refresh(node)
+        return await self._loaded(node)
+
+    def _patched_model(self, node: Node) -> xattrs.Model:
+        model = self._model(node)
+        if model is None or node.kind not in (Kind.FILE, Kind.FOLDER, Kind.ROOT):
             raise FsError(errno.ENOTSUP, "no metadata here")
-        self.caches.mark_fresh(ino)
+        return model
+
+    async def _patch(self, node: Node, patch: xattrs.Patch) -> None:
+        if node.kind is Kind.FILE:
+            assert node.item is not None
+            node.item = await self.storage.update_item(node.item, client_metadata=patch.client_metadata)
+        else:
+            assert node.folder is not None
+            node.folder = await self.storage.update_folder(
+                node.folder.uuid, description=patch.description, client_metadata=patch.client_metadata
+            )
+        self.caches.mark_fresh(node.ino)
 
     def _new_title(self, name: str) -> str:
         if trash.is_trash_name(name):

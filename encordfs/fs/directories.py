@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import errno
 import logging
-from typing import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from uuid import UUID
 
 import trio
 
@@ -23,6 +26,9 @@ from encordfs.fs.walkahead import WalkAhead
 from encordfs.storage.errors import StorageError, is_outage
 from encordfs.storage.interface import Storage
 from encordfs.wire.models import StorageFolder, StorageItem
+
+if TYPE_CHECKING:
+    from encordfs.fs.files import Handle
 
 PAGE_SIZE = 1000
 BATCH = PAGE_SIZE // 4  # divides a page, so each page is handed over as it arrives
@@ -41,12 +47,29 @@ class DirectoryOps:
     storage: Storage
     inodes: InodeTable
     caches: Caches
-    _local_entries: Callable[[Node], Iterator[tuple[str, PendingFile]]]
-    _shadowed: Callable[[Node], bool]
     _own: Ownership
     _mount_ns: int
     _require_nursery: Callable[[], trio.Nursery]
     _walk: WalkAhead
+    _handles: dict[int, Handle]
+
+    if TYPE_CHECKING:  # the helpers of core.Filesystem these operations use
+
+        def _dir(self, ino: int) -> Node: ...
+        def _node(self, ino: int) -> Node: ...
+        def _add_handle(self, handle: Handle) -> int: ...
+        def _attrs_now(self, node: Node) -> Attrs | None: ...
+        async def _attrs(self, node: Node) -> Attrs: ...
+        def _writable(self, node: Node) -> None: ...
+        def _new_title(self, name: str) -> str: ...
+        def _folder_uuid(self, node: Node) -> UUID | None: ...
+        async def _resolve(self, dir_node: Node, name: str) -> Node | None: ...
+        async def _lookup_node(self, parent: int, name: str) -> Node: ...
+        def _added(self, parent: int, name: str, node: Node) -> None: ...
+        def _removed(self, parent: int, name: str, node: Node | None) -> None: ...
+        def _local_entries(self, dir_node: Node) -> Iterator[tuple[str, PendingFile]]: ...
+        def _shadowed(self, node: Node) -> bool: ...
+        async def _wait_for_uploads_into(self, folder: UUID) -> None: ...
 
     async def opendir(self, ino: int) -> int:
         node = self._dir(ino)
@@ -67,12 +90,12 @@ class DirectoryOps:
         version = self.caches.version(ino)
         source = self._folder_entries(node)
         stale = self.caches.stale_listing(ino)
-        fallback: list[bool] = []  # [True] once the stale listing was served
-        if stale is not None:
-            source = _or_stale(source, self._with_local(node, list(map(Entry._make, stale.items()))), fallback)
+        fallback = _StaleFallback(self._with_local(node, list(map(Entry._make, stale.items())))) if stale is not None else None
+        if fallback is not None:
+            source = fallback.entries(source)
 
         def complete(entries: list[Entry]) -> None:
-            if fallback:
+            if fallback is not None and fallback.served:
                 return  # the old listing was served: it must not pass for a fresh one
             self._store_listing(ino, entries, version)
             if walking:
@@ -266,22 +289,30 @@ class DirectoryOps:
         return False
 
 
-async def _or_stale(source: AsyncIterator[Entry], stale: list[Entry], served: list[bool]) -> AsyncIterator[Entry]:
-    """``source``, or ``stale`` if the server cannot be reached before its first entry (a listing
-    that broke off half-way fails: half of a fresh listing and half of an old one would be neither)."""
-    started = False
-    try:
-        async for entry in source:
-            started = True
-            yield entry
-    except (StorageError, BaseExceptionGroup) as exc:
-        error = unwrap(exc)
-        if started or not is_outage(error):
-            raise
-        log.info("listing served from before the outage (%s)", error)
-        served.append(True)
-        for entry in stale:
-            yield entry
+@dataclass
+class _StaleFallback:
+    """A folder's last listing, served in place of a fresh one the server cannot give."""
+
+    stale: list[Entry]
+    served: bool = False
+
+    async def entries(self, source: AsyncIterator[Entry]) -> AsyncIterator[Entry]:
+        """``source``, or the stale listing if the server cannot be reached before its first entry
+        (a listing that broke off half-way fails: half a fresh listing and half an old one would
+        be neither)."""
+        started = False
+        try:
+            async for entry in source:
+                started = True
+                yield entry
+        except (StorageError, BaseExceptionGroup) as exc:
+            error = unwrap(exc)
+            if started or not is_outage(error):
+                raise
+            log.info("listing served from before the outage (%s)", error)
+            self.served = True
+            for entry in self.stale:
+                yield entry
 
 
 async def _no_items() -> AsyncIterator[StorageItem]:

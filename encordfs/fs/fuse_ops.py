@@ -11,14 +11,15 @@ import functools
 import logging
 import os
 import time
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pyfuse3
 import trio
 
 from encordfs import metrics
-from encordfs.fs.attrs import Attrs
 from encordfs.fs import names
+from encordfs.fs.attrs import Attrs
 from encordfs.fs.core import Filesystem
 from encordfs.fs.errors import FsError, errno_for
 from encordfs.fs.refusals import RefusalLog
@@ -26,6 +27,7 @@ from encordfs.fs.refusals import RefusalLog
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = ParamSpec("P")
 DOTS = (".", "..")
 
 
@@ -45,16 +47,18 @@ _ENTRY_OPERATIONS = frozenset({"lookup", "mkdir", "rmdir", "unlink", "create", "
 _HANDLE_OPERATIONS = frozenset({"readdir", "releasedir", "read", "write", "flush", "fsync", "release"})
 
 
-def _errors(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+def _errors(
+    method: Callable[Concatenate[FuseOperations, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[FuseOperations, P], Coroutine[Any, Any, T]]:
     """Turn whatever escapes an operation into a FUSEError through the one errno mapping."""
     operation = method.__name__
     observe = metrics.FUSE_OPERATIONS.labels(operation).observe
 
     @functools.wraps(method)
-    async def wrapper(self: "FuseOperations", *args: Any) -> T:
+    async def wrapper(self: FuseOperations, /, *args: P.args, **kwargs: P.kwargs) -> T:
         started = time.perf_counter()
         try:
-            return await method(self, *args)
+            return await method(self, *args, **kwargs)
         except pyfuse3.FUSEError as exc:
             metrics.FUSE_ERRORS.labels(operation, errno.errorcode.get(exc.errno, str(exc.errno))).inc()
             raise
@@ -154,7 +158,7 @@ class FuseOperations(pyfuse3.Operations):
         entry.entry_timeout = self.fs.options.negative_ttl
         return entry
 
-    async def forget(self, inode_list: list[tuple[int, int]]) -> None:
+    async def forget(self, inode_list: Sequence[tuple[int, int]]) -> None:
         self.fs.forget(inode_list)
 
     @_errors
@@ -189,6 +193,10 @@ class FuseOperations(pyfuse3.Operations):
     @_errors
     async def setxattr(self, inode: int, name: bytes, value: bytes, ctx: Any) -> None:
         await self.fs.setxattr(inode, os.fsdecode(name), value)
+
+    @_errors
+    async def removexattr(self, inode: int, name: bytes, ctx: Any) -> None:
+        await self.fs.removexattr(inode, os.fsdecode(name))
 
     # --- directories -------------------------------------------------------------------------
 
@@ -255,7 +263,8 @@ class FuseOperations(pyfuse3.Operations):
         return pyfuse3.FileInfo(fh=fh), self._entry(attrs)
 
     @_errors
-    async def read(self, fh: int, off: int, size: int) -> bytes:
+    async def read(self, fh: int, off: int, size: int) -> bytes | memoryview:  # type: ignore[override]
+        """A memoryview of a cached block saves a copy per read; pyfuse3 sends any buffer."""
         data = await self.fs.read(fh, off, size)
         metrics.READ_BYTES.inc(len(data))
         return data

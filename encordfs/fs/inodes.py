@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 from uuid import UUID
 
 from encordfs.wire.models import ItemRecord, StorageFolder, StorageItem
@@ -57,7 +58,7 @@ class Node:
     folder: StorageFolder | None = None
     record: ItemRecord | None = None
     lookups: int = 0
-    _extra: dict | None = None
+    _extra: dict[str, Any] | None = None
 
     @property
     def item(self) -> StorageItem | None:
@@ -68,7 +69,7 @@ class Node:
         self.record = None if item is None else ItemRecord.of(item)
 
     @property
-    def extra(self) -> dict:
+    def extra(self) -> dict[str, Any]:
         """Per-node notes (a size from a HEAD, "changed"); made on first use, since most nodes of
         a big listing never need one."""
         if self._extra is None:

@@ -28,9 +28,9 @@ from encordfs.fs.fuse_ops import FuseOperations, KernelNotifier
 from encordfs.fs.mount_registry import control_socket_path, forget_mount, register_mount
 from encordfs.fs.options import MountOptions
 from encordfs.fs.reader import READ_AHEAD_BUDGET
+from encordfs.fs.preflight import MountError, preflight
 from encordfs.fs.refusals import FILE_NAME as REFUSALS_FILE
 from encordfs.fs.refusals import RefusalLog
-from encordfs.fs.preflight import MountError, preflight
 from encordfs.fs.staging import Staging, StagingError
 from encordfs.storage.auth import Credentials
 from encordfs.storage.client import StorageClient

@@ -11,9 +11,10 @@ import argparse
 import enum
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from encordfs.fs.thumbnails import ThumbnailPolicy
 from encordfs.metrics import Address, parse_address
@@ -74,6 +75,7 @@ class MountOptions:
     negative_ttl: float = DEFAULT_NEGATIVE_TTL
     cache_dir: Path | None = None
     allow_delete_linked: bool = False
+    allow_private_data_copy: bool = False
     upload_mode: UploadMode = UploadMode.BACKGROUND
     read_ahead_kb: int = DEFAULT_READ_AHEAD_KB
     thumbnails: ThumbnailPolicy = ThumbnailPolicy.SMALL
@@ -118,6 +120,7 @@ _O_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "negative_ttl": ("negative_ttl", float),
     "cache_dir": ("cache_dir", Path),
     "allow_delete_linked": ("allow_delete_linked", _flag),
+    "allow_private_data_copy": ("allow_private_data_copy", _flag),
     "upload_mode": ("upload_mode", UploadMode),
     "read_ahead_kb": ("read_ahead_kb", int),
     "thumbnails": ("thumbnails", ThumbnailPolicy),
@@ -177,6 +180,9 @@ def add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, help="private dir for staged writes (default ~/.cache/encordfs)")
     parser.add_argument("--allow-delete-linked", action="store_true", default=None,
                         help="let rm/overwrite delete items linked to datasets")
+    parser.add_argument("--allow-private-data-copy", action="store_true", default=None,
+                        help="let a write to a private-data item (one in your cloud bucket) replace it with an "
+                        "Encord-hosted copy (otherwise EROFS)")
     parser.add_argument("--upload-mode", type=UploadMode, choices=list(UploadMode), metavar="{background,sync}",
                         help="close() returns once the file is journaled and uploads it in the background "
                         "(default), or waits for its upload and returns its failure (sync)")

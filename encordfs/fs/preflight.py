@@ -21,9 +21,9 @@ import trio
 
 from encordfs.fs.options import MountOptions
 from encordfs.storage import errors as se
-from encordfs.storage.errors import CredentialsError
 from encordfs.storage.auth import Credentials, load_credentials, read_bearer_token_file
 from encordfs.storage.client import StorageClient
+from encordfs.storage.errors import CredentialsError
 from encordfs.storage.retry import RetryPolicy
 from encordfs.wire.models import StorageFolder
 
@@ -106,14 +106,11 @@ def explain(exc: se.StorageError, credentials: Credentials, domain: str, root: s
         return f"{domain}: no permission ({credentials.description} may not list storage): {exc}"
     if isinstance(exc, (se.TransportError, se.StorageTimeout)):
         return f"cannot reach {domain}: {exc}"
-    if isinstance(exc, (se.NotFound, se.InvalidArgument, se.ServerError)) and not _encord_error(exc):
+    if isinstance(exc, se.ServerError) and (exc.status or 0) >= 500:
+        return f"{domain} is failing (try again later): {exc}"
+    if isinstance(exc, (se.NotFound, se.InvalidArgument, se.ServerError)):
         return f"{domain} does not answer like the Encord API (is --domain right?): {exc}"
     return f"{domain}: {exc}"
-
-
-def _encord_error(exc: se.StorageError) -> bool:
-    """5xx from the real API are outages, not a wrong server."""
-    return isinstance(exc, se.ServerError) and exc.status is not None and exc.status in (500, 502, 503, 504)
 
 
 async def check_server(credentials: Credentials, options: MountOptions) -> StorageFolder | None:

@@ -68,7 +68,9 @@ class RefusalLog:
 def _write(path: Path, refusals: list[Refusal]) -> None:
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        temp.write_text(json.dumps({"version": 1, "refusals": [asdict(r) for r in refusals]}))
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # paths and reasons are private
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps({"version": 1, "refusals": [asdict(r) for r in refusals]}))
         os.replace(temp, path)
     except OSError as exc:
         log.warning("cannot record refusals in %s (encordfs status will not show them): %s", path, exc)

@@ -54,7 +54,7 @@ class StorageClient(FolderApi, ItemApi, DataPlane, UploadApi):
         self._url_locks: dict[UUID, trio.Lock] = {}
         self._signing: dict[UUID, trio.Event] = {}
 
-    async def __aenter__(self) -> "StorageClient":
+    async def __aenter__(self) -> StorageClient:
         await self._transport.__aenter__()
         return self
 
@@ -69,7 +69,8 @@ class StorageClient(FolderApi, ItemApi, DataPlane, UploadApi):
         data = await self._transport.call("GET", "user/bearer-token", operation="issue bearer token")
         if not isinstance(data, dict) or not isinstance(data.get("token"), str):
             raise ServerError("issue bearer token: the answer holds no token", operation="issue bearer token")
-        return data["token"]
+        token: str = data["token"]
+        return token
 
     def __repr__(self) -> str:
         return f"StorageClient(domain={self.domain!r}, {self.credentials.description})"

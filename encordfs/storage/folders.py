@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta, timezone
-from typing import Any, AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import trio
@@ -72,7 +73,7 @@ class FolderApi:
             body["parent"] = str(parent)
         if client_metadata is not None:
             body["clientMetadata"] = json.dumps(client_metadata)
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         attempts = 0
         while True:
             attempts += 1

@@ -7,8 +7,9 @@ exceptions in ``encordfs.storage.errors``.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from encordfs.wire.enums import StorageItemType

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Mapping, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import httpcore
 import httpx
@@ -125,11 +126,11 @@ class Transport:
             transport=transport,
         )
 
-    async def __aenter__(self) -> "Transport":
+    async def __aenter__(self) -> Transport:
         await self._client.__aenter__()
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def __aexit__(self, *exc_info: Any) -> None:
         await self._client.__aexit__(*exc_info)
 
     async def aclose(self) -> None:
@@ -228,7 +229,8 @@ class Transport:
                 self.breaker.answered(origin)
             attempt += 1
             delay = self.retry.backoff(attempt - 1, result.retry_after)
-            if probe or not result.retryable or not self._may_retry(attempt, started, delay, result.retry_after):
+            known_down = result.outage and self.breaker.is_down(origin)  # another request found out meanwhile
+            if probe or known_down or not result.retryable or not self._may_retry(attempt, started, delay, result.retry_after):
                 if result.outage and (probe or result.retryable):  # retries exhausted, or the probe failed
                     self.breaker.failed(origin, result.error)
                 raise result.error
@@ -246,7 +248,7 @@ class Transport:
         auth: httpx.Auth | None,
         accept: Callable[[int], bool],
         endpoint: str,
-    ) -> "T | _Failure":
+    ) -> T | _Failure:
         try:
             response = await self._client.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT, stream=True)
         except httpx.HTTPError as exc:

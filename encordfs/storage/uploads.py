@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator, Sequence
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -213,7 +214,9 @@ class UploadApi:
             file_name=file_name,
         )
         idempotent = items is not None and skip_duplicate_urls
-        return await self._start_job(folder, body, idempotent=idempotent)
+        job = await self._start_job(folder, body, idempotent=idempotent)
+        assert isinstance(job, UUID)  # without placeholders to watch, the answer is the job
+        return job
 
     async def upload_job_state(self, folder: UUID, job: UUID, *, timeout_seconds: int = JOB_POLL_SECONDS) -> UploadJobState:
         """One long poll of an upload job (the server holds it until done or its own cap)."""

@@ -53,7 +53,7 @@ def test_upload_video_audio_text_pdf_nifti(sdk_user: Any, folder: Any, media: An
 def test_invalid_bytes_are_refused(folder: Any, media: Any, tmp_path: Any) -> None:
     fake = tmp_path / "fake.jpg"
     fake.write_bytes(b"definitely not a jpeg")
-    with pytest.raises(EncordException, match="fake.jpg"):
+    with pytest.raises(EncordException, match=r"fake.jpg"):
         folder.upload_image(fake)
     assert list(folder.list_items()) == []
 

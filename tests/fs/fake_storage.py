@@ -7,13 +7,13 @@ name, ``search`` is a case-insensitive substring filter, uploads of a refused ty
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any, AsyncIterator, Iterable
-from uuid import UUID, uuid4
-
 import json
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
 
 from encordfs.storage.errors import Forbidden, ServerError
 from encordfs.wire.enums import StorageItemType, StorageLocationName, StorageUserRole
@@ -24,7 +24,7 @@ _clock = itertools.count()
 
 def _now() -> datetime:
     """Strictly increasing times, so 'oldest' is well defined in tests."""
-    return datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=next(_clock))
+    return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=next(_clock))
 
 
 class FakeStorage:
@@ -97,7 +97,9 @@ class FakeStorage:
 
     async def update_folder(self, folder: UUID, *, name: str | None = None, description: str | None = None, client_metadata: Any = None) -> StorageFolder:
         old = await self.get_folder(folder)
+        self.calls.append("update_folder")
         new = replace(old, name=name if name is not None else old.name,
+                      description=description if description is not None else old.description,
                       client_metadata=json.dumps(client_metadata) if client_metadata is not None else old.client_metadata,
                       last_edited_at=_now())
         self.folders[folder] = new
@@ -184,7 +186,7 @@ class FakeStorage:
             await on_slot(slot)
         if self.fail_uploads:
             raise self.upload_error
-        return self.add_item(folder, title, Path(path).read_bytes(), item_type, uuid=slot)
+        return self.add_item(folder, title, Path(path).read_bytes(), item_type, uuid=slot)  # noqa: ASYNC240 (a test double)
 
     async def find_upload(self, slot_item: UUID) -> StorageItem | None:
         self.calls.append("find_upload")

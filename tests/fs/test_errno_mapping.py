@@ -101,8 +101,8 @@ def test_long_and_non_utf8_names_are_refused_by_every_operation(emulator, fs_roo
         "rename from": lambda: os.rename(long_path, mnt / "y"),
         "rename to": lambda: os.rename(mnt / "ok.txt", long_path),
         "truncate": lambda: os.truncate(long_path, 0),
-        "open": lambda: open(long_path, "rb"),
-        "create": lambda: open(long_path, "wb"),
+        "open": lambda: os.open(long_path, os.O_RDONLY),
+        "create": lambda: os.open(long_path, os.O_WRONLY | os.O_CREAT, 0o644),
         "mkdir": lambda: os.mkdir(long_path),
     }
     for what, attempt in attempts.items():
@@ -110,7 +110,7 @@ def test_long_and_non_utf8_names_are_refused_by_every_operation(emulator, fs_roo
             attempt()
         assert raised.value.errno == errno.ENAMETOOLONG, what
     bad = os.fsencode(mnt) + b"/caf\xe9.txt"
-    for what, attempt in {"stat": lambda: os.stat(bad), "create": lambda: open(bad, "wb"), "mkdir": lambda: os.mkdir(bad)}.items():
+    for what, attempt in {"stat": lambda: os.stat(bad), "create": lambda: os.open(bad, os.O_WRONLY | os.O_CREAT, 0o644), "mkdir": lambda: os.mkdir(bad)}.items():
         with pytest.raises(OSError) as raised:
             attempt()
         assert raised.value.errno == errno.EINVAL, what
@@ -126,7 +126,7 @@ def test_a_revoked_key_is_eacces_on_lookup_and_the_reason_reaches_status(emulato
     folder = make_sdk_client(server).create_storage_folder("top")
     mounted = mount_fs(server, folder.uuid, daemon=True)
     with pytest.raises(OSError) as raised:  # (no ls: a listing would answer the lookup below)
-        open(mounted.path / "a.zip", "wb")
+        os.open(mounted.path / "a.zip", os.O_WRONLY | os.O_CREAT, 0o644)
     assert raised.value.errno == errno.ENOTSUP
     db = sqlite3.connect(server.data_dir / "emulator.sqlite3")
     with db:

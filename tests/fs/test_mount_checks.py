@@ -8,8 +8,9 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import trio
@@ -80,7 +81,7 @@ def other_server() -> Iterator[str]:
     """Some unrelated web server on loopback: 200 with an HTML page for every path."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             body = b"<html>hello</html>"
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
@@ -105,6 +106,13 @@ def test_a_server_that_is_not_encord_is_exit_1(emulator, other_server, tmp_path)
     result = _mount(emulator, tmp_path, domain=other_server)
     assert result.returncode == 1
     assert f"{other_server} does not answer like the Encord API (is --domain right?)" in result.stderr
+
+
+def test_a_failing_server_is_exit_1(emulator, tmp_path) -> None:
+    with emulator.faults(error_rate=1.0, scope="api"):
+        result = _mount(emulator, tmp_path)
+    assert result.returncode == 1
+    assert f"{emulator.url} is failing (try again later): list folders {emulator.url}/v2/public/storage/folders: HTTP 5" in result.stderr
 
 
 def test_a_root_without_permission_is_exit_1(emulator, tmp_path) -> None:

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.fuse
 TTL = "0.3"
 
 
-def timed(call):  # noqa: ANN001, ANN201 (a test helper)
+def timed(call):
     started = time.monotonic()
     try:
         return call(), time.monotonic() - started
