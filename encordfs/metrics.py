@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
@@ -21,14 +22,19 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 _LATENCY_BUCKETS = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 FUSE_OPERATIONS = Histogram(
-    "encordfs_fuse_operation_seconds", "FUSE operations by type and how long they took",
-    ["operation"], buckets=_LATENCY_BUCKETS, registry=REGISTRY,
+    "encordfs_fuse_operation_seconds",
+    "FUSE operations by type and how long they took",
+    ["operation"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
 )
 FUSE_ERRORS = Counter("encordfs_fuse_errors", "FUSE operations that failed, by type and errno", ["operation", "errno"], registry=REGISTRY)
 NEGATIVE_LOOKUPS = Counter("encordfs_fuse_negative_lookups", "lookups answered 'no such name' (cached by the kernel)", registry=REGISTRY)
 API_REQUESTS = Counter(
-    "encordfs_api_requests", "HTTP requests by endpoint (an API operation, or 'signed URL GET/PUT/HEAD') "
-    "and status ('error' when no answer came)", ["endpoint", "status"], registry=REGISTRY,
+    "encordfs_api_requests",
+    "HTTP requests by endpoint (an API operation, or 'signed URL GET/PUT/HEAD') and status ('error' when no answer came)",
+    ["endpoint", "status"],
+    registry=REGISTRY,
 )
 API_RETRIES = Counter("encordfs_api_retries", "requests sent again after a retryable failure, by endpoint", ["endpoint"], registry=REGISTRY)
 DOWNLOADED_BYTES = Counter("encordfs_downloaded_bytes", "bytes downloaded from signed URLs", registry=REGISTRY)
@@ -36,8 +42,11 @@ UPLOADED_BYTES = Counter("encordfs_uploaded_bytes", "bytes uploaded to signed UR
 READ_BYTES = Counter("encordfs_read_bytes", "bytes returned to read() calls on the mount", registry=REGISTRY)
 WRITTEN_BYTES = Counter("encordfs_written_bytes", "bytes taken by write() calls on the mount", registry=REGISTRY)
 CACHE = Counter(
-    "encordfs_cache_lookups", "answers from a cache ('hit') or that needed the server ('miss'): "
-    "'names' for name lookups, 'recent_reads' for bytes kept after an open", ["cache", "result"], registry=REGISTRY,
+    "encordfs_cache_lookups",
+    "answers from a cache ('hit') or that needed the server ('miss'): "
+    "'names' for name lookups, 'recent_reads' for bytes kept after an open",
+    ["cache", "result"],
+    registry=REGISTRY,
 )
 THUMBNAILS_REFUSED = Counter("encordfs_thumbnails_refused", "opens by thumbnailers refused by --thumbnails", registry=REGISTRY)
 

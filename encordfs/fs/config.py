@@ -67,8 +67,10 @@ def profile_values(name: str, files: list[Path] | None = None) -> dict[str, Any]
 def _value(path: Path, text: str, profile: str, key: str, value: Any) -> tuple[str, Any]:
     where = f"{path}:{_key_line(text, profile, key)}"
     if key not in option_names() or key == PROFILE:
-        raise OptionError(f"{where}: unknown option {key!r} in [profiles.{profile}] "
-                          f"(the options are the -o names: {', '.join(sorted(option_names() - {PROFILE}))})")
+        raise OptionError(
+            f"{where}: unknown option {key!r} in [profiles.{profile}] "
+            f"(the options are the -o names: {', '.join(sorted(option_names() - {PROFILE}))})"
+        )
     if isinstance(value, bool):
         raw = "true" if value else "false"
     elif isinstance(value, (str, int, float)):

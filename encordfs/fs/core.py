@@ -22,22 +22,22 @@ from encordfs import metrics
 from encordfs.fs import filetypes, names, trash, xattrs
 from encordfs.fs.attrs import Attrs, Ownership, attrs_for
 from encordfs.fs.cache import Caches
-from encordfs.fs.filetypes import judge_name
 from encordfs.fs.directories import DirectoryOps, candidate_of
 from encordfs.fs.errors import FsError, unwrap
 from encordfs.fs.files import FileOps, Handle
+from encordfs.fs.filetypes import judge_name
 from encordfs.fs.hotfolders import HotFolders
-from encordfs.fs.recent_reads import RecentReads
 from encordfs.fs.inodes import ROOT_INO, InodeTable, Kind, Node
 from encordfs.fs.listing import Listing
 from encordfs.fs.namespace import NamespaceOps
 from encordfs.fs.options import MountOptions
 from encordfs.fs.prefetch import FolderPrefetch
+from encordfs.fs.recent_reads import RecentReads
 from encordfs.fs.staging import Staging
 from encordfs.fs.thumbnails import ThumbnailPolicy, Thumbnails
+from encordfs.fs.upload_state import Gone, PendingFile, Phase
 from encordfs.fs.usage import UsageCache
 from encordfs.fs.walkahead import WalkAhead
-from encordfs.fs.upload_state import Gone, PendingFile, Phase
 from encordfs.fs.writer import Uploader
 from encordfs.fs.writes import PendingReader, WriteFd
 from encordfs.storage.errors import Forbidden, NotFound, StorageError, is_outage

@@ -21,14 +21,14 @@ import pyfuse3
 import trio
 
 from encordfs import metrics
-from encordfs.fs import sd_notify
 from encordfs.control.server import ControlServer
+from encordfs.fs import sd_notify
 from encordfs.fs.core import Filesystem
 from encordfs.fs.fuse_ops import FuseOperations, KernelNotifier
 from encordfs.fs.mount_registry import control_socket_path, forget_mount, register_mount
 from encordfs.fs.options import MountOptions
-from encordfs.fs.reader import READ_AHEAD_BUDGET
 from encordfs.fs.preflight import MountError, preflight
+from encordfs.fs.reader import READ_AHEAD_BUDGET
 from encordfs.fs.refusals import FILE_NAME as REFUSALS_FILE
 from encordfs.fs.refusals import RefusalLog
 from encordfs.fs.staging import Staging, StagingError

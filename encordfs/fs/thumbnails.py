@@ -29,9 +29,16 @@ SMALL_LIMIT = 8 << 20
 THUMBNAILERS = frozenset(
     name[:15]
     for name in (
-        "gdk-pixbuf-thumbnailer", "totem-video-thumbnailer", "ffmpegthumbnailer", "tumblerd",
-        "evince-thumbnailer", "gnome-thumbnail-factory", "gsf-office-thumbnailer", "gnome-epub-thumbnailer",
-        "atril-thumbnailer", "xreader-thumbnailer",
+        "gdk-pixbuf-thumbnailer",
+        "totem-video-thumbnailer",
+        "ffmpegthumbnailer",
+        "tumblerd",
+        "evince-thumbnailer",
+        "gnome-thumbnail-factory",
+        "gsf-office-thumbnailer",
+        "gnome-epub-thumbnailer",
+        "atril-thumbnailer",
+        "xreader-thumbnailer",
     )
 )
 REFUSED_TYPES = frozenset({StorageItemType.VIDEO})
@@ -81,5 +88,8 @@ class Thumbnails:
         if self.policy is ThumbnailPolicy.SMALL and size <= self.small_limit and item_type not in REFUSED_TYPES:
             return
         metrics.THUMBNAILS_REFUSED.inc()
-        raise FsError(errno.EACCES, f"no thumbnail of a {size}-byte {item_type.value if item_type else 'file'} "
-                      f"(--thumbnails {self.policy.value})", quiet=True)
+        raise FsError(
+            errno.EACCES,
+            f"no thumbnail of a {size}-byte {item_type.value if item_type else 'file'} (--thumbnails {self.policy.value})",
+            quiet=True,
+        )

@@ -63,7 +63,7 @@ def test_the_users_file_wins_over_the_system_one(config: Path, tmp_path: Path) -
         ('[profiles.a]\nroot = "a"\n[profiles.cars]\nroot = "b"\numask = "999"\n', 5, "umask"),
         ('[profiles.cars]\nthumbnails = "some"\n', 2, "thumbnails"),
         ('profiles.cars.uid = "x"\n', 1, "uid"),
-        ('[profiles.cars]\nuid = [1]\n', 2, "must be a string"),
+        ("[profiles.cars]\nuid = [1]\n", 2, "must be a string"),
     ],
 )
 def test_errors_name_the_file_and_line(tmp_path: Path, text: str, line: int, message: str) -> None:
@@ -86,9 +86,7 @@ def test_a_missing_profile_names_the_known_ones(config: Path, tmp_path: Path) ->
 @pytest.mark.fuse
 def test_a_mount_from_a_profile_of_the_users_config(emulator, fs_root, mount_fs, tmp_path, monkeypatch) -> None:
     (tmp_path / "xdg" / "encordfs").mkdir(parents=True)
-    (tmp_path / "xdg" / "encordfs" / "config.toml").write_text(
-        f'[profiles.team]\nroot = "{fs_root.uuid}"\nread_only = true\ndir_ttl = 1\n'
-    )
+    (tmp_path / "xdg" / "encordfs" / "config.toml").write_text(f'[profiles.team]\nroot = "{fs_root.uuid}"\nread_only = true\ndir_ttl = 1\n')
     fs_root.create_subfolder("shared")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     mnt = mount_fs(emulator, None, "--profile", "team").path

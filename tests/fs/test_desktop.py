@@ -42,8 +42,7 @@ def test_gio_trash_is_refused_and_gio_remove_deletes(emulator, sdk_user, fs_root
 def test_trash_names_cannot_be_made(emulator, fs_root, mount_fs, tmp_path, name) -> None:
     fs_root.create_subfolder("sub")
     mnt = mount_fs(emulator, fs_root.uuid).path
-    for attempt in (lambda: (mnt / name).mkdir(), lambda: (mnt / "sub" / name).write_text("x"),
-                    lambda: (mnt / "sub").rename(mnt / name)):
+    for attempt in (lambda: (mnt / name).mkdir(), lambda: (mnt / "sub" / name).write_text("x"), lambda: (mnt / "sub").rename(mnt / name)):
         with pytest.raises(OSError) as refused:
             attempt()
         assert refused.value.errno == errno.EPERM

@@ -52,9 +52,13 @@ def test_small_photos_get_thumbnails_big_ones_and_videos_cost_nothing(photos, mo
     assert sorted(p.name for p in mnt.iterdir()) == ["big.jpg", "clip.mp4", "small.jpg"]
 
     assert thumbnail(mnt / "small.jpg", tmp_path / "small.png")
-    refused = log.during(lambda: [thumbnail(mnt / "big.jpg", tmp_path / "big.png"),
-                                  as_named(tmp_path, "totem-video-thumbnailer", str(mnt / "clip.mp4")),
-                                  as_named(tmp_path, "ffmpegthumbnailer", str(mnt / "clip.mp4"))])
+    refused = log.during(
+        lambda: [
+            thumbnail(mnt / "big.jpg", tmp_path / "big.png"),
+            as_named(tmp_path, "totem-video-thumbnailer", str(mnt / "clip.mp4")),
+            as_named(tmp_path, "ffmpegthumbnailer", str(mnt / "clip.mp4")),
+        ]
+    )
     assert not (tmp_path / "big.png").exists()
     assert blob_gets(refused) == [], "a refused thumbnail downloads nothing"
     video = as_named(tmp_path, "totem-video-thumbnailer", str(mnt / "clip.mp4"))
@@ -66,7 +70,7 @@ def test_small_photos_get_thumbnails_big_ones_and_videos_cost_nothing(photos, mo
 @needs_thumbnailer
 @pytest.mark.parametrize("policy", ["none", "all"])
 def test_thumbnails_none_and_all(photos, mount_fs, tmp_path, policy) -> None:
-    log, server, folder = photos
+    _log, server, folder = photos
     mnt = mount_fs(server, folder.uuid, "--thumbnails", policy).path
     made = thumbnail(mnt / "small.jpg", tmp_path / "small.png"), thumbnail(mnt / "big.jpg", tmp_path / "big.png")
     assert made == ((False, False) if policy == "none" else (True, True))

@@ -56,7 +56,7 @@ def test_missing_names_are_asked_once_then_cached_by_the_kernel(logged, mount_fs
 
 
 def test_what_is_made_elsewhere_opens_by_path_at_once(logged, mount_fs, tmp_path) -> None:
-    log, server, sdk = logged
+    _log, server, sdk = logged
     folder = sdk.create_storage_folder("top")
     folder.upload_text(mediagen.text(tmp_path / "a.txt"), title="a.txt")
     mnt = mount_fs(server, folder.uuid, "--dir-ttl", "600").path

@@ -8,7 +8,6 @@ import subprocess
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -31,7 +30,7 @@ def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def total(samples: dict, name: str, **labels: str) -> float:
-    return sum(v for (n, l), v in samples.items() if n == name and all((k, x) in l for k, x in labels.items()))
+    return sum(v for (n, got), v in samples.items() if n == name and all((k, x) in got for k, x in labels.items()))
 
 
 def test_scraped_during_a_copy(emulator, fs_root, mount_fs, tmp_path) -> None:
@@ -60,7 +59,8 @@ def test_scraped_during_a_copy(emulator, fs_root, mount_fs, tmp_path) -> None:
     assert total(after, "encordfs_api_requests_total", endpoint="start upload job") >= 1
     assert total(after, "encordfs_api_requests_total", endpoint="signed URL PUT", status="200") >= 1
     assert total(after, "encordfs_fuse_operation_seconds_bucket", operation="write", le="+Inf") == total(
-        after, "encordfs_fuse_operation_seconds_count", operation="write")
+        after, "encordfs_fuse_operation_seconds_count", operation="write"
+    )
     assert total(after, "encordfs_read_ahead_budget_bytes") > 0
 
     data = (mnt / "big.txt").read_bytes()
@@ -78,7 +78,8 @@ def test_a_missing_name_is_asked_once_by_the_kernel(emulator, fs_root, mount_fs)
         assert not (mnt / ".Trash-0").exists()
     after = scrape(port)
     lookups = total(after, "encordfs_fuse_operation_seconds_count", operation="lookup") - total(
-        before, "encordfs_fuse_operation_seconds_count", operation="lookup")
+        before, "encordfs_fuse_operation_seconds_count", operation="lookup"
+    )
     assert lookups == 1, "the kernel kept the negative entry"
     assert total(after, "encordfs_fuse_negative_lookups_total") - total(before, "encordfs_fuse_negative_lookups_total") == 1
 
@@ -89,8 +90,20 @@ def test_a_metrics_address_in_use_stops_the_mount(emulator, fs_root, tmp_path) -
         taken.listen()
         port = taken.getsockname()[1]
         (tmp_path / "mnt").mkdir()
-        result = encordfs("mount", str(tmp_path / "mnt"), "--domain", emulator.url, "--ssh-key", str(emulator.key_path),
-                          "--root", str(fs_root.uuid), "--cache-dir", str(tmp_path / "cache"), "--metrics-addr", f"127.0.0.1:{port}")
+        result = encordfs(
+            "mount",
+            str(tmp_path / "mnt"),
+            "--domain",
+            emulator.url,
+            "--ssh-key",
+            str(emulator.key_path),
+            "--root",
+            str(fs_root.uuid),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--metrics-addr",
+            f"127.0.0.1:{port}",
+        )
     assert result.returncode == 1 and "cannot serve metrics" in result.stderr
     assert not os.path.ismount(tmp_path / "mnt")
     bad = encordfs("mount", str(tmp_path / "mnt"), "--metrics-addr", "localhost:x")

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import trio
 
 from encordfs.fs.recent_reads import HEAD_LIMIT, RecentReads
 from encordfs.fs.thumbnails import ThumbnailPolicy, Thumbnails, process_names
 
-EDIT = datetime(2026, 1, 1, tzinfo=timezone.utc)
+EDIT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class Source:

@@ -8,7 +8,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -68,8 +67,11 @@ def test_the_units_are_valid_notify_services(unit, tmp_path) -> None:
     text = (REPO / "systemd" / unit).read_text()
     assert "Type=notify" in text and "--foreground" in text
     instance = tmp_path / "encordfs@mnt-encord.service"
-    instance.write_text(text.replace("/opt/encordfs/.venv/bin/encordfs", shutil.which("true") or "/bin/true")
-                        .replace("%h/.local/bin/encordfs", shutil.which("true") or "/bin/true"))
+    instance.write_text(
+        text.replace("/opt/encordfs/.venv/bin/encordfs", shutil.which("true") or "/bin/true").replace(
+            "%h/.local/bin/encordfs", shutil.which("true") or "/bin/true"
+        )
+    )
     # verified by the system manager (no user manager runs here; the unit syntax is the same)
     result = subprocess.run(["systemd-analyze", "verify", str(instance)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "encordfs@" not in result.stderr, result.stderr

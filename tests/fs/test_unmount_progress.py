@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 import pty
+import re
 import struct
-import termios
 import subprocess
 import sys
+import termios
 import time
 
 import pytest
