@@ -3,6 +3,8 @@
 * ``fresh``: inodes whose attributes were fetched or listed within ``attr_ttl`` (deadlines in a dict).
 * ``listings``: complete directory listings (name -> inode) younger than ``dir_ttl``.
 * ``negative``: (directory inode, name) known not to exist, for ``negative_ttl``.
+* ``found_names``: (directory inode, name) -> inode found by a search, for ``dir_ttl`` (a folder
+  not listed: its names looked up one by one are not searched again each time).
 * the last listing of each directory, past its TTL (``stale_listing``): what the filesystem
   answers from while the server cannot be reached.
 
@@ -19,6 +21,7 @@ from cachetools import TTLCache
 
 _MAX_LISTINGS = 4096
 _MAX_NEGATIVE = 100_000
+_MAX_FOUND = 100_000
 _DEADLINE_SHARED = 0.001  # seconds one computed deadline is reused for
 
 
@@ -32,6 +35,7 @@ class Caches:
         self._versions: dict[int, int] = {}  # dir ino -> how many of our own changes it has seen
         self.listings: TTLCache[int, dict[str, int]] = TTLCache(_MAX_LISTINGS, max(dir_ttl, 1e-9))
         self.negative: TTLCache[tuple[int, str], bool] = TTLCache(_MAX_NEGATIVE, max(negative_ttl, 1e-9))
+        self.found_names: TTLCache[tuple[int, str], int] = TTLCache(_MAX_FOUND, max(dir_ttl, 1e-9))
         # dir ino -> its last listing, oldest first (the same dict objects as in ``listings``)
         self._last: OrderedDict[int, dict[str, int]] = OrderedDict()
 
@@ -94,6 +98,13 @@ class Caches:
 
     def note_missing(self, dir_ino: int, name: str) -> None:
         self.negative[(dir_ino, name)] = True
+        self.found_names.pop((dir_ino, name), None)
+
+    def found(self, dir_ino: int, name: str) -> int | None:
+        return self.found_names.get((dir_ino, name))
+
+    def note_found(self, dir_ino: int, name: str, ino: int) -> None:
+        self.found_names[(dir_ino, name)] = ino
 
     def _changed(self, dir_ino: int) -> None:
         self._versions[dir_ino] = self._versions.get(dir_ino, 0) + 1
@@ -103,13 +114,17 @@ class Caches:
         self.negative.pop((dir_ino, name), None)
         for listing in self._copies(dir_ino):
             listing[name] = ino
+        self.found_names[(dir_ino, name)] = ino  # for when no listing is cached
 
     def note_removed(self, dir_ino: int, name: str) -> None:
         self._changed(dir_ino)
+        self.found_names.pop((dir_ino, name), None)
         for listing in self._copies(dir_ino):
             listing.pop(name, None)
 
     def forget_listing(self, dir_ino: int) -> None:
         self._changed(dir_ino)
         self.listings.pop(dir_ino, None)
+        for key in [k for k in self.found_names if k[0] == dir_ino]:
+            self.found_names.pop(key, None)
         self._last.pop(dir_ino, None)

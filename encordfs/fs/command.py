@@ -44,9 +44,15 @@ def _mount(args: argparse.Namespace) -> int:
 
 
 def _unmount(args: argparse.Namespace) -> int:
+    """On a terminal, follow the uploads the filesystem finishes after the unmount."""
+    from encordfs.control.drain_progress import drain_target, follow_drain
     from encordfs.fs.mount import unmount
 
-    return unmount(args.mountpoint.absolute(), lazy=args.lazy, wait=args.wait)
+    target = drain_target(args.mountpoint)
+    code = unmount(args.mountpoint.absolute(), lazy=args.lazy, wait=args.wait)
+    if code == 0 and target is not None:
+        follow_drain(target)
+    return code
 
 
 MAX_PENDING_SHOWN = 10  # pending files listed per cache dir; the rest is "... and N more"

@@ -18,22 +18,26 @@ from uuid import UUID
 import trio
 from cachetools import TTLCache
 
-from encordfs.fs import filetypes, names, xattrs
+from encordfs import metrics
+from encordfs.fs import filetypes, names, trash, xattrs
 from encordfs.fs.attrs import Attrs, Ownership, attrs_for
 from encordfs.fs.cache import Caches
 from encordfs.fs.directories import DirectoryOps, candidate_of
 from encordfs.fs.errors import FsError, unwrap
 from encordfs.fs.files import FileOps, Handle
+from encordfs.fs.filetypes import judge_name
 from encordfs.fs.hotfolders import HotFolders
 from encordfs.fs.inodes import ROOT_INO, InodeTable, Kind, Node
 from encordfs.fs.listing import Listing
 from encordfs.fs.namespace import NamespaceOps
 from encordfs.fs.options import MountOptions
 from encordfs.fs.prefetch import FolderPrefetch
+from encordfs.fs.recent_reads import RecentReads
 from encordfs.fs.staging import Staging
+from encordfs.fs.thumbnails import ThumbnailPolicy, Thumbnails
+from encordfs.fs.upload_state import Gone, PendingFile, Phase
 from encordfs.fs.usage import UsageCache
 from encordfs.fs.walkahead import WalkAhead
-from encordfs.fs.upload_state import Gone, PendingFile
 from encordfs.fs.writer import Uploader
 from encordfs.fs.writes import PendingReader, WriteFd
 from encordfs.storage.errors import Forbidden, NotFound, StorageError, is_outage
@@ -41,11 +45,14 @@ from encordfs.storage.interface import Storage
 from encordfs.wire.models import ItemRecord, StorageFolder, StorageItem
 
 log = logging.getLogger(__name__)
+_PENDING_PHASES = frozenset({Phase.JOURNALED, Phase.RETRY_WAIT, Phase.UPLOADING})
+_NAME_HIT, _NAME_MISS = metrics.CACHE.labels("names", "hit"), metrics.CACHE.labels("names", "miss")
 
 STATFS_BLOCK = 4096
-CAPACITY_BYTES = 1 << 50  # 1 PiB shown as the size of the drive
+FREE_BYTES = 1 << 40  # 1 TiB shown free: Encord has no quota; file managers check copies against it
 FREE_INODES = 1 << 32
 USER_NAMESPACE = "user."
+MADE_HERE_MAX = 10_000
 MAX_PATH_DEPTH = 64  # parts of a path named in a log line (a cut path is still a clue)
 RENAMED_AWAY_SECONDS = 30.0
 HIDDEN_SECONDS = 3600.0  # longer than any upload's PUT (its item is hidden from its slot on)
@@ -134,6 +141,10 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         self._walk = WalkAhead(self._list_ahead)
         self._hot = HotFolders()
         self._prefetch = FolderPrefetch(self._require_nursery)
+        self._recent_reads = RecentReads()
+        self.thumbnails = Thumbnails(options.thumbnails)
+        # folders this mount made: their listing started empty here, no name missing from it needs asking
+        self._made_here: TTLCache[int, bool] = TTLCache(MADE_HERE_MAX, max(options.dir_ttl, 1e-9))
 
     def start(self, nursery: trio.Nursery) -> None:
         self._nursery = nursery
@@ -250,29 +261,57 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
 
     # --- names -> entries --------------------------------------------------------------------
 
-    async def _search(self, dir_node: Node, text: str | None) -> list[_Found]:
-        """Entries of a folder whose titles contain ``text`` (all entries when None)."""
+    async def _search(self, dir_node: Node, text: str | None, *, folders: bool = True, items: bool = True) -> list[_Found]:
+        """Entries of a folder whose titles contain ``text`` (all entries when None): its folders,
+        its items, or both at once (one round trip, not two)."""
         parent = dir_node.uuid
-        folders: list[_Found] = []
-        items: list[_Found] = []
+        found_folders: list[_Found] = []
+        found_items: list[_Found] = []
 
         async def search_folders() -> None:
-            folders.extend([_Found(candidate_of(f), folder=f) async for f in self.storage.iter_folders(parent, search=text)])
+            found_folders.extend([_Found(candidate_of(f), folder=f) async for f in self.storage.iter_folders(parent, search=text)])
 
         async def search_items(folder: UUID) -> None:
-            items.extend([_Found(candidate_of(i), item=i) async for i in self.storage.iter_items(folder, search=text)])
+            found_items.extend([_Found(candidate_of(i), item=i) async for i in self.storage.iter_items(folder, search=text)])
 
         try:
-            async with trio.open_nursery() as nursery:  # one round trip, not two
-                nursery.start_soon(search_folders)
-                if parent is not None:
+            async with trio.open_nursery() as nursery:
+                if folders:
+                    nursery.start_soon(search_folders)
+                if items and parent is not None:
                     nursery.start_soon(search_items, parent)
         except BaseExceptionGroup as group:  # the caller handles a StorageError, not a group of them
             failed = group.subgroup(StorageError)
             if failed is None:
                 raise
             raise unwrap(failed) from None
-        return folders + items
+        return found_folders + found_items
+
+    async def _search_name(self, dir_node: Node, name: str, text: str | None, exact: bool) -> Node | None:
+        """The entry named ``name``, from a search for ``text`` (``exact``: only titles equal to it
+        can carry the name). A name without a media extension is most likely a folder (a typed
+        path is folders but its last part): its folders are searched alone first, which settles
+        it when one has the name (a folder keeps the plain name before any item). Other names
+        search folders and items at once."""
+        alone = exact and judge_name(name)[1] is None and dir_node.uuid is not None
+        found = await self._search(dir_node, text, items=not alone)
+        node = self._named(dir_node, name, found, text if exact else None)
+        if node is None and alone:
+            found += await self._search(dir_node, text, folders=False)
+            node = self._named(dir_node, name, found, text)
+        return node
+
+    def _named(self, dir_node: Node, name: str, found: list[_Found], title: str | None) -> Node | None:
+        found = [f for f in found if f.candidate.uuid not in self._hidden]
+        if title is not None:
+            found = [f for f in found if f.candidate.title == title]
+        by_candidate = {f.candidate: f for f in found}
+        for entry_name, candidate in names.assign_names(by_candidate):
+            if entry_name == name:
+                node = self._node_for(by_candidate[candidate], dir_node.ino)
+                self.caches.note_found(dir_node.ino, name, node.ino)
+                return None if self._shadowed(node) else node
+        return None
 
     def _node_for(self, found: _Found, dir_ino: int) -> Node:
         if found.folder is not None:
@@ -284,20 +323,30 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         return node
 
     async def _resolve(self, dir_node: Node, name: str) -> Node | None:
-        """The node named ``name`` in a directory, asking the server only for that name."""
+        """The node named ``name`` in a directory, asking the server only for that name. A name
+        missing from a cached listing is asked about once (then known missing for
+        ``negative_ttl``), so what was made elsewhere since the listing opens by its path at once;
+        not in an image group (never changes) nor in a folder this mount made within ``dir_ttl``."""
         local = self._local_entry(dir_node, name)
         if local is not None:
             return local.node
         listing = self.caches.listing(dir_node.ino)
-        if listing is not None:
-            ino = listing.get(name)
-            node = None if ino is None else self.inodes.get(ino)
+        if listing is not None and name in listing:
+            _NAME_HIT.inc()
+            node = self.inodes.get(listing[name])
             return None if node is None or self._shadowed(node) else node
-        if self.caches.is_negative(dir_node.ino, name):
+        found = self.caches.found(dir_node.ino, name)
+        if found is not None and (node := self.inodes.get(found)) is not None:
+            _NAME_HIT.inc()
+            return None if self._shadowed(node) else node
+        if self.caches.is_negative(dir_node.ino, name) or (
+            listing is not None and (dir_node.kind is Kind.GROUP or dir_node.ino in self._made_here)
+        ):
+            _NAME_HIT.inc()
             return None
-        if await self._listing_arrived(dir_node.ino):
+        if listing is None and await self._listing_arrived(dir_node.ino):
             return await self._resolve(dir_node, name)
-        if dir_node.kind is Kind.GROUP:
+        if listing is None and dir_node.kind is Kind.GROUP:
             await self._group_listing(dir_node)
             return await self._resolve(dir_node, name)
         suffixed = names.parse_suffix(name)
@@ -308,27 +357,21 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             if names.escape(text) != name:
                 self.caches.note_missing(dir_node.ino, name)
                 return None
-        if not _desktop_probe(name) and self._hot.note_miss(dir_node.ino):
+        if listing is None and not _desktop_probe(name) and self._hot.note_miss(dir_node.ino):
             self._walk.list_ahead(self._require_nursery(), [dir_node.ino], hot=True)
+        _NAME_MISS.inc()
         try:
-            found = await self._search(dir_node, text)
+            node = await self._search_name(dir_node, name, text, suffixed is None)
         except StorageError as exc:
-            stale = self.caches.stale_listing(dir_node.ino)
+            stale = listing if listing is not None else self.caches.stale_listing(dir_node.ino)
             if stale is None or not is_outage(exc):
                 raise
             log.debug("lookup of %r answered from the last listing (%s)", name, exc)
             ino = stale.get(name)
             return None if ino is None else self.inodes.get(ino)
-        found = [f for f in found if f.candidate.uuid not in self._hidden]
-        if suffixed is None:
-            found = [f for f in found if f.candidate.title == text]
-        by_candidate = {f.candidate: f for f in found}
-        for entry_name, candidate in names.assign_names(by_candidate):
-            if entry_name == name:
-                node = self._node_for(by_candidate[candidate], dir_node.ino)
-                return None if self._shadowed(node) else node
-        self.caches.note_missing(dir_node.ino, name)
-        return None
+        if node is None:
+            self.caches.note_missing(dir_node.ino, name)
+        return node
 
     async def _listing_arrived(self, dir_ino: int) -> bool:
         """If the folder is being listed in the background (hot, or a walk's read-ahead), wait for
@@ -431,6 +474,15 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             await self._truncate_file(file, size)
         return await self.getattr(ino)
 
+    def pending_uploads(self) -> int:
+        """Files whose newest version waits for its upload or is being uploaded (what a drain
+        waits for; systemd's STATUS and the metrics show it)."""
+        return sum(1 for f in list(self._files.values()) if f.phase in _PENDING_PHASES)
+
+    def failed_uploads(self) -> int:
+        """Files the server refused for good (kept, listed, retried only when asked)."""
+        return sum(1 for f in list(self._files.values()) if f.phase is Phase.FAILED)
+
     def _may_truncate(self, node: Node, size: int) -> None:
         """Refuse at the call a size no item of the file's type can have (an empty image), rather
         than truncating the staged copy and seeing the upload refuse it after close. The type is
@@ -443,12 +495,42 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             raise FsError(errno.ENOTSUP, f"{title!r}: an empty {kind} cannot be an Encord item; only text may be empty")
 
     async def statfs(self) -> FsStats:
-        """Used = the bytes stored under the root (folder summaries); Encord has no quota to report,
-        so the size is a fixed ``CAPACITY_BYTES`` (grown past what is used if ever needed)."""
+        """Used = the bytes stored under the root (folder summaries). Encord has no quota to
+        report, so the free space is a fixed ``FREE_BYTES`` and the size used + free: a drive of
+        believable size ("1 TB free of 1.2 TB", not "1.1 PB") that file managers let a copy into."""
         usage = await self._usage.usage()
         used = -(-usage.bytes // STATFS_BLOCK)
-        total = max(CAPACITY_BYTES // STATFS_BLOCK, 2 * used)
-        return FsStats(STATFS_BLOCK, total, total - used, usage.entries + FREE_INODES, FREE_INODES)
+        free = FREE_BYTES // STATFS_BLOCK
+        return FsStats(STATFS_BLOCK, used + free, free, usage.entries + FREE_INODES, FREE_INODES)
+
+    # --- opens by thumbnailers (see thumbnails.py) ---------------------------------------------
+
+    async def open(self, ino: int, flags: int, pid: int | None = None) -> tuple[int, bool]:
+        """``FileOps.open``, after the thumbnail policy for the opening process ``pid``."""
+        if pid and not flags & (os.O_WRONLY | os.O_RDWR) and self.thumbnails.policy is not ThumbnailPolicy.ALL:
+            node = await self._loaded(self._node(ino))
+            if node.kind in (Kind.FILE, Kind.FRAME) and node.record is not None:
+                self.thumbnails.check(pid, node.record.item_type, await self._size(node))
+        return await super().open(ino, flags)
+
+    # --- trash folders (see trash.py) --------------------------------------------------------
+
+    def _refuse_in_trash(self, parent: int) -> None:
+        if trash.in_trash(self.inodes, parent):
+            raise FsError(errno.EPERM, "nothing can be created in a trash folder on Encord storage")
+
+    async def create(self, parent: int, name: str, flags: int) -> tuple[int, Attrs]:
+        self._refuse_in_trash(parent)
+        return await super().create(parent, name, flags)
+
+    async def mkdir(self, parent: int, name: str) -> Attrs:
+        self._refuse_in_trash(parent)
+        return await super().mkdir(parent, name)
+
+    async def rename(self, old_parent: int, old_name: str, new_parent: int, new_name: str, *, noreplace: bool, exchange: bool) -> None:
+        if new_parent != old_parent:  # a rename within a leftover trash folder moves nothing into it
+            self._refuse_in_trash(new_parent)
+        await super().rename(old_parent, old_name, new_parent, new_name, noreplace=noreplace, exchange=exchange)
 
     # --- extended attributes -----------------------------------------------------------------
 
@@ -548,6 +630,8 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         self.caches.mark_fresh(node.ino)
 
     def _new_title(self, name: str) -> str:
+        if trash.is_trash_name(name):
+            raise FsError(errno.EPERM, f"{name!r}: no trash folders on Encord storage (delete instead)")
         try:
             return names.title_for_new_name(name)
         except names.InvalidName as exc:
@@ -559,6 +643,8 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         (the kernel asks for them after every create: refetching them cost a round trip a file)."""
         self.caches.note_added(parent, name, node.ino)
         self.caches.mark_fresh(node.ino)
+        if node.kind is Kind.FOLDER:
+            self._made_here[node.ino] = True
         self.notifier.entry_changed(parent, name)
 
     def _removed(self, parent: int, name: str, node: Node | None) -> None:

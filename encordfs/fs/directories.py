@@ -229,7 +229,7 @@ class DirectoryOps:
 
     async def _group_entries(self, group_node: Node) -> AsyncIterator[Entry]:
         assert group_node.item is not None
-        children = await self.storage.child_items(group_node.item)
+        children = await self.storage.child_items(group_node.item, sign_urls=True)  # frames are read next
         by_uuid = {c.uuid: c for c in children}
         for name, candidate in names.assign_names(candidate_of(c) for c in children):
             node = self.inodes.for_frame(group_node.item.uuid, by_uuid[candidate.uuid], group_node.ino)

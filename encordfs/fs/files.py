@@ -16,6 +16,7 @@ from encordfs.fs.inodes import Kind, Node
 from encordfs.fs.listing import Listing
 from encordfs.fs.prefetch import URLS_AHEAD, FolderPrefetch, Sibling
 from encordfs.fs.reader import Reader
+from encordfs.fs.recent_reads import RecentReads
 from encordfs.fs.options import MountOptions
 from encordfs.fs.upload_state import Landed, PendingFile
 from encordfs.fs.writes import PendingReader, WriteFd, WriteOps
@@ -36,6 +37,7 @@ class FileOps(WriteOps):
     _files: dict[int, PendingFile]
     _nursery: trio.Nursery | None
     _prefetch: FolderPrefetch
+    _recent_reads: RecentReads
 
     async def open(self, ino: int, flags: int) -> tuple[int, bool]:
         """A file handle and whether the kernel may keep its page cache for the file."""
@@ -97,6 +99,9 @@ class FileOps(WriteOps):
                     if data is not None and len(data) >= length:
                         return data[:length]
                     await self._sign_ahead(node)
+            return await self._recent_reads.read((item.uuid, item.last_edited_at, size), offset, length, get)
+
+        async def get(offset: int, length: int) -> bytes:
             return await self.storage.read_range(item, offset, length)
 
         return Reader(fetch, size, self._require_nursery())

@@ -10,12 +10,14 @@ import errno
 import functools
 import logging
 import os
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pyfuse3
 import trio
 
+from encordfs import metrics
 from encordfs.fs import names
 from encordfs.fs.attrs import Attrs
 from encordfs.fs.core import Filesystem
@@ -50,16 +52,22 @@ def _errors(
 ) -> Callable[Concatenate[FuseOperations, P], Coroutine[Any, Any, T]]:
     """Turn whatever escapes an operation into a FUSEError through the one errno mapping."""
     operation = method.__name__
+    observe = metrics.FUSE_OPERATIONS.labels(operation).observe
 
     @functools.wraps(method)
     async def wrapper(self: FuseOperations, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        started = time.perf_counter()
         try:
             return await method(self, *args, **kwargs)
-        except pyfuse3.FUSEError:
+        except pyfuse3.FUSEError as exc:
+            metrics.FUSE_ERRORS.labels(operation, errno.errorcode.get(exc.errno, str(exc.errno))).inc()
             raise
         except Exception as exc:
             code = errno_for(exc, operation, self._subject(operation, args), self.refusals)
+            metrics.FUSE_ERRORS.labels(operation, errno.errorcode.get(code, str(code))).inc()
             raise pyfuse3.FUSEError(code) from None
+        finally:
+            observe(time.perf_counter() - started)
 
     return wrapper
 
@@ -132,7 +140,23 @@ class FuseOperations(pyfuse3.Operations):
 
     @_errors
     async def lookup(self, parent_inode: int, name: bytes, ctx: Any = None) -> pyfuse3.EntryAttributes:
-        return self._entry(await self.fs.lookup(parent_inode, _name(name)))
+        """A missing name is answered with inode 0, which the kernel keeps as a negative entry for
+        ``negative_ttl`` (an ENOENT error it would ask again for every time: GIO looks up
+        ``.Trash`` and ``.Trash-<uid>`` for every file it shows). The mount's own creations replace
+        or invalidate these entries."""
+        try:
+            return self._entry(await self.fs.lookup(parent_inode, _name(name)))
+        except FsError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
+            metrics.NEGATIVE_LOOKUPS.inc()
+            return self._missing()
+
+    def _missing(self) -> pyfuse3.EntryAttributes:
+        entry = pyfuse3.EntryAttributes()
+        entry.st_ino = 0
+        entry.entry_timeout = self.fs.options.negative_ttl
+        return entry
 
     async def forget(self, inode_list: Sequence[tuple[int, int]]) -> None:
         self.fs.forget(inode_list)
@@ -230,7 +254,7 @@ class FuseOperations(pyfuse3.Operations):
 
     @_errors
     async def open(self, inode: int, flags: int, ctx: Any) -> pyfuse3.FileInfo:
-        fh, keep_cache = await self.fs.open(inode, flags)
+        fh, keep_cache = await self.fs.open(inode, flags, ctx.pid if ctx is not None else None)
         return pyfuse3.FileInfo(fh=fh, keep_cache=keep_cache)
 
     @_errors
@@ -241,11 +265,15 @@ class FuseOperations(pyfuse3.Operations):
     @_errors
     async def read(self, fh: int, off: int, size: int) -> bytes | memoryview:  # type: ignore[override]
         """A memoryview of a cached block saves a copy per read; pyfuse3 sends any buffer."""
-        return await self.fs.read(fh, off, size)
+        data = await self.fs.read(fh, off, size)
+        metrics.READ_BYTES.inc(len(data))
+        return data
 
     @_errors
     async def write(self, fh: int, off: int, buf: bytes) -> int:
-        return await self.fs.write(fh, off, buf)
+        written = await self.fs.write(fh, off, buf)
+        metrics.WRITTEN_BYTES.inc(written)
+        return written
 
     @_errors
     async def flush(self, fh: int) -> None:

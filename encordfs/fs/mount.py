@@ -20,12 +20,15 @@ from pathlib import Path
 import pyfuse3
 import trio
 
+from encordfs import metrics
 from encordfs.control.server import ControlServer
+from encordfs.fs import sd_notify
 from encordfs.fs.core import Filesystem
 from encordfs.fs.fuse_ops import FuseOperations, KernelNotifier
 from encordfs.fs.mount_registry import control_socket_path, forget_mount, register_mount
 from encordfs.fs.options import MountOptions
 from encordfs.fs.preflight import MountError, preflight
+from encordfs.fs.reader import READ_AHEAD_BUDGET
 from encordfs.fs.refusals import FILE_NAME as REFUSALS_FILE
 from encordfs.fs.refusals import RefusalLog
 from encordfs.fs.staging import Staging, StagingError
@@ -36,6 +39,10 @@ from encordfs.wire.models import StorageFolder
 log = logging.getLogger(__name__)
 
 LOG_NAME = "mount.log"
+STATUS_EVERY = 1.0  # seconds between systemd STATUS= lines while uploads drain
+# seconds the control socket stays up after the drain, so a command following it (`encordfs
+# unmount` on a terminal) gets its final answer (the sync operation looks every 0.25 s)
+CONTROL_LINGER = 0.5
 
 
 def _fuse_options(options: MountOptions) -> set[str]:
@@ -55,9 +62,40 @@ async def _watch_signals(fs: Filesystem) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for signum in signals:
             log.info("%s: finishing uploads in flight, then unmounting", signal.Signals(signum).name)
-            await fs.drain()
+            await drain(fs)
             pyfuse3.terminate()
             return
+
+
+async def drain(fs: Filesystem) -> None:
+    """``fs.drain()``, telling systemd it is stopping and, every ``STATUS_EVERY`` seconds, how many
+    uploads are still pending (``systemctl status`` shows it while a stop waits)."""
+    sd_notify.notify("STOPPING=1", f"STATUS=finishing {fs.pending_uploads()} pending upload(s)")
+    async with trio.open_nursery() as nursery:
+
+        async def report() -> None:
+            while True:
+                await trio.sleep(STATUS_EVERY)
+                sd_notify.notify(f"STATUS=finishing {fs.pending_uploads()} pending upload(s)")
+
+        nursery.start_soon(report)
+        await fs.drain()
+        nursery.cancel_scope.cancel()
+    sd_notify.notify("STATUS=uploads finished, unmounting")
+    await trio.sleep(CONTROL_LINGER)
+
+
+def _metrics(fs: Filesystem, options: MountOptions) -> None:
+    """The gauges read at each scrape, and the endpoint when ``--metrics-addr`` asks for it."""
+    metrics.gauge("encordfs_uploads_pending", "uploads scheduled or running", fs.pending_uploads)
+    metrics.gauge("encordfs_uploads_failed", "files whose last upload failed, waiting for the retry", fs.failed_uploads)
+    metrics.gauge("encordfs_read_ahead_budget_used_bytes", "bytes held by chunks fetched ahead", lambda: READ_AHEAD_BUDGET.used)
+    metrics.gauge("encordfs_read_ahead_budget_bytes", "what chunks fetched ahead may hold in all", lambda: READ_AHEAD_BUDGET.limit)
+    if options.metrics_addr is not None:
+        try:
+            metrics.serve(options.metrics_addr)
+        except OSError as exc:
+            raise MountError(f"cannot serve metrics on {options.metrics_addr.host}:{options.metrics_addr.port}: {exc}") from exc
 
 
 def kernel_read_ahead_file(mountpoint: Path) -> Path:
@@ -83,6 +121,7 @@ async def _announce_ready(mountpoint: Path, ready_fd: int | None, read_ahead_kb:
     await trio.to_thread.run_sync(os.stat, mountpoint)
     await trio.to_thread.run_sync(set_kernel_read_ahead, mountpoint, read_ahead_kb)
     log.info("mounted on %s", mountpoint)
+    sd_notify.notify("READY=1", f"STATUS=mounted on {mountpoint}")
     if ready_fd is not None:
         os.write(ready_fd, b"ok\n")
         os.close(ready_fd)
@@ -104,6 +143,7 @@ async def serve(options: MountOptions, credentials: Credentials, root: StorageFo
         async with StorageClient(credentials, options.domain) as client:
             notifier = KernelNotifier()
             fs = Filesystem(client, staging, options, root, notifier)
+            _metrics(fs, options)
             refusals = RefusalLog(options.staging_dir / REFUSALS_FILE)
             try:
                 pyfuse3.init(FuseOperations(fs, refusals), str(options.mountpoint), _fuse_options(options))
@@ -122,7 +162,7 @@ async def serve(options: MountOptions, credentials: Credentials, root: StorageFo
                     nursery.start_soon(_announce_ready, options.mountpoint, ready_fd, options.read_ahead_kb)
                     nursery.start_soon(fs.resume_uploads)
                     await pyfuse3.main()
-                    await fs.drain()
+                    await drain(fs)
                     nursery.cancel_scope.cancel()
             finally:
                 pyfuse3.close(unmount=True)

@@ -97,7 +97,7 @@ class ItemApi:
             operation="child items",
             params=[("signUrls", wire_bool(sign_urls))],
         )
-        return [StorageItem.from_wire(i) for i in results_of(page, "child items")]
+        return [self.item_from_wire(i) for i in results_of(page, "child items")]
 
     async def update_item(
         self, item: StorageItem, *, name: str | None = None, client_metadata: Any = None

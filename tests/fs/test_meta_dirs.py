@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from encordfs.emulator import mediagen
+from encordfs.fs.core import FREE_BYTES
 
 pytestmark = pytest.mark.fuse
 
@@ -76,7 +77,8 @@ def test_df_of_the_storage_root_sums_the_top_level_folders(emulator_factory, mak
     whole = mount_fs(server, None).path
     used, size, entries = statfs_used_bytes(whole)
     assert used == -(-stored // BLOCK) * BLOCK, "used = bytes stored, in whole blocks"
-    assert size >= 1 << 50 and entries == sum(s.files + s.folders for s in summaries) + 2
+    assert size == used + FREE_BYTES and entries == sum(s.files + s.folders for s in summaries) + 2
+    assert os.statvfs(whole).f_bavail * BLOCK == FREE_BYTES
     df = sh("df", "-B1", "--output=used,size", str(whole)).stdout.splitlines()[1].split()
     assert [int(v) for v in df] == [used, size]
     du = int(sh("du", "-sb", str(whole)).stdout.split()[0])
