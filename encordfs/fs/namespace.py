@@ -60,6 +60,7 @@ class NamespaceOps:
         if file is None:
             await self._may_drop(node, "delete")
             await self._delete_item(node)
+            node.extra["unlinked"] = True  # fds still open read it; fstat says nlink 0
             return
         async with file.lock:
             if node.kind is not Kind.PENDING:  # the server has a version of it: the node's item

@@ -108,6 +108,7 @@ class Working:
 
     staged: StagedFile
     dirty: bool = True
+    lost: str | None = None  # a write failed (a full cache disk): what the copy holds is not what was written
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,12 @@ class PendingFile:
         if isinstance(state, Journaled):
             return state.last_error
         return None
+
+    @property
+    def unlinked_here(self) -> bool:
+        """The user deleted it (fds still open read it): no link is left."""
+        state = self.state
+        return isinstance(state, Gone) or (isinstance(state, Uploading) and state.unlinked)
 
     @property
     def upload_coming(self) -> bool:

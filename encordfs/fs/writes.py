@@ -27,7 +27,7 @@ from encordfs.fs.errors import FsError, errno_for
 from encordfs.fs.filetypes import is_temporary_name, judge_name
 from encordfs.fs.inodes import ROOT_INO, Kind, Node
 from encordfs.fs.options import MountOptions, UploadMode
-from encordfs.fs.staging import NotPending, PendingUpload, StagedFile
+from encordfs.fs.staging import NotPending, PendingUpload, StagedFile, StagingFull
 from encordfs.fs.upload_state import Failed, Gone, Journaled, Landed, Local, PendingFile, Phase, Target, Uploading, Working
 from encordfs.fs.local_names import is_local_only
 from encordfs.fs.locations import refuse_private_write
@@ -123,6 +123,8 @@ class WriteOps:
         newest = file.newest
         if newest is not None:
             return newest.size
+        if file.data is not None and not file.data.closed:
+            return file.data.size()
         state = file.state
         if isinstance(state, Landed) and state.item.file_size is not None:
             return state.item.file_size
@@ -222,7 +224,11 @@ class WriteOps:
             working = await self._working_copy(file, keep_content=True)
             working.dirty = True
             file.mtime_ns = time.time_ns()
-            return working.staged.pwrite(data, offset)
+            try:
+                return working.staged.pwrite(data, offset)
+            except StagingFull as exc:
+                working.lost = str(exc)  # close() must not journal a file with a hole in it
+                raise
 
     async def _truncate_file(self, file: PendingFile, size: int) -> None:
         async with file.lock:
@@ -244,8 +250,8 @@ class WriteOps:
         """An open fd of the newest journaled version's data (kept open: the journal may delete
         the file once its upload lands, and reads in flight must still see it)."""
         newest = file.newest
-        if newest is None:
-            return file.data if isinstance(file.state, Gone) else None
+        if newest is None:  # landed, or unlinked: the bytes last opened are still the file's
+            return file.data
         if file.data is not None and file.data.id == newest.id:
             return file.data
         if file.data is not None:
@@ -287,13 +293,16 @@ class WriteOps:
             if isinstance(file.state, Gone) or self._local_only(file.target.title):
                 working.dirty = False  # unlinked while open, or a scratch file: nothing of it is uploaded
                 return
+            if working.lost is not None:
+                self._refused(file)
+                raise FsError(errno.ENOSPC, f"{file.target.title!r} was not saved: {working.lost}")
             try:
                 record = await self.uploader.commit(
                     working.staged, file.target, replaces=file.replaces, supersedes=file.superseded_by_commit,
                     client_metadata=file.metadata,
                 )
-            except FsError:
-                self._refused(file)
+            except (FsError, StagingFull):
+                self._refused(file)  # a new file leaves no entry behind; a rewrite is what it was
                 raise
             if record is None:  # an empty media file: a placeholder until written
                 working.dirty = False
