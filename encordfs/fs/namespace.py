@@ -8,26 +8,19 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import MutableMapping
 from uuid import UUID
 
+from encordfs.fs.base import FsBase
 from encordfs.fs.errors import FsError
 from encordfs.fs.inodes import Kind, Node
-from encordfs.fs.options import MountOptions
-from encordfs.fs.upload_state import PendingFile, Target
+from encordfs.fs.upload_state import Target
 from encordfs.fs.writer import refuse_unstorable_name
-from encordfs.storage.interface import Storage
 
 log = logging.getLogger(__name__)
 
 
-class NamespaceOps:
+class NamespaceOps(FsBase):
     """unlink and rename (and the dataset-link check every delete or replace goes through)."""
-
-    storage: Storage
-    options: MountOptions
-    _files: dict[int, PendingFile]
-    _renamed_away: MutableMapping[tuple[UUID, str], str | None]
 
     async def _may_drop(self, node: Node, doing: str) -> None:
         """Deleting or replacing an item loses nothing unless datasets use it."""

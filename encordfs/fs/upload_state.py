@@ -28,7 +28,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Union
 from uuid import UUID
 
 import trio
@@ -98,7 +97,7 @@ class Gone:
     pass
 
 
-State = Union[Local, Journaled, Uploading, Failed, Landed, Gone]
+State = Local | Journaled | Uploading | Failed | Landed | Gone
 
 
 @dataclass

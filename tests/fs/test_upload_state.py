@@ -15,7 +15,7 @@ from encordfs.fs.errors import FsError
 from encordfs.fs.inodes import ROOT_INO, Kind, Node
 from encordfs.fs.staging import PendingUpload
 from encordfs.fs.upload_state import Failed, Gone, Journaled, Landed, PendingFile, Phase, Target, Uploading
-from encordfs.storage.errors import Forbidden, ServerError
+from encordfs.storage.errors import Forbidden
 from encordfs.wire.enums import StorageItemType
 
 from .fake_storage import FakeStorage
@@ -66,7 +66,7 @@ async def test_failures_transient_then_permanent() -> None:
     file.committed(record())
     file.begin_upload()
     outcome = file.upload_failed("HTTP 503", permanent=False, limit=3)
-    assert outcome.retry_in is not None and 1.0 <= outcome.retry_in and file.phase is Phase.RETRY_WAIT
+    assert outcome.retry_in is not None and outcome.retry_in >= 1.0 and file.phase is Phase.RETRY_WAIT
     assert not file.upload_coming, "a file waiting to retry does not hold up getfattr"
     file.begin_upload()
     file.upload_failed("HTTP 503", permanent=False, limit=3)
@@ -81,7 +81,7 @@ async def test_failures_transient_then_permanent() -> None:
     assert file.unlinked() and isinstance(file.state, Gone), "rm discards a failed file"
 
 
-async def test_a_refused_upload_fails_for_good_stays_readable_and_rm_discards_it(storage, staging, nursery) -> None:  # noqa: F811
+async def test_a_refused_upload_fails_for_good_stays_readable_and_rm_discards_it(storage, staging, nursery) -> None:
     top = storage.add_folder("top")
     fs = make_fs(storage, staging, nursery, root=top)
     storage.fail_uploads, storage.upload_error = True, Forbidden("folder does not exist", status=403)
@@ -102,7 +102,7 @@ async def test_a_refused_upload_fails_for_good_stays_readable_and_rm_discards_it
     assert staging.pending() == [] and await ls(fs, ROOT_INO) == {} and storage.titles(top.uuid) == []
 
 
-async def test_transient_failures_back_off_then_give_up(storage, staging, nursery, monkeypatch) -> None:  # noqa: F811
+async def test_transient_failures_back_off_then_give_up(storage, staging, nursery, monkeypatch) -> None:
     monkeypatch.setattr(upload_state, "RETRY_BASE_SECONDS", 0.05)  # the backoff's shape, at a test's pace
     top = storage.add_folder("top")
     fs = make_fs(storage, staging, nursery, root=top, upload_retries=3)
@@ -125,7 +125,7 @@ async def test_transient_failures_back_off_then_give_up(storage, staging, nurser
     assert storage.titles(top.uuid) == ["later.txt"] and staging.pending() == []
 
 
-async def test_fsync_of_a_writer_uploads_and_reports_the_failure(storage, staging, nursery) -> None:  # noqa: F811
+async def test_fsync_of_a_writer_uploads_and_reports_the_failure(storage, staging, nursery) -> None:
     top = storage.add_folder("top")
     fs = make_fs(storage, staging, nursery, root=top)
     fh, _ = await fs.create(ROOT_INO, "now.txt", os.O_WRONLY | os.O_CREAT)
