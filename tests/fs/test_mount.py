@@ -331,7 +331,8 @@ def test_a_failed_upload_stays_pending_and_is_replayed_on_the_next_mount(emulato
         assert encordfs("unmount", str(first.path)).returncode == 0
         first.process.wait(timeout=60)
     assert [i.name for i in fs_root.list_items()] == []
-    assert f"pending uploads in {cache}: 1\n" in encordfs("status", "--cache-dir", str(cache)).stdout
+    status = encordfs("status", "--cache-dir", str(cache)).stdout
+    assert f"pending uploads in {cache}: 1\n" in status, status
     second = mount_fs(emulator, fs_root.uuid, cache_dir=cache)
     assert item_names(fs_root, ["kept.jpg"], timeout=20) == ["kept.jpg"], second.log()
     assert f"pending uploads in {cache}: 0\n" in encordfs("status", "--cache-dir", str(cache)).stdout
