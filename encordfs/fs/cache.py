@@ -96,3 +96,13 @@ class Caches:
     def forget_listing(self, dir_ino: int) -> None:
         self._changed(dir_ino)
         self.listings.pop(dir_ino, None)
+
+    def forget_dir(self, dir_ino: int) -> list[str]:
+        """Drop the directory's listing and its known-missing names (a refresh); the names that were
+        cached, so the kernel can be told to drop its entries for them too."""
+        listed = list(self.listings.get(dir_ino) or ())
+        missing = [name for d, name in list(self.negative) if d == dir_ino]
+        for name in missing:
+            self.negative.pop((dir_ino, name), None)
+        self.forget_listing(dir_ino)
+        return listed + missing

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from enum import Enum
+from typing import Iterator
 from uuid import UUID
 
 from encordfs.wire.models import ItemRecord, StorageFolder, StorageItem
@@ -122,6 +123,10 @@ class InodeTable:
 
     def get(self, ino: int) -> Node | None:
         return self._nodes[ino] if 0 <= ino < len(self._nodes) else None
+
+    def nodes(self) -> Iterator[Node]:
+        """Every live node, in inode order."""
+        return (node for node in self._nodes if node is not None)
 
     def by_key(self, key: Key) -> Node | None:
         ino = self._by_key.get(key)

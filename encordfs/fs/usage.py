@@ -36,6 +36,10 @@ class UsageCache:
         self._cached: tuple[float, Usage] | None = None
         self._lock = trio.Lock()
 
+    def forget(self) -> None:
+        """The next ``usage`` fetches again (a refresh of the mount's root)."""
+        self._cached = None
+
     async def usage(self) -> Usage:
         async with self._lock:  # concurrent callers wait for one fetch instead of starting theirs
             now = trio.current_time()

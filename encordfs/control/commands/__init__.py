@@ -1,0 +1,12 @@
+"""The commands that take paths inside a mount; each asks the mount serving the path (``client``)."""
+
+from __future__ import annotations
+
+import argparse
+
+from encordfs.control.commands import inspect, search
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    for module in (inspect, search):
+        module.register(subparsers)
