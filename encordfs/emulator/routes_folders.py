@@ -216,8 +216,8 @@ async def folder_summary(ctx: Ctx) -> Any:
 def _group_wire(row: Row) -> dict[str, Any]:
     return {
         "groupHash": row["group_hash"],
-        "name": f"group-{row['group_hash'][:8]}",
-        "description": "",
+        "name": row["name"],
+        "description": row["description"],
         "createdAt": timestamp(row["created_at"]).isoformat(),
         "isSameOrganisation": True,
         "userRole": row["user_role"],
@@ -234,6 +234,9 @@ async def add_groups(ctx: Ctx) -> Any:
     data = ctx.json()
     groups = uuid_list(data, "groupHashList")
     role = parse_enum("userRole", required(data, "userRole"), StorageUserRole)
+    unknown = [g for g in groups if ctx.store.org_group(g) is None]
+    if unknown:
+        raise BadRequest(f"groupHashList: no group {', '.join(unknown)} in the organisation")
     now = time.time()
     with ctx.store.tx() as db:
         for group in groups:

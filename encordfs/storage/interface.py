@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, Protocol, Sequence
 from uuid import UUID
 
-from encordfs.storage.models import FolderGroup, ItemSummary, ReencodeState
+from encordfs.storage.models import FolderGroup, ItemSummary, OrgGroup, ReencodeState
 from encordfs.storage.queries import ItemQuery
 from encordfs.wire.enums import StorageItemType, StorageUserRole
 from encordfs.wire.models import FolderSummary, Json, StorageFolder, StorageItem, UploadJobState
@@ -109,6 +109,8 @@ class CommandStorage(Storage, Protocol):
         ...
 
     async def item_summary(self, item: StorageItem) -> ItemSummary: ...
+
+    async def list_org_groups(self) -> list[OrgGroup]: ...
 
     async def list_groups(self, folder: UUID) -> list[FolderGroup]: ...
 

@@ -95,6 +95,25 @@ class FolderGroup:
 
 
 @dataclass(frozen=True)
+class OrgGroup:
+    """A user group of the organisation (what folders can be shared with)."""
+
+    group_hash: UUID
+    name: str
+    description: str
+    created_at: datetime
+
+    @classmethod
+    def from_wire(cls, data: Json) -> "OrgGroup":
+        return cls(
+            group_hash=UUID(str(_get(data, "group_hash"))),
+            name=_get(data, "name") or "",
+            description=_get(data, "description") or "",
+            created_at=parse_datetime(_get(data, "created_at")),
+        )
+
+
+@dataclass(frozen=True)
 class ReencodeState:
     status: ReencodeStatus
     result: Any = None
