@@ -138,6 +138,15 @@ class FolderApi:
         page = await self._transport.call("GET", "user/current-organisation/groups", operation="list organisation groups")
         return [OrgGroup.from_wire(g) for g in results_of(page, "list organisation groups")]
 
+    async def create_org_group(self, name: str, description: str = "") -> OrgGroup:
+        """A new user group of the organisation (the SDK's ``create_group``). Not retried after
+        an ambiguous failure: a second group would be made."""
+        data = await self._transport.call(
+            "POST", "organisation/groups", operation="create group", body={"name": name, "description": description},
+            idempotent=False,
+        )
+        return OrgGroup.from_wire(data)
+
     async def list_groups(self, folder: UUID) -> list[FolderGroup]:
         page = await self._transport.call("GET", f"storage/folders/{folder}/groups", operation="list groups")
         return [FolderGroup.from_wire(g) for g in results_of(page, "list groups")]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from encordfs.control.commands import access, inspect, search
+from encordfs.control.commands import access, inspect, reencode, search
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    for module in (inspect, search, access):
+    for module in (inspect, search, access, reencode):
         module.register(subparsers)
