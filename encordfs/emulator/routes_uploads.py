@@ -16,6 +16,7 @@ from encordfs.wire.models import UploadSignedUrl
 
 from .api_errors import BadRequest, Forbidden
 from .context import Ctx, api
+from .external_files import as_data_items
 from .ingest import JobSource, MalformedJob, validate_items
 from .jobs import advance, cancel, create_job
 from .pages import single_page
@@ -66,8 +67,13 @@ async def start_job(ctx: Ctx) -> Any:
     items = data.get("dataItems") if data.get("dataItems") is not None else data.get("externalFiles")
     if items is None:
         raise BadRequest("one of dataItems or externalFiles is required")
-    if data.get("externalFiles") is not None and integration is None:
-        raise BadRequest("externalFiles needs an integrationHash")
+    if data.get("dataItems") is None:
+        if integration is None:
+            raise BadRequest("externalFiles needs an integrationHash")
+        try:
+            items = as_data_items(items)
+        except MalformedJob as exc:
+            raise BadRequest(str(exc)) from None
     integration_dir = None
     if integration is not None:
         integration_dir = ctx.emulator.settings.integrations.get(integration)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, Protocol, Sequence
 from uuid import UUID
 
-from encordfs.storage.models import FolderGroup, ItemSummary, OrgGroup, ReencodeState
+from encordfs.storage.models import FolderGroup, Integration, ItemSummary, OrgGroup, ReencodeState
 from encordfs.storage.queries import ItemQuery
 from encordfs.wire.enums import StorageItemType, StorageUserRole
 from encordfs.wire.models import FolderSummary, Json, StorageFolder, StorageItem, UploadJobState
@@ -121,6 +121,10 @@ class CommandStorage(Storage, Protocol):
     async def reencode_videos(self, items: list[UUID], process_title: str, *, force_full_reencoding: bool = False) -> UUID: ...
 
     async def reencode_status(self, process: UUID) -> ReencodeState: ...
+
+    async def get_items(self, items: Iterable[UUID], *, sign_urls: bool = False) -> list[StorageItem]: ...
+
+    async def list_integrations(self, *, titles: Iterable[str] = (), uuids: Iterable[UUID] = ()) -> list[Integration]: ...
 
     async def add_private_data(
         self, folder: UUID, integration: UUID, *, items: dict[str, list[Json]] | None = None,

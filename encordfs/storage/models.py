@@ -114,6 +114,18 @@ class OrgGroup:
 
 
 @dataclass(frozen=True)
+class Integration:
+    """A cloud integration (a bucket Encord may read private data from)."""
+
+    uuid: UUID
+    title: str
+
+    @classmethod
+    def from_wire(cls, data: Json) -> "Integration":
+        return cls(uuid=UUID(str(_get(data, "integration_uuid"))), title=_get(data, "title") or "")
+
+
+@dataclass(frozen=True)
 class ReencodeState:
     status: ReencodeStatus
     result: Any = None

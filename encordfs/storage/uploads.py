@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator, Sequence
+from typing import Any, Awaitable, Callable, Iterable, Iterator, Sequence
 from uuid import UUID
 
 import httpx
@@ -25,7 +25,7 @@ import trio
 from encordfs.storage.coalesce import Coalescer
 from encordfs.storage.errors import Forbidden, InvalidArgument, ServerError, StorageError, UploadFailed
 from encordfs.storage.folders import AMBIGUOUS_FAILURES
-from encordfs.storage.models import ItemSummary
+from encordfs.storage.models import Integration, ItemSummary
 from encordfs.storage.pages import results_of
 from encordfs.storage.transport import Transport
 from encordfs.storage.upload_payloads import (
@@ -212,6 +212,14 @@ class UploadApi:
         )
         idempotent = items is not None and skip_duplicate_urls
         return await self._start_job(folder, body, idempotent=idempotent)
+
+    async def list_integrations(self, *, titles: Iterable[str] = (), uuids: Iterable[UUID] = ()) -> list[Integration]:
+        """Cloud integrations you can use (the SDK's ``get_cloud_integrations``), optionally only
+        those with these exact titles or UUIDs."""
+        params = [("filterIntegrationUuids", str(u)) for u in uuids] + [("filterIntegrationTitles", t) for t in titles]
+        params.append(("includeOrgAccess", "False"))
+        data = await self._transport.call("GET", "cloud-integrations", operation="list integrations", params=params)
+        return [Integration.from_wire(i) for i in (data or {}).get("result") or ()]
 
     async def upload_job_state(self, folder: UUID, job: UUID, *, timeout_seconds: int = JOB_POLL_SECONDS) -> UploadJobState:
         """One long poll of an upload job (the server holds it until done or its own cap)."""

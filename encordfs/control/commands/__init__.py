@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from encordfs.control.commands import access, inspect, reencode, search
+from encordfs.control.commands import access, imports, inspect, reencode, search
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    for module in (inspect, search, access, reencode):
+    for module in (inspect, search, access, reencode, imports):
         module.register(subparsers)
