@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from encordfs.control.commands import access, imports, inspect, reencode, search
+from encordfs.control.commands import access, groups, imports, inspect, reencode, search
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    for module in (inspect, search, access, reencode, imports):
+    for module in (inspect, search, access, reencode, imports, groups):
         module.register(subparsers)
