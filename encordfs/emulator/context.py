@@ -27,6 +27,7 @@ class Settings:
     integrations: dict[str, Path] = field(default_factory=dict)
     job_delay_seconds: float = 0.0
     reencode_delay_seconds: float = 0.0
+    recursive_summaries: bool = False  # folder summaries count everything below, not direct contents
     unique_folder_names: bool = False
     max_poll_seconds: float = 20.0
 
