@@ -65,7 +65,10 @@ def call(socket_path: Path, op: str, args: Json, on_progress: Progress | None = 
     """Send one request and return its result; each progress line goes to ``on_progress`` as it
     arrives (so a search prints its first page at once). Raises ControlError on an error line."""
     with _connect(socket_path) as sock:
-        sock.sendall(protocol.request(op, args))
+        try:
+            sock.sendall(protocol.request(op, args))
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # a refusal may have closed the socket before our request got in: read why
         with sock.makefile("rb") as replies:
             while True:
                 line = replies.readline(protocol.MAX_LINE + 1)
