@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from encordfs.control import client
+from encordfs.control.protocol import ControlError
 from encordfs.emulator import mediagen
 
 from .cli_helpers import cli_fails, cli_json, cli_ok, wait_for_control
@@ -64,3 +66,12 @@ def test_group_create_errors(emulator: Any, fs_root: Any, mount_fs: Any, tmp_pat
     failed = cli_fails("group", "create", str(mounted.path / "bad"), "--dicom-series", str(frame))
     assert failed.startswith("encordfs group create: ") and "upload job" in failed
     assert not (mounted.path / "bad").exists()
+
+
+def test_the_mount_never_reads_through_itself(emulator: Any, fs_root: Any, mount_fs: Any, tmp_path: Path) -> None:
+    """A request naming a file inside the mount itself is refused (reading it would deadlock)."""
+    mounted = mount_fs(emulator, fs_root.uuid)
+    target = wait_for_control(mounted.path)
+    shutil.copyfile(mediagen.png(tmp_path / "p.png"), mounted.path / "p.png")
+    with pytest.raises(ControlError, match="inside this mount"):
+        client.call(target.socket, "group-create", {"path": "g", "kind": "image-group", "files": [str(mounted.path / "p.png")]})

@@ -121,6 +121,18 @@ def test_search_of_a_subfolder_and_errors(tree: dict[str, Any], emulator: Any, m
     assert "No such file" in cli_fails("search", str(mounted.path / "nope"), "--name", "x")
 
 
+def test_search_from_the_storage_root(tree: dict[str, Any], emulator: Any, mount_fs: Any) -> None:
+    """A mount of the whole storage: the top-level folders are searched in turn, paths start at them."""
+    mounted = mount_fs(emulator, None)
+    wait_for_control(mounted.path)
+    top = mounted.path / tree["root"].name
+    found = search_paths(mounted.path, "--name", "kitten", "--recursive")  # other tests' trees have one too
+    assert top / "sub" / "kitten.jpg" in found
+    assert uuid_at(top / "sub" / "kitten.jpg") == str(tree["uuids"]["kitten.jpg"])
+    assert all(p.name == "kitten.jpg" and p.parent.name == "sub" for p in found)
+    assert "holds only folders (add --recursive)" in cli_fails("search", str(mounted.path), "--name", "kitten")
+
+
 BIG = 20_000  # 100,000 in the measurement of docs/usage.md; 20,000 keep the suite fast
 
 

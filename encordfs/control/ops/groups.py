@@ -25,13 +25,15 @@ if TYPE_CHECKING:
 KINDS = ("image-group", "image-sequence", "dicom-series")
 
 
-def _files(args: Json) -> list[Path]:
+def _files(args: Json, mountpoint: Path) -> list[Path]:
     files = [Path(str(f)) for f in args.get("files") or ()]
     if not files:
         raise ControlError("name the files of the group", errno.EINVAL)
     for file in files:
         if not file.is_absolute():
             raise ControlError(f"{file}: the mount needs absolute paths", errno.EINVAL)
+        if file.is_relative_to(mountpoint):  # reading it here would wait on ourselves
+            raise ControlError(f"{file}: inside this mount (copy it out first, as encordfs group create does)", errno.EINVAL)
         if not file.is_file():
             raise ControlError(f"{file}: not a regular file", errno.ENOENT if not file.exists() else errno.EINVAL)
         if not os.access(file, os.R_OK):
@@ -65,7 +67,7 @@ async def group_create(fs: "Filesystem", args: Json, emit: Emit) -> Json:
             raise
     else:
         raise ControlError(f"{shown(path)}: already exists", errno.EEXIST)
-    files = _files(args)
+    files = _files(args, fs.options.mountpoint)
     await emit({"uploading": len(files)})
     storage = storage_of(fs)
     if kind == "dicom-series":
