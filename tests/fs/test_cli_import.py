@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from encordfs.control import client
 from encordfs.emulator import mediagen
 
 from .cli_helpers import cli, cli_fails, cli_json, cli_ok, wait_for_control
@@ -83,3 +84,24 @@ def test_import_errors(emulator: Any, fs_root: Any, mount_fs: Any, tmp_path: Pat
     assert "is not JSON" in cli_fails("import", str(mounted.path), "--integration", "bucket", "--manifest", str(tmp_path / "bad.json"))
     assert "--integration and --manifest are required" in cli_fails("import", str(mounted.path))
     assert cli_ok("import", "--help").startswith("usage: encordfs import")
+
+
+def test_a_slow_import_streams_its_progress(emulator_factory: Any, make_sdk_client: Any, mount_fs: Any, tmp_path: Path) -> None:
+    """With per-unit processing time (``--job-unit-seconds``) the import reports units done as
+    they go, then what it added."""
+    bucket, integration = tmp_path / "slow-bucket", str(uuid.uuid4())
+    bucket.mkdir()
+    server = emulator_factory("--integration", f"{integration}={bucket}", "--job-unit-seconds", "0.5")
+    folder = make_sdk_client(server).create_storage_folder("slow")
+    for i in range(5):
+        (bucket / f"n{i}.txt").write_text(f"note {i}\n")
+    spec = {"text": [{"objectUrl": f"n{i}.txt"} for i in range(5)]}
+    mounted = mount_fs(server, folder.uuid)
+    target = wait_for_control(mounted.path)
+    seen: list[dict[str, Any]] = []
+    answer = client.call(target.socket, "import", {"path": "", "integration": "slow-bucket", "manifest": spec,
+                                                   "ignore_errors": True, "wait": True}, seen.append)
+    done = [p["done"] for p in seen if "done" in p]
+    assert len(done) >= 2 and done == sorted(done) and done[-1] < 5, seen
+    assert answer["status"] == "DONE" and answer["done"] == 5 and len(answer["added"]) == 5
+    assert sorted(i.name for i in folder.list_items()) == [f"n{i}.txt" for i in range(5)]

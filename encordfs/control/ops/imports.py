@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from encordfs.fs.core import Filesystem
     from encordfs.fs.inodes import Node
 
-POLL_SECONDS = 5  # one long poll: the server answers as soon as the job ends
+POLL_SECONDS = 1  # one long poll (answered as soon as the job ends); a progress line after each
 
 
 async def _integration(storage: CommandStorage, wanted: str) -> UUID:
