@@ -34,6 +34,10 @@ def test_a_dicom_series_reads_back_byte_for_byte(emulator: Any, fs_root: Any, mo
         assert (mounted.path / "scan" / original.name).read_bytes() == original.read_bytes()
     with pytest.raises(OSError):
         (mounted.path / "scan" / "extra.dcm").write_bytes(b"x")  # read-only
+    assert cli_json("info", str(mounted.path / "scan"))["frames"][0]["name"] == slices[0].name
+    frame = cli_json("info", str(mounted.path / "scan" / slices[0].name))
+    assert frame["type"] == "dicomFile" and frame["size"] == slices[0].stat().st_size
+    assert frame["media"]["dicom_series_uid"] == cli_json("info", str(mounted.path / "scan"))["media"]["dicom_series_uid"]
 
 
 def test_image_groups_and_sequences_from_files_in_the_mount(emulator: Any, fs_root: Any, mount_fs: Any, tmp_path: Path) -> None:

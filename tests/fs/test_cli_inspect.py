@@ -16,7 +16,7 @@ from .cli_helpers import cli_fails, cli_json, cli_ok, wait_for_control
 
 pytestmark = pytest.mark.fuse
 
-PATH_COMMANDS = ("info", "refresh", "search")
+PATH_COMMANDS = ("info", "refresh", "search", "access", "reencode", "import", "group")
 
 
 def test_version_and_help_list_every_command() -> None:

@@ -45,12 +45,13 @@ def folder_uuid(node: Node, path: str) -> Any:
     return node.uuid
 
 
-async def item_at(fs: "Filesystem", path: str) -> StorageItem:
-    """The uploaded item at ``path`` (a file or a multi-file item); ControlError otherwise."""
+async def item_at(fs: "Filesystem", path: str, *, frames: bool = False) -> StorageItem:
+    """The uploaded item at ``path`` (a file or a multi-file item; with ``frames``, a file of
+    one too); ControlError otherwise."""
     node = await fs.resolve_path(path)
     if node.kind is Kind.PENDING:
         raise ControlError(f"{shown(path)}: not uploaded yet (see encordfs status)", errno.EAGAIN)
-    if node.item is None or node.kind is Kind.FRAME:
+    if node.item is None or (node.kind is Kind.FRAME and not frames):
         raise ControlError(f"{shown(path)}: not a storage item", errno.EISDIR if node.kind.is_dir else errno.EINVAL)
     return node.item
 

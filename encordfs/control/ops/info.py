@@ -26,7 +26,7 @@ async def info(fs: "Filesystem", args: Json, emit: Emit) -> Json:
         folder = await storage.get_folder(node.uuid)
         summary = await storage.folder_summary(node.uuid)
         return {**folder_json(folder), "path": path, "summary": asdict(summary)}
-    item = await item_at(fs, path)
+    item = await item_at(fs, path, frames=True)
     fresh = await storage.get_item(item.uuid)
     summary = await storage.item_summary(fresh)
     answer = {**item_json(fresh), "path": path}
