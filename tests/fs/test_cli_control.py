@@ -42,6 +42,14 @@ def test_ping_reaches_the_mount_serving_a_path(emulator: Any, fs_root: Any, moun
     assert unknown.value.errno == errno.ENOSYS
 
 
+def test_a_background_mount_answers_as_soon_as_mount_returns(emulator: Any, fs_root: Any, mount_fs: Any) -> None:
+    """``encordfs mount`` (forking) returns once the mount answers; its control socket is up by then."""
+    mounted = mount_fs(emulator, fs_root.uuid, daemon=True)
+    target = client.find_mount(mounted.path)
+    assert target.socket.exists()
+    assert client.call(target.socket, "ping", {})["root"] == str(fs_root.uuid)
+
+
 def test_the_socket_is_the_owners_only(emulator: Any, fs_root: Any, mount_fs: Any) -> None:
     mounted = mount_fs(emulator, fs_root.uuid)
     target = wait_for_control(mounted.path)
