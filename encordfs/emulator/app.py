@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from . import routes_admin, routes_blobs, routes_folders, routes_items, routes_uploads, routes_user
+from . import routes_admin, routes_blobs, routes_folders, routes_groups, routes_integrations, routes_items, routes_uploads, routes_user
 from .api_errors import ApiError
 from .context import Emulator, Settings
 from .faults import FaultConfig, FaultMiddleware
@@ -57,6 +57,8 @@ def build_app(emulator: Emulator, faults: FaultConfig | None = None, request_log
             *routes_items.routes,
             *routes_uploads.routes,
             *routes_user.routes,
+            *routes_groups.routes,
+            *routes_integrations.routes,
             *routes_blobs.routes,
             *routes_admin.routes,
         ],

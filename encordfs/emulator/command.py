@@ -42,7 +42,11 @@ def register(sub: Any) -> None:
         help="serve DIR as the bucket of integration UUID for private-data imports (repeatable)",
     )
     serve.add_argument("--job-delay", type=float, default=0.0, metavar="SECONDS", help="keep upload jobs PENDING this long")
+    serve.add_argument("--job-unit-seconds", type=float, default=0.0, metavar="SECONDS",
+                       help="each unit of an upload job takes this long; polls show the progress")
     serve.add_argument("--reencode-delay", type=float, default=0.0, metavar="SECONDS")
+    serve.add_argument("--recursive-summaries", action="store_true",
+                       help="folder summaries count everything below a folder (default: its direct contents)")
     serve.add_argument("--max-poll-seconds", type=float, default=20.0, help="longest hold of an upload-job long poll")
     serve.add_argument("--unique-folder-names", action="store_true", help="409 on a duplicate folder name under one parent")
     for name, (flag, kind, text) in FAULT_FLAGS.items():
@@ -90,7 +94,9 @@ def run_serve(args: argparse.Namespace) -> int:
     settings = Settings(
         integrations=_integrations(args.integration),
         job_delay_seconds=args.job_delay,
+        job_unit_seconds=args.job_unit_seconds,
         reencode_delay_seconds=args.reencode_delay,
+        recursive_summaries=args.recursive_summaries,
         unique_folder_names=args.unique_folder_names,
         max_poll_seconds=args.max_poll_seconds,
     )

@@ -27,7 +27,9 @@ class Settings:
 
     integrations: dict[str, Path] = field(default_factory=dict)
     job_delay_seconds: float = 0.0
+    job_unit_seconds: float = 0.0  # each unit of an upload job takes this long (after the delay)
     reencode_delay_seconds: float = 0.0
+    recursive_summaries: bool = False  # folder summaries count everything below, not direct contents
     unique_folder_names: bool = False
     max_poll_seconds: float = 20.0
 

@@ -77,6 +77,12 @@ CREATE TABLE IF NOT EXISTS reencodes (
     result TEXT NOT NULL,
     ready_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS org_groups (
+    group_hash TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS folder_groups (
     folder TEXT NOT NULL,
     group_hash TEXT NOT NULL,
@@ -342,4 +348,12 @@ class Store:
 
     # ---- groups -----------------------------------------------------------------------------
     def folder_groups(self, folder: str) -> list[Row]:
-        return self.query("SELECT * FROM folder_groups WHERE folder=? ORDER BY created_at, group_hash", (folder,))
+        return self.query(
+            "SELECT f.*, g.name, g.description FROM folder_groups f JOIN org_groups g USING (group_hash) "
+            "WHERE f.folder=? ORDER BY f.created_at, f.group_hash", (folder,))
+
+    def org_groups(self) -> list[Row]:
+        return self.query("SELECT * FROM org_groups ORDER BY created_at, group_hash")
+
+    def org_group(self, group_hash: str) -> Row | None:
+        return self.one("SELECT * FROM org_groups WHERE group_hash=?", (group_hash,))

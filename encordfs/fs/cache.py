@@ -128,3 +128,13 @@ class Caches:
         for key in [k for k in self.found_names if k[0] == dir_ino]:
             self.found_names.pop(key, None)
         self._last.pop(dir_ino, None)
+
+    def forget_dir(self, dir_ino: int) -> list[str]:
+        """Drop the directory's listing and its known-missing names (a refresh); the names that were
+        cached, so the kernel can be told to drop its entries for them too."""
+        listed = list(self.listings.get(dir_ino) or ())
+        missing = [name for d, name in list(self.negative) if d == dir_ino]
+        for name in missing:
+            self.negative.pop((dir_ino, name), None)
+        self.forget_listing(dir_ino)
+        return listed + missing

@@ -411,6 +411,31 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
                 raise FsError(exc.errno, f"{path}: {part!r}: {os.strerror(exc.errno)}") from exc
         return await self._loaded(node)
 
+    async def title_group(self, dir_node: Node, title: str) -> dict[UUID, str]:
+        """The names of a directory's entries titled exactly ``title``, by UUID (one search, as a
+        lookup of that name makes; the entries' nodes are made too). For naming search results."""
+        found = [f for f in await self._search(dir_node, title or None) if f.candidate.title == title]
+        by_candidate = {f.candidate: f for f in found}
+        named: dict[UUID, str] = {}
+        for name, candidate in names.assign_names(by_candidate):
+            self._node_for(by_candidate[candidate], dir_node.ino)
+            named[candidate.uuid] = name
+        return named
+
+    async def folder_listing(self, dir_node: Node) -> dict[str, int]:
+        """A folder's complete listing (name -> inode), from the cache or fetched now (as ``ls``
+        would, and cached the same way). For naming many search results of one folder at once."""
+        listing = self.caches.listing(dir_node.ino)
+        if listing is None:
+            await self._walk.wait_for(dir_node.ino)
+            listing = self.caches.listing(dir_node.ino)
+        if listing is None:
+            version = self.caches.version(dir_node.ino)
+            entries = [entry async for entry in self._folder_entries(dir_node)]
+            self._store_listing(dir_node.ino, entries, version)
+            listing = {e.name: e.ino for e in entries}
+        return listing
+
     # --- metadata ------------------------------------------------------------------------------
 
     async def lookup(self, parent: int, name: str) -> Attrs:
@@ -499,6 +524,10 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         if not filetypes.may_truncate(item_type, size):
             kind = item_type.value if item_type is not None else "file"
             raise FsError(errno.ENOTSUP, f"{title!r}: an empty {kind} cannot be an Encord item; only text may be empty")
+
+    def forget_usage(self) -> None:
+        """``df`` asks the server again next time (a refresh of the root)."""
+        self._usage.forget()
 
     async def statfs(self) -> FsStats:
         """Used = the bytes stored under the root (folder summaries). Encord has no quota to

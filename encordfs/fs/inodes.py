@@ -8,6 +8,7 @@ Files being written get a number at create and keep it when their upload gives t
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -123,6 +124,10 @@ class InodeTable:
 
     def get(self, ino: int) -> Node | None:
         return self._nodes[ino] if 0 <= ino < len(self._nodes) else None
+
+    def nodes(self) -> Iterator[Node]:
+        """Every live node, in inode order."""
+        return (node for node in self._nodes if node is not None)
 
     def by_key(self, key: Key) -> Node | None:
         ino = self._by_key.get(key)

@@ -95,6 +95,37 @@ class FolderGroup:
 
 
 @dataclass(frozen=True)
+class OrgGroup:
+    """A user group of the organisation (what folders can be shared with)."""
+
+    group_hash: UUID
+    name: str
+    description: str
+    created_at: datetime
+
+    @classmethod
+    def from_wire(cls, data: Json) -> OrgGroup:
+        return cls(
+            group_hash=UUID(str(_get(data, "group_hash"))),
+            name=_get(data, "name") or "",
+            description=_get(data, "description") or "",
+            created_at=parse_datetime(_get(data, "created_at")),
+        )
+
+
+@dataclass(frozen=True)
+class Integration:
+    """A cloud integration (a bucket Encord may read private data from)."""
+
+    uuid: UUID
+    title: str
+
+    @classmethod
+    def from_wire(cls, data: Json) -> Integration:
+        return cls(uuid=UUID(str(_get(data, "integration_uuid"))), title=_get(data, "title") or "")
+
+
+@dataclass(frozen=True)
 class ReencodeState:
     status: ReencodeStatus
     result: Any = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,7 +26,7 @@ import trio
 from encordfs.storage.coalesce import Coalescer
 from encordfs.storage.errors import Forbidden, InvalidArgument, NotFound, ServerError, StorageError, UploadFailed
 from encordfs.storage.folders import AMBIGUOUS_FAILURES
-from encordfs.storage.models import ItemSummary
+from encordfs.storage.models import Integration, ItemSummary
 from encordfs.storage.pages import results_of
 from encordfs.storage.transport import Transport
 from encordfs.storage.upload_payloads import (
@@ -217,6 +217,14 @@ class UploadApi:
         job = await self._start_job(folder, body, idempotent=idempotent)
         assert isinstance(job, UUID)  # without placeholders to watch, the answer is the job
         return job
+
+    async def list_integrations(self, *, titles: Iterable[str] = (), uuids: Iterable[UUID] = ()) -> list[Integration]:
+        """Cloud integrations you can use (the SDK's ``get_cloud_integrations``), optionally only
+        those with these exact titles or UUIDs."""
+        params = [("filterIntegrationUuids", str(u)) for u in uuids] + [("filterIntegrationTitles", t) for t in titles]
+        params.append(("includeOrgAccess", "False"))
+        data = await self._transport.call("GET", "cloud-integrations", operation="list integrations", params=params)
+        return [Integration.from_wire(i) for i in (data or {}).get("result") or ()]
 
     async def upload_job_state(self, folder: UUID, job: UUID, *, timeout_seconds: int = JOB_POLL_SECONDS) -> UploadJobState:
         """One long poll of an upload job (the server holds it until done or its own cap)."""

@@ -8,7 +8,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,21 +20,9 @@ from encordfs.control.protocol import ControlError
 from encordfs.control.registry import OPERATIONS, operation
 from encordfs.control.server import ControlServer
 
+from .cli_helpers import wait_for_control
+
 pytestmark = pytest.mark.fuse
-
-
-def wait_for_control(path: Path, timeout: float = 10.0) -> client.MountTarget:
-    """A foreground mount records its control socket a moment after it appears in /proc/mounts."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            target = client.find_mount(path)
-            if target.socket.exists():
-                return target
-        except ControlError:
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.05)
 
 
 def test_ping_reaches_the_mount_serving_a_path(emulator: Any, fs_root: Any, mount_fs: Any) -> None:
@@ -53,6 +40,14 @@ def test_ping_reaches_the_mount_serving_a_path(emulator: Any, fs_root: Any, moun
     with pytest.raises(ControlError) as unknown:
         client.call(target.socket, "no-such-op", {})
     assert unknown.value.errno == errno.ENOSYS
+
+
+def test_a_background_mount_answers_as_soon_as_mount_returns(emulator: Any, fs_root: Any, mount_fs: Any) -> None:
+    """``encordfs mount`` (forking) returns once the mount answers; its control socket is up by then."""
+    mounted = mount_fs(emulator, fs_root.uuid, daemon=True)
+    target = client.find_mount(mounted.path)
+    assert target.socket.exists()
+    assert client.call(target.socket, "ping", {})["root"] == str(fs_root.uuid)
 
 
 def test_the_socket_is_the_owners_only(emulator: Any, fs_root: Any, mount_fs: Any) -> None:

@@ -181,7 +181,9 @@ async def test_private_data_import_and_cancel(client):
 
 async def test_groups(client):
     folder = await new_folder(client)
-    group_a, group_b = uuid4(), uuid4()
+    made = [await client.create_org_group(f"team-{uuid4().hex[:6]}", "d") for _ in range(2)]
+    group_a, group_b = (g.group_hash for g in made)
+    assert {g.group_hash for g in await client.list_org_groups()} >= {group_a, group_b}
     await client.add_groups(folder.uuid, [group_a, group_b], StorageUserRole.USER)
     assert {g.group_hash: g.user_role for g in await client.list_groups(folder.uuid)} == {
         group_a: StorageUserRole.USER, group_b: StorageUserRole.USER}

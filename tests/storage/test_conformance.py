@@ -105,7 +105,7 @@ async def test_folder_calls_match_the_sdk(client, sdk, compare):
     await compare(lambda: sdk_sub.move_to_folder(None), lambda: _then_get(client.move_folders([sub.uuid], None), client.get_folder(sub.uuid)))
     await compare(lambda: sdk_sub.move_to_folder(root.uuid), lambda: _then_get(client.move_folders([sub.uuid], root.uuid), client.get_folder(sub.uuid)))
 
-    groups = [uuid4(), uuid4()]
+    groups = [(await client.create_org_group(f"g-{uuid4().hex[:6]}")).group_hash for _ in range(2)]
     await compare(lambda: sdk_root.add_group(groups, StorageUserRole.USER.value), lambda: client.add_groups(root.uuid, groups, StorageUserRole.USER))
     await compare(lambda: list(sdk_root.list_groups()), lambda: client.list_groups(root.uuid))
     await compare(lambda: sdk_root.remove_group(groups), lambda: client.remove_groups(root.uuid, groups))
