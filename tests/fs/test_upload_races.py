@@ -274,8 +274,6 @@ def _write(path: Path, data: bytes, flags: int) -> None:
         os.close(fd)
 
 
-@pytest.mark.xfail(strict=True, reason="a read right after an O_TRUNC rewrite of a file whose earlier version "
-                   "was read returns the earlier bytes cut to the new size (b'fir' for b'bab'): stale page cache")
 def test_a_read_after_an_o_trunc_rewrite_returns_the_new_bytes(emulator, fs_root, mount_fs) -> None:
     mounted = mount_fs(emulator, fs_root.uuid)
     stale = []
@@ -293,9 +291,6 @@ def test_a_read_after_an_o_trunc_rewrite_returns_the_new_bytes(emulator, fs_root
     assert stale == []
 
 
-@pytest.mark.xfail(strict=True, reason="a move to another folder under a new name during the upload: the item is "
-                   "moved, then renamed through its old folder (HTTP 400 not in folder); a later rename onto it "
-                   "fails EINVAL and the server keeps x.txt in the new folder")
 def test_a_move_with_a_new_name_during_the_upload_lands_and_can_be_renamed_onto(emulator, fs_root, mount_fs) -> None:
     mounted = mount_fs(emulator, fs_root.uuid)
     rounds = 12
