@@ -190,7 +190,7 @@ def stored_types() -> str:
         by_type.setdefault(item_type, []).append("." + ext)
     by_type[_TEXT].append("or any UTF-8 text")
     kinds = ", ".join(f"{_TYPE_WORDS[t]} ({' '.join(exts)})" for t, exts in by_type.items())
-    return f"it stores {kinds}; DICOM goes up as a series with the SDK"
+    return f"it stores {kinds}; DICOM goes up as a series: encordfs group create NAME --dicom-series FILE..."
 
 
 def unstorable_name_message(name: str) -> str:
