@@ -57,6 +57,8 @@ def _client_gone(exc: BaseException) -> bool:
 
 
 def _error_line(exc: Exception, op: str) -> bytes:
+    while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:  # a failure inside a handler's nursery
+        exc = exc.exceptions[0]
     if isinstance(exc, ControlError):
         return protocol.encode(exc.to_wire())
     if isinstance(exc, (FsError, StorageError, OSError)):

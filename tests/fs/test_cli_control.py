@@ -100,6 +100,15 @@ async def _count(fs: Any, args: protocol.Json, emit: Any) -> Any:
     return {"counted": int(args["to"]), "fs": fs}
 
 
+@operation("test-fail")
+async def _fail(fs: Any, args: protocol.Json, emit: Any) -> Any:
+    async def fail() -> None:
+        raise ControlError("it failed because of reasons", errno.EXDEV)
+
+    async with trio.open_nursery() as nursery:  # a failure from inside a nursery keeps its message
+        nursery.start_soon(fail)
+
+
 def _short_socket(tmp_path: Path) -> Path:
     return Path(f"/tmp/encordfs-test-{os.getpid()}-{tmp_path.name[-20:]}") / "c.sock"
 
@@ -111,6 +120,9 @@ async def test_progress_streams_before_the_result(tmp_path: Path) -> None:
         seen: list[int] = []
         result = await trio.to_thread.run_sync(lambda: client.call(path, "test-count", {"to": 3}, lambda p: seen.append(p["n"])))
         assert seen == [0, 1, 2] and result == {"counted": 3, "fs": "the-fs"}
+        with pytest.raises(ControlError) as failed:
+            await trio.to_thread.run_sync(lambda: client.call(path, "test-fail", {}))
+        assert (failed.value.message, failed.value.errno) == ("it failed because of reasons", errno.EXDEV)
         nursery.cancel_scope.cancel()
     assert not path.exists()
     path.parent.rmdir()
@@ -154,3 +166,4 @@ async def test_a_client_that_leaves_cancels_its_request(tmp_path: Path, caplog: 
 
 def teardown_module() -> None:
     OPERATIONS.pop("test-count", None)
+    OPERATIONS.pop("test-fail", None)
