@@ -48,7 +48,18 @@ async def _read_line(stream: trio.SocketStream) -> bytes:
     return data.split(b"\n", 1)[0]
 
 
+def _client_gone(exc: BaseException) -> bool:
+    """The caller closed its end (``| head``): an emit failed, maybe inside a handler's nursery."""
+    if isinstance(exc, (trio.BrokenResourceError, trio.ClosedResourceError)):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_client_gone(e) for e in exc.exceptions)
+    return False
+
+
 def _error_line(exc: Exception, op: str) -> bytes:
+    while isinstance(exc, ExceptionGroup) and len(exc.exceptions) == 1:  # a failure inside a handler's nursery
+        exc = exc.exceptions[0]
     if isinstance(exc, ControlError):
         return protocol.encode(exc.to_wire())
     if isinstance(exc, (FsError, StorageError, OSError)):
@@ -123,9 +134,10 @@ class ControlServer:
             log.debug("control %s %s", op, args)
             value = await handler(self.fs, args, self._emitter(stream))
             line = protocol.result(value)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            raise
         except Exception as exc:  # every failure goes back to the caller, never into the mount
+            if _client_gone(exc):
+                log.debug("control %s: the client went away", op)
+                return
             line = _error_line(exc, op)
         await stream.send_all(line)
 

@@ -84,14 +84,29 @@ _stopped_at: list[int] = []
 
 @operation("test-count")
 async def _count(fs: Any, args: protocol.Json, emit: Any) -> Any:
-    n = 0
-    try:
+    counted = [0]
+
+    async def count() -> None:  # in a nursery, as search emits: a closed client surfaces in a group
         for n in range(int(args["to"])):
+            counted[0] = n
             await emit({"n": n})
             await trio.sleep(float(args.get("pause", 0)))
+
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(count)
     finally:
-        _stopped_at.append(n)
+        _stopped_at.append(counted[0])
     return {"counted": int(args["to"]), "fs": fs}
+
+
+@operation("test-fail")
+async def _fail(fs: Any, args: protocol.Json, emit: Any) -> Any:
+    async def fail() -> None:
+        raise ControlError("it failed because of reasons", errno.EXDEV)
+
+    async with trio.open_nursery() as nursery:  # a failure from inside a nursery keeps its message
+        nursery.start_soon(fail)
 
 
 def _short_socket(tmp_path: Path) -> Path:
@@ -105,6 +120,9 @@ async def test_progress_streams_before_the_result(tmp_path: Path) -> None:
         seen: list[int] = []
         result = await trio.to_thread.run_sync(lambda: client.call(path, "test-count", {"to": 3}, lambda p: seen.append(p["n"])))
         assert seen == [0, 1, 2] and result == {"counted": 3, "fs": "the-fs"}
+        with pytest.raises(ControlError) as failed:
+            await trio.to_thread.run_sync(lambda: client.call(path, "test-fail", {}))
+        assert (failed.value.message, failed.value.errno) == ("it failed because of reasons", errno.EXDEV)
         nursery.cancel_scope.cancel()
     assert not path.exists()
     path.parent.rmdir()
@@ -121,7 +139,7 @@ async def test_a_peer_of_another_uid_is_refused(tmp_path: Path) -> None:
     path.parent.rmdir()
 
 
-async def test_a_client_that_leaves_cancels_its_request(tmp_path: Path) -> None:
+async def test_a_client_that_leaves_cancels_its_request(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = _short_socket(tmp_path)
     async with trio.open_nursery() as nursery:
         await nursery.start(ControlServer("the-fs", path).serve)
@@ -138,6 +156,7 @@ async def test_a_client_that_leaves_cancels_its_request(tmp_path: Path) -> None:
             while not _stopped_at:
                 await trio.sleep(0.01)
         assert _stopped_at[0] < 5000  # stopped when the client left, not after 10,000 lines
+        assert "unexpected error" not in caplog.text
         with trio.fail_after(5):  # the server is still fine and answers the next request
             answer = await trio.to_thread.run_sync(lambda: client.call(path, "test-count", {"to": 1}))
         assert answer["counted"] == 1
@@ -147,3 +166,4 @@ async def test_a_client_that_leaves_cancels_its_request(tmp_path: Path) -> None:
 
 def teardown_module() -> None:
     OPERATIONS.pop("test-count", None)
+    OPERATIONS.pop("test-fail", None)

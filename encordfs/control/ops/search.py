@@ -22,6 +22,7 @@ import trio
 from encordfs.control.ops.common import folder_at, shown, storage_of
 from encordfs.control.protocol import ControlError, Json
 from encordfs.control.registry import Emit, operation
+from encordfs.fs.listing import Prefetched
 from encordfs.fs.mountpaths import MountPaths
 from encordfs.storage.queries import ItemQuery
 from encordfs.wire.enums import SortBy, StorageItemType
@@ -102,15 +103,24 @@ async def search(fs: Filesystem, args: Json, emit: Emit) -> Json:
     by_title = query.order is SortBy.NAME and not by_size and not query.item_types and query.is_in_dataset is None
     count = 0
     rows: list[Json] = []
-    async for group in (_title_groups(found) if by_title else _chunks(found)):
-        named = await (paths.title_paths(group) if by_title else _each_path(paths, group))
-        rows.extend(_row(path, item) for path, item in zip(named, group) if path is not None)
-        if len(rows) >= CHUNK or (rows and count == 0):
-            await emit({"items": rows})
-            count, rows = count + len(rows), []
+    async with trio.open_nursery() as nursery:
+        async with Prefetched(nursery, found, batch=PAGE_SIZE // 4, ahead=8) as pages:  # the next pages come while we name
+            results = _flat(pages.batches())
+            async for group in (_title_groups(results) if by_title else _chunks(results)):
+                named = await (paths.title_paths(group) if by_title else _each_path(paths, group))
+                rows.extend(_row(path, item) for path, item in zip(named, group) if path is not None)
+                if len(rows) >= CHUNK or (rows and count == 0):
+                    await emit({"items": rows})
+                    count, rows = count + len(rows), []
     if rows:
         await emit({"items": rows})
     return {"count": count + len(rows)}
+
+
+async def _flat(batches: AsyncIterator[list[StorageItem]]) -> AsyncIterator[StorageItem]:
+    async for batch in batches:
+        for item in batch:
+            yield item
 
 
 def _row(path: str, item: StorageItem) -> Json:
