@@ -17,6 +17,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Never
 
 from tqdm import tqdm
 
@@ -32,7 +33,7 @@ def _size(n: int) -> str:
 class ProgressLine:
     """One redrawn line: ``label: done/total files, done/total bytes [note]``."""
 
-    def __init__(self, bar: tqdm | None) -> None:
+    def __init__(self, bar: tqdm[Never] | None) -> None:
         self._bar = bar
         self._note = ""
 

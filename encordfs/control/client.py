@@ -6,6 +6,7 @@ its control socket comes from the mount registry (``encordfs/fs/mount_registry.p
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import socket
@@ -39,9 +40,9 @@ def find_mount(path: str | Path, proc_mounts: Path = Path("/proc/mounts")) -> Mo
     absolute = Path(os.path.realpath(os.path.abspath(path)))
     best = None
     for entry in active_mounts(proc_mounts):
-        if absolute == entry.mountpoint or absolute.is_relative_to(entry.mountpoint):
-            if best is None or len(entry.mountpoint.parts) > len(best.mountpoint.parts):
-                best = entry
+        inside = absolute == entry.mountpoint or absolute.is_relative_to(entry.mountpoint)
+        if inside and (best is None or len(entry.mountpoint.parts) > len(best.mountpoint.parts)):
+            best = entry
     if best is None:
         raise ControlError(f"{path}: not inside an encordfs mount", errno.EINVAL)
     if best.control_socket is None:
@@ -66,10 +67,8 @@ def call(socket_path: Path, op: str, args: Json, on_progress: Progress | None = 
     """Send one request and return its result; each progress line goes to ``on_progress`` as it
     arrives (so a search prints its first page at once). Raises ControlError on an error line."""
     with _connect(socket_path) as sock:
-        try:
-            sock.sendall(protocol.request(op, args))
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the mount refused us and hung up: its error line is still there to read
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the mount refused us and hung up:
+            sock.sendall(protocol.request(op, args))  # its error line is still there to read
         with sock.makefile("rb") as replies:
             while True:
                 line = replies.readline(protocol.MAX_LINE + 1)

@@ -33,7 +33,7 @@ _PEERCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 def peer_uid(sock: trio.socket.SocketType) -> int:
     _pid, uid, _gid = _PEERCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size))
-    return uid
+    return int(uid)
 
 
 async def _read_line(stream: trio.SocketStream) -> bytes:
@@ -80,10 +80,7 @@ class ControlServer:
         directory = self.socket_path.parent
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(directory, 0o700)
-        try:
-            self.socket_path.unlink()  # a crashed mount's socket (this mount point is ours now)
-        except FileNotFoundError:
-            pass
+        self.socket_path.unlink(missing_ok=True)  # a crashed mount's socket (this mount point is ours now)
         return trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:

@@ -27,7 +27,7 @@ def as_data_items(spec: Any) -> dict[str, Any]:
     items: dict[str, Any] = {}
     for key, value in spec.items():
         if key in _FLAGS or key in _FLAGS.values():
-            items[_FLAGS.get(key, key)] = value
+            items[_FLAGS.get(key) or key] = value
             continue
         key = _LISTS.get(key, key)
         if key in _FRAMES and isinstance(value, list):

@@ -60,7 +60,7 @@ def create_job(
 def reported_state(job: Row) -> dict[str, Any]:
     """The job's state as a poll answers it: a PENDING job with ``--job-unit-seconds`` shows the
     units its elapsed time has done."""
-    state = json.loads(job["state"])
+    state: dict[str, Any] = json.loads(job["state"])
     if job["status"] != UploadJobStatus.PENDING.value:
         return state
     request = json.loads(job["request"])

@@ -71,8 +71,8 @@ class MountPaths:
             listed = await self._names_of(dir_node)
             if listed is None:
                 folders = (await self._folders_of(dir_node)).get(group[0].name, [])
-                for name, item in _named_group(group, folders):
-                    paths[item.uuid] = _join(dir_path, name)
+                for named, item in _named_group(group, folders):
+                    paths[item.uuid] = _join(dir_path, named)
                 continue
             for item in group:
                 name = await self._name_in(dir_node, item.uuid, item.name)

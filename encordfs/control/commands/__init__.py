@@ -7,6 +7,6 @@ import argparse
 from encordfs.control.commands import access, groups, imports, inspect, reencode, search
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for module in (inspect, search, access, reencode, imports, groups):
         module.register(subparsers)

@@ -8,7 +8,7 @@ from encordfs.control import client
 from encordfs.control.commands.output import add_json, command, print_json
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     access = subparsers.add_parser(
         "access", help="list, add or remove the user groups a folder is shared with",
         description="Without --add/--remove: list the groups with access to FOLDER and their roles. "

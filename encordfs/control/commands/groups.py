@@ -19,7 +19,7 @@ KINDS = {"image-group": "an image group", "image-sequence": "an image sequence (
          "dicom-series": "a DICOM series (the .dcm files of one series)"}
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = subparsers.add_parser("group", help="multi-file items: image groups, image sequences, DICOM series")
     actions = group.add_subparsers(dest="group_command", required=True, metavar="ACTION")
     create = actions.add_parser(

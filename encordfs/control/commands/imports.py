@@ -17,7 +17,7 @@ from encordfs.control.protocol import ControlError
 from encordfs.progress import progress_line
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     importing = subparsers.add_parser(
         "import", help="import private (cloud) data into a folder of a mount",
         description="Register the objects a manifest lists (Encord's JSON import format: videos, images, "

@@ -14,7 +14,7 @@ SUMMARY_COUNTS = (
 )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     info = subparsers.add_parser(
         "info", help="what Encord knows of an item or folder in a mount",
         description="Show an item's UUID, type, size, MIME type, storage location, client metadata, "

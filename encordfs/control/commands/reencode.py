@@ -15,7 +15,7 @@ from encordfs.control.protocol import ControlError
 from encordfs.progress import progress_line
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     reencode = subparsers.add_parser(
         "reencode", help="re-encode videos in a mount on Encord, or show a re-encoding's status",
         description="Start Encord's re-encoding of VIDEO files (paths inside one encordfs mount) and print "

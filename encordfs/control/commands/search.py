@@ -17,7 +17,7 @@ TYPES = {
 }
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     search = subparsers.add_parser(
         "search", help="search a folder's items on the server; prints mount paths",
         description="Search the items of a folder in a mount on the server (the SDK's list_items / "

@@ -28,11 +28,11 @@ async def info(fs: Filesystem, args: Json, emit: Emit) -> Json:
         return {**folder_json(folder), "path": path, "summary": asdict(summary)}
     item = await item_at(fs, path, frames=True)
     fresh = await storage.get_item(item.uuid)
-    summary = await storage.item_summary(fresh)
+    links = await storage.item_summary(fresh)
     answer = {**item_json(fresh), "path": path}
     answer["dataset_links"] = {
-        "count": summary.used_in_datasets,
-        "datasets": [{"hash": d.dataset_hash, "title": d.title} for d in summary.accessible_datasets],
+        "count": links.used_in_datasets,
+        "datasets": [{"hash": d.dataset_hash, "title": d.title} for d in links.accessible_datasets],
     }
     if fresh.item_type.is_composite:
         frames = await storage.child_items(fresh)

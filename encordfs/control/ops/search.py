@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 import trio
 
@@ -58,7 +59,7 @@ def _query(args: Json) -> ItemQuery:
     )
 
 
-async def _found(fs: Filesystem, folders: list, query: ItemQuery) -> AsyncIterator[StorageItem]:
+async def _found(fs: Filesystem, folders: list[UUID], query: ItemQuery) -> AsyncIterator[StorageItem]:
     for folder in folders:
         async for item in storage_of(fs).list_items(folder, query):
             yield item
@@ -103,15 +104,15 @@ async def search(fs: Filesystem, args: Json, emit: Emit) -> Json:
     by_title = query.order is SortBy.NAME and not by_size and not query.item_types and query.is_in_dataset is None
     count = 0
     rows: list[Json] = []
-    async with trio.open_nursery() as nursery:
-        async with Prefetched(nursery, found, batch=PAGE_SIZE // 4, ahead=8) as pages:  # the next pages come while we name
-            results = _flat(pages.batches())
-            async for group in (_title_groups(results) if by_title else _chunks(results)):
-                named = await (paths.title_paths(group) if by_title else _each_path(paths, group))
-                rows.extend(_row(path, item) for path, item in zip(named, group) if path is not None)
-                if len(rows) >= CHUNK or (rows and count == 0):
-                    await emit({"items": rows})
-                    count, rows = count + len(rows), []
+    # the next pages come while we name
+    async with trio.open_nursery() as nursery, Prefetched(nursery, found, batch=PAGE_SIZE // 4, ahead=8) as pages:
+        results = _flat(pages.batches())
+        async for group in (_title_groups(results) if by_title else _chunks(results)):
+            named = await (paths.title_paths(group) if by_title else _each_path(paths, group))
+            rows.extend(_row(path, item) for path, item in zip(named, group) if path is not None)
+            if len(rows) >= CHUNK or (rows and count == 0):
+                await emit({"items": rows})
+                count, rows = count + len(rows), []
     if rows:
         await emit({"items": rows})
     return {"count": count + len(rows)}
