@@ -45,7 +45,7 @@ def test_one_good_and_one_missing_object(emulator: Any, fs_root: Any, mount_fs: 
     assert "1 object(s) failed to import" in result.stderr
 
     items = list(inbox.list_items())
-    assert [(i.name, i.storage_location.value, i.client_metadata) for i in items] == [("good.jpg", "s3Compatible", {"from": "s3"})]
+    assert [(i.name, i.storage_location.value, i.client_metadata) for i in items] == [("good.jpg", "s3", {"from": "s3"})]
     assert os.listdir(mounted.path / "inbox") == ["good.jpg"]  # the mount shows it at once
     assert (mounted.path / "inbox" / "good.jpg").read_bytes() == (emulator.bucket_dir / key).read_bytes()
 

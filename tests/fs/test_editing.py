@@ -88,7 +88,8 @@ def test_refused_formats_say_what_encord_stores(emulator, fs_root, mount_fs, tmp
 
 def test_placeholders_stay_local_and_vanish_at_unmount(emulator, fs_root, mount_fs, tmp_path) -> None:
     cache = tmp_path / "cache"
-    mnt = mount_fs(emulator, fs_root.uuid, cache_dir=cache).path
+    first = mount_fs(emulator, fs_root.uuid, cache_dir=cache)
+    mnt = first.path
     (mnt / "empty.jpg").touch()
     (mnt / "empty.txt").touch()
     assert sorted(os.listdir(mnt)) == ["empty.jpg", "empty.txt"] and (mnt / "empty.jpg").stat().st_size == 0
@@ -97,6 +98,7 @@ def test_placeholders_stay_local_and_vanish_at_unmount(emulator, fs_root, mount_
         time.sleep(0.1)
     assert [(i.name, sdk_bytes(i)) for i in server_items(fs_root)] == [("empty.txt", b"")]
     assert sh("fusermount3", "-u", str(mnt)).returncode == 0
+    first.process.wait(timeout=30)  # the cache dir is free once the first mount has finished
     again = mount_fs(emulator, fs_root.uuid, cache_dir=cache).path
     assert os.listdir(again) == ["empty.txt"]
 
