@@ -26,8 +26,7 @@ from bench.procs import Child, free_port, wait_until
 CHUNK = 256 * 1024
 PIPE_BYTES = 1 << 20
 DATA_METHODS = (b"GET ", b"HEAD ", b"PUT ")
-API_METHODS = (b"PROPFIND ", b"PROPPATCH ", b"MKCOL ", b"MOVE ", b"COPY ", b"DELETE ", b"LOCK ", b"UNLOCK ",
-               b"OPTIONS ", b"POST ")
+API_METHODS = (b"PROPFIND ", b"PROPPATCH ", b"MKCOL ", b"MOVE ", b"COPY ", b"DELETE ", b"LOCK ", b"UNLOCK ", b"OPTIONS ", b"POST ")
 
 
 class Delays:
@@ -104,8 +103,19 @@ class DelayProxy:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         repo = str(Path(__file__).resolve().parent.parent)
-        argv = [sys.executable, "-m", "bench.delayproxy", "--port", str(port), "--upstream", str(upstream),
-                "--api-ms", str(api_ms), "--data-ms", str(data_ms)]
+        argv = [
+            sys.executable,
+            "-m",
+            "bench.delayproxy",
+            "--port",
+            str(port),
+            "--upstream",
+            str(upstream),
+            "--api-ms",
+            str(api_ms),
+            "--data-ms",
+            str(data_ms),
+        ]
         path = os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))
         self.child = Child("delay-proxy", argv, log_path, env={"PYTHONPATH": path})
         wait_until(lambda: _accepts(port), 15, "delay proxy", self.child)

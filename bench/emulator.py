@@ -46,8 +46,7 @@ class Emulator:
 
     def __init__(self, data: Path, key_path: Path, log_path: Path) -> None:
         data.mkdir(parents=True, exist_ok=True)
-        added = subprocess.run([*ENCORDFS, "emulator", "add-key", "--data", str(data), f"{key_path}.pub"],
-                               capture_output=True, text=True)
+        added = subprocess.run([*ENCORDFS, "emulator", "add-key", "--data", str(data), f"{key_path}.pub"], capture_output=True, text=True)
         if added.returncode != 0:
             raise StartError(f"encordfs emulator add-key failed: {added.stderr.strip()[-500:]}")
         argv = [*ENCORDFS, "emulator", "serve", "--data", str(data), "--host", "127.0.0.1", "--port", "0"]

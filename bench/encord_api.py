@@ -24,8 +24,19 @@ UPLOAD_BATCH = 500
 PUT_WORKERS = 8
 JOB_POLL_SECONDS = 60
 _ENTRY = {"image": ("images", "IMAGE", "image/jpeg"), "video": ("videos", "VIDEO", "application/octet-stream")}
-_ALL_ITEM_LISTS = ("videos", "images", "audio", "text", "pdf", "nifti", "timeSeries", "imageGroups",
-                   "imageGroupsFromItems", "dicomSeries", "scenes")
+_ALL_ITEM_LISTS = (
+    "videos",
+    "images",
+    "audio",
+    "text",
+    "pdf",
+    "nifti",
+    "timeSeries",
+    "imageGroups",
+    "imageGroupsFromItems",
+    "dicomSeries",
+    "scenes",
+)
 
 
 class UploadJobFailed(RuntimeError):
@@ -100,14 +111,16 @@ class EncordApi:
             self.delete_folder(sub["uuid"])
         items = [item["uuid"] for item in self.items(folder)]
         for start in range(0, len(items), PAGE_SIZE):
-            self._call("POST", f"storage/folders/{folder}/items/delete",
-                       json={"childUuids": items[start : start + PAGE_SIZE], "removeUnusedFrames": True})
+            self._call(
+                "POST",
+                f"storage/folders/{folder}/items/delete",
+                json={"childUuids": items[start : start + PAGE_SIZE], "removeUnusedFrames": True},
+            )
         self._call("DELETE", f"storage/folders/{folder}")
 
     # --- items -----------------------------------------------------------------------------------
     def items(self, folder: str, sign_urls: bool = False) -> list[dict[str, Any]]:
-        params = {"isRecursive": "False", "order": "name", "desc": "False", "signUrls": str(sign_urls),
-                  "includeClientMetadata": "False"}
+        params = {"isRecursive": "False", "order": "name", "desc": "False", "signUrls": str(sign_urls), "includeClientMetadata": "False"}
         return list(self._pages(f"storage/folders/{folder}/items", params))
 
     def item(self, uuid: str, sign_url: bool = True) -> dict[str, Any]:
@@ -123,18 +136,28 @@ class EncordApi:
 
     def _upload_batch(self, folder: str, paths: list[Path], item_type: str) -> list[str]:
         list_key, file_type, content_type = _ENTRY[item_type]
-        slots = self._call("POST", f"storage/folders/{folder}/upload-signed-urls",
-                           json={"itemType": item_type, "count": len(paths)})["results"]
+        slots = self._call("POST", f"storage/folders/{folder}/upload-signed-urls", json={"itemType": item_type, "count": len(paths)})[
+            "results"
+        ]
         with ThreadPoolExecutor(PUT_WORKERS) as pool:
             list(pool.map(lambda pair: self._put(pair[0], pair[1], content_type), zip(paths, slots)))
-        entries = [{"objectUrl": slot["objectKey"], "title": path.name, "clientMetadata": {},
-                    "externalFileType": file_type, "placeholderItemUuid": slot["itemUuid"]}
-                   for path, slot in zip(paths, slots)]
+        entries = [
+            {
+                "objectUrl": slot["objectKey"],
+                "title": path.name,
+                "clientMetadata": {},
+                "externalFileType": file_type,
+                "placeholderItemUuid": slot["itemUuid"],
+            }
+            for path, slot in zip(paths, slots)
+        ]
         items: dict[str, Any] = {key: [] for key in _ALL_ITEM_LISTS}
         items[list_key] = entries
-        job = self._call("POST", f"storage/folders/{folder}/data-upload-jobs",
-                         json={"dataItems": {**items, "skipDuplicateUrls": False, "upsertMetadata": False},
-                               "ignoreErrors": False})
+        job = self._call(
+            "POST",
+            f"storage/folders/{folder}/data-upload-jobs",
+            json={"dataItems": {**items, "skipDuplicateUrls": False, "upsertMetadata": False}, "ignoreErrors": False},
+        )
         state = self._wait_job(folder, job)
         return [entry["itemUuid"] for entry in state["itemsWithNames"]]
 
@@ -145,8 +168,7 @@ class EncordApi:
 
     def _wait_job(self, folder: str, job: str) -> dict[str, Any]:
         while True:
-            state = self._call("GET", f"storage/folders/{folder}/data-upload-jobs/{job}",
-                               params={"timeoutSeconds": JOB_POLL_SECONDS})
+            state = self._call("GET", f"storage/folders/{folder}/data-upload-jobs/{job}", params={"timeoutSeconds": JOB_POLL_SECONDS})
             if state["status"] == "DONE":
                 return state
             if state["status"] in ("ERROR", "CANCELLED"):

@@ -17,6 +17,16 @@ def mount_available() -> str | None:
 
 class EncordfsMount(MountChild):
     def __init__(self, domain: str, key_path: Path, mountpoint: Path, cache_dir: Path, log_path: Path) -> None:
-        argv = [*ENCORDFS, "mount", str(mountpoint), "--domain", domain, "--ssh-key", str(key_path),
-                "--cache-dir", str(cache_dir), "--foreground"]
+        argv = [
+            *ENCORDFS,
+            "mount",
+            str(mountpoint),
+            "--domain",
+            domain,
+            "--ssh-key",
+            str(key_path),
+            "--cache-dir",
+            str(cache_dir),
+            "--foreground",
+        ]
         super().__init__("encordfs-mount", argv, mountpoint, log_path)

@@ -63,8 +63,10 @@ def _rows(found: dict[str, dict[str, float]], regimes: list[str]) -> list[str]:
             value = by_regime.get(regime)
             if value is not None:
                 left, right = sorted((_x(1), _x(value)))
-                parts.append(f'<rect x="{left:.1f}" y="{y}" width="{max(right - left, 1):.1f}" height="{BAR_H - 2}" '
-                             f'fill="{COLOURS.get(regime, "#777")}"><title>{escape(regime)}: {value:.2f}x</title></rect>')
+                parts.append(
+                    f'<rect x="{left:.1f}" y="{y}" width="{max(right - left, 1):.1f}" height="{BAR_H - 2}" '
+                    f'fill="{COLOURS.get(regime, "#777")}"><title>{escape(regime)}: {value:.2f}x</title></rect>'
+                )
                 label_x, anchor = (right + 4, "start") if value >= 1 else (left - 4, "end")
                 parts.append(_text(label_x, y + BAR_H - 4, f"{value:.2f}x", anchor, 10))
             y += BAR_H
@@ -77,13 +79,19 @@ def render(document: dict) -> str:
     regimes = list(document["regimes"])
     height = TOP + len(found) * (BAR_H * len(regimes) + GAP) + 30
     width = LABEL_W + PLOT_W + 60
-    title = (f"encordfs vs rclone mount, scale {document['scale']['name']}, medians of {document['runs']} run(s): "
-             "times better (right of 1x: encordfs ahead)")
-    legend = [_text(LABEL_W + i * 110, 34, f"■ {regime}", size=12).replace("<text", f'<text fill="{COLOURS.get(regime, "#777")}"')
-              for i, regime in enumerate(regimes)]
+    title = (
+        f"encordfs vs rclone mount, scale {document['scale']['name']}, medians of {document['runs']} run(s): "
+        "times better (right of 1x: encordfs ahead)"
+    )
+    legend = [
+        _text(LABEL_W + i * 110, 34, f"■ {regime}", size=12).replace("<text", f'<text fill="{COLOURS.get(regime, "#777")}"')
+        for i, regime in enumerate(regimes)
+    ]
     body = [_text(10, 18, title, size=13), *legend, *_axis(height), *_rows(found, regimes)]
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height:.0f}" font-family="sans-serif">'
-            f'<rect width="100%" height="100%" fill="white"/>{"".join(body)}</svg>\n')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height:.0f}" font-family="sans-serif">'
+        f'<rect width="100%" height="100%" fill="white"/>{"".join(body)}</svg>\n'
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -36,8 +36,12 @@ class Child:
         self._log = log_path.open("ab")
         self._start = self._log.tell()
         self.proc = subprocess.Popen(
-            list(argv), stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})}, preexec_fn=_die_with_parent,
+            list(argv),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            preexec_fn=_die_with_parent,
         )
         log.debug("started %s (pid %d): %s", name, self.proc.pid, " ".join(argv))
 

@@ -75,8 +75,9 @@ def webdav_target(url: str, dataset: Dataset) -> RawTarget:
 
     def put(path: Path, tag: str) -> None:
         with path.open("rb") as body:
-            view.http.put(f"{url}/{UPLOADS}/raw-{tag}/{quote(path.name)}", content=body,
-                          headers={"Content-Length": str(path.stat().st_size)}).raise_for_status()
+            view.http.put(
+                f"{url}/{UPLOADS}/raw-{tag}/{quote(path.name)}", content=body, headers={"Content-Length": str(path.stat().st_size)}
+            ).raise_for_status()
 
     def put_all(paths: list[Path], tag: str) -> None:
         with ThreadPoolExecutor(PUT_WORKERS) as pool:
@@ -171,8 +172,12 @@ def upload_small(target: RawTarget, dataset: Dataset, tag: str) -> float:
 
 # --- curl -----------------------------------------------------------------------------------------
 def curl_seq_read(target: RawTarget, dataset: Dataset) -> float:
-    out = subprocess.run(["curl", "-sf", "-o", "/dev/null", "-w", "%{size_download} %{time_total}", target.video_url],
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        ["curl", "-sf", "-o", "/dev/null", "-w", "%{size_download} %{time_total}", target.video_url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     size, seconds = int(out[0]), float(out[1])
     if size != dataset.files[VIDEO].size:
         raise CheckFailed(f"curl {target.name}: {size} bytes, expected {dataset.files[VIDEO].size}")
@@ -187,8 +192,9 @@ def curl_small_reads(target: RawTarget, dataset: Dataset, readers: int) -> float
         config.flush()
         parallel = ["--parallel", "--parallel-max", str(readers)] if readers > 1 else []
         start = time.perf_counter()
-        out = subprocess.run(["curl", "-sf", *parallel, "-w", "%{size_download}\n", "-K", config.name],
-                             capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            ["curl", "-sf", *parallel, "-w", "%{size_download}\n", "-K", config.name], capture_output=True, text=True, check=True
+        ).stdout
         elapsed = time.perf_counter() - start
     sizes = [int(line) for line in out.split()]
     expected = sum(dataset.files[rel].size for rel in target.small_urls)

@@ -39,8 +39,9 @@ class WebdavServer:
     def __init__(self, root: Path, log_path: Path) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        self.child = Child("rclone-serve", [_required(), "serve", "webdav", str(root), "--addr", f"127.0.0.1:{port}",
-                                            "--config", "/dev/null"], log_path)
+        self.child = Child(
+            "rclone-serve", [_required(), "serve", "webdav", str(root), "--addr", f"127.0.0.1:{port}", "--config", "/dev/null"], log_path
+        )
         wait_until(lambda: _answers(self.url + "/"), 30, "rclone serve webdav", self.child)
 
     def stop(self) -> None:
@@ -56,9 +57,25 @@ class RcloneMount(MountChild):
     """
 
     def __init__(self, url: str, mountpoint: Path, cache_dir: Path, log_path: Path, cache_mode: str = "writes") -> None:
-        env = {f"RCLONE_CONFIG_{REMOTE.upper()}_TYPE": "webdav", f"RCLONE_CONFIG_{REMOTE.upper()}_URL": url + "/",
-               f"RCLONE_CONFIG_{REMOTE.upper()}_VENDOR": "other"}
-        argv = [_required(), "mount", f"{REMOTE}:", str(mountpoint), "--config", "/dev/null",
-                "--vfs-cache-mode", cache_mode, "--vfs-write-back", "0s", "--cache-dir", str(cache_dir),
-                "--webdav-pacer-min-sleep", "0"]
+        env = {
+            f"RCLONE_CONFIG_{REMOTE.upper()}_TYPE": "webdav",
+            f"RCLONE_CONFIG_{REMOTE.upper()}_URL": url + "/",
+            f"RCLONE_CONFIG_{REMOTE.upper()}_VENDOR": "other",
+        }
+        argv = [
+            _required(),
+            "mount",
+            f"{REMOTE}:",
+            str(mountpoint),
+            "--config",
+            "/dev/null",
+            "--vfs-cache-mode",
+            cache_mode,
+            "--vfs-write-back",
+            "0s",
+            "--cache-dir",
+            str(cache_dir),
+            "--webdav-pacer-min-sleep",
+            "0",
+        ]
         super().__init__("rclone-mount", argv, mountpoint, log_path, env=env)

@@ -82,14 +82,24 @@ def _rows(scale: Scale, result: dict) -> list[list[str]]:
         r = ratio(metric, enc, rcl)
         if enc is None and rcl is None and not any(metric.key in by_tool for tools in raw.values() for by_tool in tools.values()):
             continue
-        rows.append([metric.title, metric.unit, _fmt(enc), _fmt(rcl), _pair(raw, "curl", metric.key),
-                     _pair(raw, "httpx", metric.key), f"{r:.2f}x" if r else "-"])
+        rows.append(
+            [
+                metric.title,
+                metric.unit,
+                _fmt(enc),
+                _fmt(rcl),
+                _pair(raw, "curl", metric.key),
+                _pair(raw, "httpx", metric.key),
+                f"{r:.2f}x" if r else "-",
+            ]
+        )
     return rows
 
 
 def _notes(result: dict) -> list[str]:
     return [f"FAILED {failure}" for failure in result["failures"]] + [
-        f"skipped {side}: {why}" for side, why in result.get("skipped", {}).items()]
+        f"skipped {side}: {why}" for side, why in result.get("skipped", {}).items()
+    ]
 
 
 def render(regime: str, scale: Scale, runs: int, result: dict) -> str:
@@ -106,8 +116,12 @@ def render(regime: str, scale: Scale, runs: int, result: dict) -> str:
 
 def render_markdown(regime: str, scale: Scale, runs: int, result: dict) -> str:
     """One regime's table as Markdown, for docs/performance.md."""
-    lines = [f"**{regime}** (scale {scale.name}, medians of {runs} run(s))", "",
-             "| " + " | ".join(HEADER) + " |", "|---|---|" + "---:|" * (len(HEADER) - 2)]
+    lines = [
+        f"**{regime}** (scale {scale.name}, medians of {runs} run(s))",
+        "",
+        "| " + " | ".join(HEADER) + " |",
+        "|---|---|" + "---:|" * (len(HEADER) - 2),
+    ]
     lines += ["| " + " | ".join(row) + " |" for row in _rows(scale, result)]
     return "\n".join(lines + [f"\n{note}" for note in _notes(result)])
 

@@ -189,15 +189,15 @@ def run_regime(bench: Bench, regime: str, runs: int, api_ms: float, blob_ms: flo
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", choices=sorted(SCALES), default="small",
-                        help="dataset size (default small; full is the issue's)")
+    parser.add_argument("--scale", choices=sorted(SCALES), default="small", help="dataset size (default small; full is the issue's)")
     parser.add_argument("--runs", type=int, help="runs per workload (default: the scale's)")
     parser.add_argument("--regimes", default="loopback,cloud", help="comma-separated: loopback, cloud")
     parser.add_argument("--sides", default=",".join(ALL_SIDES), help="comma-separated: encordfs, rclone, raw")
     parser.add_argument("--api-ms", type=float, default=30.0, help="cloud regime: delay per API/metadata call")
     parser.add_argument("--blob-ms", type=float, default=20.0, help="cloud regime: delay to a data request's first byte")
-    parser.add_argument("--workloads", help="comma-separated probes to run (default all): "
-                        + ", ".join(p.name for p in [*PROBES, MEMORY_PROBE]))
+    parser.add_argument(
+        "--workloads", help="comma-separated probes to run (default all): " + ", ".join(p.name for p in [*PROBES, MEMORY_PROBE])
+    )
     parser.add_argument("--rclone-cache-mode", default="writes", choices=("off", "minimal", "writes", "full"))
     parser.add_argument("--work", type=Path, default=HERE / "out" / "work", help="dataset, emulator data, mounts, logs")
     parser.add_argument("--out", type=Path, default=HERE / "out", help="where results-<time>.json goes")
@@ -233,8 +233,7 @@ def _versions() -> dict[str, str | None]:
     commit = _first_line(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"])
     dirty = _first_line(["git", "-C", str(HERE.parent), "status", "--porcelain", "--", "encordfs"])
     rclone = rclone_binary()
-    return {"encordfs": f"{commit}+dirty" if commit and dirty else commit,
-            "rclone": _first_line([rclone, "version"]) if rclone else None}
+    return {"encordfs": f"{commit}+dirty" if commit and dirty else commit, "rclone": _first_line([rclone, "version"]) if rclone else None}
 
 
 def _probes(names: str | None) -> list[Probe]:
@@ -263,10 +262,15 @@ def run(args: argparse.Namespace) -> dict:
     work = args.work.resolve()
     dataset = ensure_dataset(work, scale)
     key_path = ensure_key(work / "keys")
-    document: dict = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "scale": asdict(scale),
-                      "runs": runs, "settings": {"api_ms": args.api_ms, "blob_ms": args.blob_ms,
-                                                 "rclone_cache_mode": args.rclone_cache_mode},
-                      "versions": _versions(), "cpus": os.cpu_count(), "regimes": {}}
+    document: dict = {
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "scale": asdict(scale),
+        "runs": runs,
+        "settings": {"api_ms": args.api_ms, "blob_ms": args.blob_ms, "rclone_cache_mode": args.rclone_cache_mode},
+        "versions": _versions(),
+        "cpus": os.cpu_count(),
+        "regimes": {},
+    }
     with contextlib.ExitStack() as stack:
         emulator = _emulator_with_dataset(work, dataset, key_path)
         stack.callback(emulator.stop)

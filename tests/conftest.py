@@ -63,14 +63,10 @@ def write_keypair(directory: Path, name: str) -> tuple[Path, Path]:
     """A fresh ed25519 key as OpenSSH files: ``name`` (private, 0600) and ``name.pub``."""
     key = Ed25519PrivateKey.generate()
     private = directory / name
-    private.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption())
-    )
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()))
     private.chmod(0o600)
     public = directory / f"{name}.pub"
-    public.write_bytes(
-        key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH) + b" test\n"
-    )
+    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH) + b" test\n")
     return private, public
 
 
@@ -142,7 +138,20 @@ def start_emulator(
     child_env = {**inherited, "PYTHONUNBUFFERED": "1", "PYTHONPATH": pythonpath, **(env or {})}
     with log_path.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "encordfs.cli", "emulator", "serve", "--data", str(data_dir), "--host", "127.0.0.1", "--port", "0", *args],
+            [
+                sys.executable,
+                "-m",
+                "encordfs.cli",
+                "emulator",
+                "serve",
+                "--data",
+                str(data_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                *args,
+            ],
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
@@ -178,9 +187,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulat
 def emulator_factory(tmp_path: Path) -> Iterator[Callable[..., RunningEmulator]]:
     started: list[RunningEmulator] = []
 
-    def factory(
-        *args: str, register_key: bool = True, env: dict[str, str] | None = None, data_dir: Path | None = None
-    ) -> RunningEmulator:
+    def factory(*args: str, register_key: bool = True, env: dict[str, str] | None = None, data_dir: Path | None = None) -> RunningEmulator:
         directory = tmp_path / f"emulator{len(started)}"
         directory.mkdir()
         running = start_emulator(data_dir or directory / "data", directory, *args, register_key=register_key, env=env)
@@ -208,9 +215,7 @@ def stranger_key_path(tmp_path: Path) -> Path:
 def sdk_client(emulator: RunningEmulator, key_path: Path | None = None) -> Any:
     from encord.user_client import EncordUserClient
 
-    return EncordUserClient.create_with_ssh_private_key(
-        ssh_private_key=(key_path or emulator.key_path).read_text(), domain=emulator.url
-    )
+    return EncordUserClient.create_with_ssh_private_key(ssh_private_key=(key_path or emulator.key_path).read_text(), domain=emulator.url)
 
 
 @pytest.fixture
@@ -257,7 +262,10 @@ class SignedApi:
 
         body = content if content is not None else (jsonlib.dumps(json).encode() if json is not None else b"")
         request = self.client.build_request(
-            method, "/v2/public/" + path.lstrip("/"), content=body, params=params,
+            method,
+            "/v2/public/" + path.lstrip("/"),
+            content=body,
+            params=params,
             headers={"Content-Type": "application/json"} if body else {},
         )
         headers = sign_headers(method, request.url.raw_path.decode("ascii"), body, self.key, created=created)
@@ -284,7 +292,13 @@ class SignedApi:
         slot = self.ok("POST", f"storage/folders/{folder}/upload-signed-urls", json={"itemType": item_type, "count": 1})["results"][0]
         put = self.client.put(slot["signedUrl"], content=data)
         assert put.status_code == 200, put.text
-        entry = {"objectUrl": slot["objectKey"], "title": title, "clientMetadata": {}, "externalFileType": external.value, "placeholderItemUuid": slot["itemUuid"]}
+        entry = {
+            "objectUrl": slot["objectKey"],
+            "title": title,
+            "clientMetadata": {},
+            "externalFileType": external.value,
+            "placeholderItemUuid": slot["itemUuid"],
+        }
         job = self.ok("POST", f"storage/folders/{folder}/data-upload-jobs", json={"dataItems": {key: [entry]}, "ignoreErrors": False})
         state = self.ok("GET", f"storage/folders/{folder}/data-upload-jobs/{job}", params={"timeoutSeconds": 10})
         assert state["status"] == "DONE", state

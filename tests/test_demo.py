@@ -46,8 +46,9 @@ def test_another_server_on_the_port_is_refused(tmp_path: Path) -> None:
         server.shutdown()
         server.server_close()
     assert result.returncode == 1
-    assert (f"demo: something else answers on http://127.0.0.1:{port} (not this demo's emulator); "
-            "set ENCORDFS_DEMO_PORT to a free port") in result.stderr
+    assert (
+        f"demo: something else answers on http://127.0.0.1:{port} (not this demo's emulator); set ENCORDFS_DEMO_PORT to a free port"
+    ) in result.stderr
     assert not os.path.ismount(tmp_path / "state" / "mnt")
 
 

@@ -48,7 +48,9 @@ def find_mount(path: str | Path, proc_mounts: Path = Path("/proc/mounts")) -> Mo
     if best.control_socket is None:
         raise ControlError(
             f"{path}: the encordfs mount on {best.mountpoint} has no control socket for you "
-            "(another user's mount, or started by an older encordfs)", errno.ENOTCONN)
+            "(another user's mount, or started by an older encordfs)",
+            errno.ENOTCONN,
+        )
     relative = absolute.relative_to(best.mountpoint).as_posix()
     return MountTarget(best.mountpoint, best.control_socket, "" if relative == "." else relative)
 

@@ -41,6 +41,7 @@ def _sync_one(target: MountTarget, deadline: float | None, retry: bool) -> dict[
     timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
     where = target.mount_path(target.relative)
     with progress_line(f"sync {where}") as line:
+
         def show(progress: dict[str, Any]) -> None:
             line.update(progress["done_files"], progress["total_files"], progress["done_bytes"], progress["total_bytes"])
 

@@ -38,15 +38,24 @@ def register(sub: Any) -> None:
     serve.add_argument("--signed-url-ttl", type=int, default=3600, metavar="SECONDS")
     serve.add_argument("--request-log", type=Path, metavar="FILE", help="append one JSON line per request")
     serve.add_argument(
-        "--integration", action="append", default=[], metavar="UUID=DIR",
+        "--integration",
+        action="append",
+        default=[],
+        metavar="UUID=DIR",
         help="serve DIR as the bucket of integration UUID for private-data imports (repeatable)",
     )
     serve.add_argument("--job-delay", type=float, default=0.0, metavar="SECONDS", help="keep upload jobs PENDING this long")
-    serve.add_argument("--job-unit-seconds", type=float, default=0.0, metavar="SECONDS",
-                       help="each unit of an upload job takes this long; polls show the progress")
+    serve.add_argument(
+        "--job-unit-seconds",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="each unit of an upload job takes this long; polls show the progress",
+    )
     serve.add_argument("--reencode-delay", type=float, default=0.0, metavar="SECONDS")
-    serve.add_argument("--recursive-summaries", action="store_true",
-                       help="folder summaries count everything below a folder (default: its direct contents)")
+    serve.add_argument(
+        "--recursive-summaries", action="store_true", help="folder summaries count everything below a folder (default: its direct contents)"
+    )
     serve.add_argument("--max-poll-seconds", type=float, default=20.0, help="longest hold of an upload-job long poll")
     serve.add_argument("--unique-folder-names", action="store_true", help="409 on a duplicate folder name under one parent")
     for name, (flag, kind, text) in FAULT_FLAGS.items():

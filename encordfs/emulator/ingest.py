@@ -123,9 +123,7 @@ class Planner:
         self.plan.rows.append(row)
         self.plan.top_level.append((row["uuid"], row["name"]))
 
-    def _composite(
-        self, entry: dict[str, Any], files_key: str, frame_type: StorageItemType, item_type: StorageItemType
-    ) -> None:
+    def _composite(self, entry: dict[str, Any], files_key: str, frame_type: StorageItemType, item_type: StorageItemType) -> None:
         frames = entry.get(files_key)
         if not isinstance(frames, list) or not frames or not all(isinstance(f, dict) for f in frames):
             raise UnitFailed(f"{files_key} must be a non-empty list of objects")

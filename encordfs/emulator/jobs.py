@@ -34,7 +34,11 @@ def unit_count(lists: dict[str, list[Any]]) -> int:
 
 
 def create_job(
-    store: Store, source: JobSource, lists: dict[str, list[Any]], options: dict[str, Any], delay: float,
+    store: Store,
+    source: JobSource,
+    lists: dict[str, list[Any]],
+    options: dict[str, Any],
+    delay: float,
     unit_seconds: float = 0.0,
 ) -> str:
     job = str(uuidlib.uuid4())

@@ -179,9 +179,7 @@ def _probe_video(path: Path) -> MediaInfo:
                 raise _Mismatch(expected)
         except av.FFmpegError as exc:
             raise _Mismatch(expected) from exc
-    return MediaInfo(
-        mime_type=mime, width=ctx.width, height=ctx.height, duration=duration, fps=fps, frame_count=frames
-    )
+    return MediaInfo(mime_type=mime, width=ctx.width, height=ctx.height, duration=duration, fps=fps, frame_count=frames)
 
 
 _PCM_BITS = re.compile(r"pcm_[suf](\d+)")

@@ -39,9 +39,7 @@ def _textured(width: int, height: int, seed: int, grain: int = 48) -> Image.Imag
     base = Image.linear_gradient("L").resize((width, height)).convert("RGB")
     tint = Image.new("RGB", (width, height), (rng.randrange(256), rng.randrange(256), rng.randrange(256)))
     small = (max(1, width // 16), max(1, height // 16))
-    blobs = Image.frombytes("RGB", small, rng.randbytes(small[0] * small[1] * 3)).resize(
-        (width, height), Image.Resampling.BICUBIC
-    )
+    blobs = Image.frombytes("RGB", small, rng.randbytes(small[0] * small[1] * 3)).resize((width, height), Image.Resampling.BICUBIC)
     picture = Image.blend(Image.blend(base, tint, 0.5), blobs, 0.5)
     if grain:
         noise = Image.frombytes("RGB", (width, height), rng.randbytes(width * height * 3))
@@ -93,8 +91,13 @@ def _frames(count: int, width: int, height: int, seed: int) -> Iterable[av.Video
 
 
 # container format of each video suffix, and a codec PyAV's wheel can encode into it
-VIDEO_FORMATS = {".mp4": ("mp4", "mpeg4"), ".mov": ("mov", "mpeg4"), ".mkv": ("matroska", "mpeg4"),
-                 ".webm": ("webm", "libvpx"), ".avi": ("avi", "mpeg4")}
+VIDEO_FORMATS = {
+    ".mp4": ("mp4", "mpeg4"),
+    ".mov": ("mov", "mpeg4"),
+    ".mkv": ("matroska", "mpeg4"),
+    ".webm": ("webm", "libvpx"),
+    ".avi": ("avi", "mpeg4"),
+}
 
 
 def _encode_video(path: Path, fmt: str, codec: str, seconds: float, fps: int, width: int, height: int, seed: int) -> Path:
@@ -191,8 +194,7 @@ def wav(path: Path, seconds: float = 1.0, rate: int = 16000, channels: int = 1, 
 
 
 # container format and encoder of each compressed-audio suffix
-AUDIO_FORMATS = {".mp3": ("mp3", "libmp3lame"), ".flac": ("flac", "flac"), ".ogg": ("ogg", "libopus"),
-                 ".m4a": ("ipod", "aac")}
+AUDIO_FORMATS = {".mp3": ("mp3", "libmp3lame"), ".flac": ("flac", "flac"), ".ogg": ("ogg", "libopus"), ".m4a": ("ipod", "aac")}
 
 
 def _encode_audio(path: Path, fmt: str, codec: str, seconds: float, rate: int, channels: int, seed: int) -> Path:
@@ -361,7 +363,35 @@ class SampleFolder:
     folders: list[SampleFolder] = field(default_factory=list)
 
 
-_WORDS = ["camera", "lidar", "frame", "label", "annotate", "review", "queue", "batch", "export", "model", "train", "validate", "street", "car", "cyclist", "pedestrian", "lane", "signal", "night", "rain", "crossing", "dataset", "ontology", "workflow", "consensus", "ground", "truth"]
+_WORDS = [
+    "camera",
+    "lidar",
+    "frame",
+    "label",
+    "annotate",
+    "review",
+    "queue",
+    "batch",
+    "export",
+    "model",
+    "train",
+    "validate",
+    "street",
+    "car",
+    "cyclist",
+    "pedestrian",
+    "lane",
+    "signal",
+    "night",
+    "rain",
+    "crossing",
+    "dataset",
+    "ontology",
+    "workflow",
+    "consensus",
+    "ground",
+    "truth",
+]
 
 
 class _TreeWriter:

@@ -206,9 +206,7 @@ async def folder_summary(ctx: Ctx) -> Any:
     sizes = ctx.store.query(f"SELECT media FROM items WHERE folder IN ({marks})", scope)
     total = sum(json.loads(r["media"]).get("file_size") or 0 for r in sizes)
     folders = {"n": len(below)} if below else ctx.store.one("SELECT COUNT(*) AS n FROM folders WHERE parent=?", (uuid,))
-    jobs = ctx.store.one(
-        f"SELECT COUNT(*) AS n FROM jobs WHERE folder IN ({marks}) AND status=?", (*scope, UploadJobStatus.PENDING.value)
-    )
+    jobs = ctx.store.one(f"SELECT COUNT(*) AS n FROM jobs WHERE folder IN ({marks}) AND status=?", (*scope, UploadJobStatus.PENDING.value))
     summary = FolderSummary(
         files=files,
         folders=folders["n"] if folders else 0,

@@ -34,11 +34,12 @@ async def list_org_groups(ctx: Ctx) -> Any:
 async def create_group(ctx: Ctx) -> Any:
     data = ctx.json()
     name = string({"name": required(data, "name")}, "name", allow_empty=False)
-    row = {"group_hash": str(uuidlib.uuid4()), "name": name, "description": string(data, "description") or "",
-           "created_at": time.time()}
+    row = {"group_hash": str(uuidlib.uuid4()), "name": name, "description": string(data, "description") or "", "created_at": time.time()}
     with ctx.store.tx() as db:
-        db.execute("INSERT INTO org_groups (group_hash, name, description, created_at) VALUES (?,?,?,?)",
-                   (row["group_hash"], row["name"], row["description"], row["created_at"]))
+        db.execute(
+            "INSERT INTO org_groups (group_hash, name, description, created_at) VALUES (?,?,?,?)",
+            (row["group_hash"], row["name"], row["description"], row["created_at"]),
+        )
     return group_wire(row)
 
 

@@ -253,8 +253,10 @@ async def reencode_status(ctx: Ctx) -> Any:
         failed = any(r["status"] == ReencodeStatus.ERROR.value for r in result)
         status = ReencodeStatus.ERROR.value if failed else ReencodeStatus.DONE.value
         with ctx.store.tx() as db:
-            db.execute("UPDATE reencodes SET status=?, result=? WHERE uuid=? AND status=?",
-                       (status, json.dumps(result), process, ReencodeStatus.SUBMITTED.value))
+            db.execute(
+                "UPDATE reencodes SET status=?, result=? WHERE uuid=? AND status=?",
+                (status, json.dumps(result), process, ReencodeStatus.SUBMITTED.value),
+            )
         row = ctx.store.one("SELECT * FROM reencodes WHERE uuid=?", (process,)) or row
     return {"status": row["status"], "result": json.loads(row["result"])}
 

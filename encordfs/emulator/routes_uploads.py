@@ -50,9 +50,7 @@ async def upload_signed_urls(ctx: Ctx) -> Any:
         raise BadRequest(f"count must be an integer between 1 and {MAX_SLOTS}")
     base = ctx.renderer().base_url
     results = [
-        UploadSignedUrl(
-            item_uuid=uuidlib.UUID(uuid), object_key=key, signed_url=ctx.emulator.signer.url(base, uuid, BlobOp.PUT)
-        ).to_wire()
+        UploadSignedUrl(item_uuid=uuidlib.UUID(uuid), object_key=key, signed_url=ctx.emulator.signer.url(base, uuid, BlobOp.PUT)).to_wire()
         for uuid, key in ctx.store.add_slots(folder, item_type.value, count)
     ]
     return single_page(results)

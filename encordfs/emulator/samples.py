@@ -50,8 +50,14 @@ def _load_folder(store: Store, sample: SampleFolder, parent: str | None, owner: 
         store.insert_folder(
             db,
             {
-                "uuid": uuid, "parent": parent, "name": sample.name, "description": sample.description,
-                "client_metadata": None, "owner": owner, "created_at": now, "last_edited_at": now,
+                "uuid": uuid,
+                "parent": parent,
+                "name": sample.name,
+                "description": sample.description,
+                "client_metadata": None,
+                "owner": owner,
+                "created_at": now,
+                "last_edited_at": now,
             },
         )
     lists: dict[str, list[dict[str, Any]]] = {}
@@ -61,10 +67,15 @@ def _load_folder(store: Store, sample: SampleFolder, parent: str | None, owner: 
         lists.setdefault(key, []).append({"objectUrl": slot, "title": file.title, "placeholderItemUuid": slot})
     for group in sample.groups:
         if group.kind is StorageItemType.DICOM_SERIES:
-            frames = [{"url": f.name, "title": f.name, "placeholderItemUuid": _slot(store, uuid, StorageItemType.DICOM_FILE, f)} for f in group.frames]
+            frames = [
+                {"url": f.name, "title": f.name, "placeholderItemUuid": _slot(store, uuid, StorageItemType.DICOM_FILE, f)}
+                for f in group.frames
+            ]
             lists.setdefault("dicomSeries", []).append({"dicomFiles": frames, "title": group.title})
         else:
-            frames = [{"url": f.name, "title": f.name, "placeholderItemUuid": _slot(store, uuid, StorageItemType.IMAGE, f)} for f in group.frames]
+            frames = [
+                {"url": f.name, "title": f.name, "placeholderItemUuid": _slot(store, uuid, StorageItemType.IMAGE, f)} for f in group.frames
+            ]
             sequence = group.kind is StorageItemType.IMAGE_SEQUENCE
             lists.setdefault("imageGroups", []).append({"images": frames, "title": group.title, "createVideo": sequence})
     plan = Planner(store, JobSource(uuid, owner), skip_duplicates=False, upsert_metadata=False).run(lists)

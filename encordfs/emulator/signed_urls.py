@@ -51,9 +51,7 @@ class UrlSigner:
         query = urlencode({"op": op.value, "expires": expires, "sig": self._mac(op, key, expires)})
         return f"{base_url.rstrip('/')}/blobs/{key}?{query}"
 
-    def verify(
-        self, key: str, expected: BlobOp, op: str | None, expires: str | None, sig: str | None, now: float | None = None
-    ) -> None:
+    def verify(self, key: str, expected: BlobOp, op: str | None, expires: str | None, sig: str | None, now: float | None = None) -> None:
         """Accept the URL's query values for ``expected`` on ``key``, or raise :class:`SignedUrlError`."""
         if op is None or expires is None or sig is None:
             raise SignedUrlError("not a signed URL")

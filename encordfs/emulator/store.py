@@ -186,8 +186,7 @@ class Store:
     def token(self, token_id: str) -> Row | None:
         """The token's salt and digest with the key it was issued to (its columns prefixed)."""
         return self.one(
-            "SELECT t.salt AS token_salt, t.digest AS token_digest, k.* FROM token_hashes t "
-            "JOIN keys k ON k.keyid = t.keyid WHERE t.id=?",
+            "SELECT t.salt AS token_salt, t.digest AS token_digest, k.* FROM token_hashes t JOIN keys k ON k.keyid = t.keyid WHERE t.id=?",
             (token_id,),
         )
 
@@ -255,9 +254,7 @@ class Store:
             args.append(f"%{escape_like(search)}%")
         return self._page("folders", where, args, order, desc, after, limit)
 
-    def _page(
-        self, table: str, where: list[str], args: list[Any], order: str, desc: bool, after: Cursor | None, limit: int
-    ) -> list[Row]:
+    def _page(self, table: str, where: list[str], args: list[Any], order: str, desc: bool, after: Cursor | None, limit: int) -> list[Row]:
         """Rows in ``(order, rowid)`` order after the cursor; each row carries its ``_rowid``."""
         column = ITEM_ORDER[order]
         direction = "DESC" if desc else "ASC"
@@ -350,7 +347,9 @@ class Store:
     def folder_groups(self, folder: str) -> list[Row]:
         return self.query(
             "SELECT f.*, g.name, g.description FROM folder_groups f JOIN org_groups g USING (group_hash) "
-            "WHERE f.folder=? ORDER BY f.created_at, f.group_hash", (folder,))
+            "WHERE f.folder=? ORDER BY f.created_at, f.group_hash",
+            (folder,),
+        )
 
     def org_groups(self) -> list[Row]:
         return self.query("SELECT * FROM org_groups ORDER BY created_at, group_hash")

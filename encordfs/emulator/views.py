@@ -15,9 +15,7 @@ from .media import MediaInfo
 from .signed_urls import BlobOp, UrlSigner
 from .store import Row, Store
 
-ITEM_MEDIA_FIELDS = tuple(
-    f.name for f in fields(MediaInfo) if f.name in {g.name for g in fields(StorageItem)}
-)
+ITEM_MEDIA_FIELDS = tuple(f.name for f in fields(MediaInfo) if f.name in {g.name for g in fields(StorageItem)})
 
 
 def timestamp(value: float) -> datetime:

@@ -21,8 +21,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     unmount = subparsers.add_parser("unmount", help="unmount (after the uploads in flight finish)")
     unmount.add_argument("mountpoint", type=Path)
     unmount.add_argument("--lazy", "-z", action="store_true", help="detach now even if busy")
-    unmount.add_argument("--wait", type=float, default=0.0, metavar="S",
-                         help="while busy (uploads in flight, files open), retry for S seconds")
+    unmount.add_argument(
+        "--wait", type=float, default=0.0, metavar="S", help="while busy (uploads in flight, files open), retry for S seconds"
+    )
     unmount.set_defaults(func=_unmount)
 
     status = subparsers.add_parser("status", help="list encordfs mounts and pending uploads")

@@ -377,7 +377,7 @@ def _is_mpeg_audio_frame(head: bytes) -> bool:
 
 
 def _nifti_label(header: bytes) -> str | None:
-    """"NIfTI-1"/"NIfTI-2" when ``header`` starts with a NIfTI header (either byte order), else None."""
+    """ "NIfTI-1"/"NIfTI-2" when ``header`` starts with a NIfTI header (either byte order), else None."""
     if len(header) < 348:
         return None
     sizes = {struct.unpack("<i", header[:4])[0], struct.unpack(">i", header[:4])[0]}

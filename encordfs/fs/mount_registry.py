@@ -99,8 +99,7 @@ def register_mount(mountpoint: Path, cache_dir: Path, fields: Mapping[str, Any] 
     Failing to is logged, never fatal: only ``encordfs status`` needs it."""
     directory = runtime_dir()
     path = directory / "mounts" / _entry_name(mountpoint)
-    entry = {**(fields or {}), "version": FORMAT_VERSION, "mountpoint": str(mountpoint), "cache_dir": str(cache_dir),
-             "pid": os.getpid()}
+    entry = {**(fields or {}), "version": FORMAT_VERSION, "mountpoint": str(mountpoint), "cache_dir": str(cache_dir), "pid": os.getpid()}
     try:
         _private_dir(directory)
         path.parent.mkdir(mode=0o700, exist_ok=True)

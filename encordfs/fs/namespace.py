@@ -30,8 +30,9 @@ class NamespaceOps(FsBase):
         assert node.item is not None
         links = await self.storage.dataset_link_count(node.item)
         if links:
-            log.warning("refusing to %s %r: it is linked to %d dataset(s) (mount with allow_delete_linked to allow)",
-                        doing, node.title, links)
+            log.warning(
+                "refusing to %s %r: it is linked to %d dataset(s) (mount with allow_delete_linked to allow)", doing, node.title, links
+            )
             raise FsError(errno.EPERM, f"{node.title!r} is linked to {links} dataset(s)")
 
     async def _delete_item(self, node: Node) -> None:

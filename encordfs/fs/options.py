@@ -28,8 +28,28 @@ PROFILE = "profile"  # -o profile=NAME: the config file's table to start from
 DEFAULT_UPLOAD_RETRIES = 12  # about 3 hours of backoff
 
 IGNORED_MOUNT_OPTIONS = frozenset(
-    {"rw", "dev", "nodev", "suid", "nosuid", "exec", "noexec", "auto", "noauto", "user", "nouser",
-     "users", "_netdev", "nofail", "defaults", "async", "sync", "atime", "noatime", "relatime"}
+    {
+        "rw",
+        "dev",
+        "nodev",
+        "suid",
+        "nosuid",
+        "exec",
+        "noexec",
+        "auto",
+        "noauto",
+        "user",
+        "nouser",
+        "users",
+        "_netdev",
+        "nofail",
+        "defaults",
+        "async",
+        "sync",
+        "atime",
+        "noatime",
+        "relatime",
+    }
 )
 
 
@@ -185,32 +205,66 @@ def add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--attr-ttl", type=float, help=f"seconds attributes are trusted (default {DEFAULT_ATTR_TTL:g})")
     parser.add_argument("--negative-ttl", type=float, help=f"seconds a missing name is trusted (default {DEFAULT_NEGATIVE_TTL:g})")
     parser.add_argument("--cache-dir", type=Path, help="private dir for staged writes (default ~/.cache/encordfs)")
-    parser.add_argument("--allow-delete-linked", action="store_true", default=None,
-                        help="let rm/overwrite delete items linked to datasets")
-    parser.add_argument("--allow-private-data-copy", action="store_true", default=None,
-                        help="let a write to a private-data item (one in your cloud bucket) replace it with an "
-                        "Encord-hosted copy (otherwise EROFS)")
-    parser.add_argument("--upload-mode", type=UploadMode, choices=list(UploadMode), metavar="{background,sync}",
-                        help="close() returns once the file is journaled and uploads it in the background "
-                        "(default), or waits for its upload and returns its failure (sync)")
-    parser.add_argument("--read-ahead-kb", type=int,
-                        help=f"the kernel's read-ahead for this mount, in KiB (default {DEFAULT_READ_AHEAD_KB}; "
-                        "0 keeps the kernel's 128): bigger read requests cost less CPU per MiB; needs root")
-    parser.add_argument("--thumbnails", type=ThumbnailPolicy, choices=list(ThumbnailPolicy), metavar="{all,small,none}",
-                        help="what desktop thumbnailers may read: everything, files up to 8 MiB but no video "
-                        "(small, the default), or nothing (none)")
-    parser.add_argument("--metrics-addr", type=parse_address, metavar="[HOST:]PORT",
-                        help="serve Prometheus metrics on http://HOST:PORT/metrics (HOST defaults to 127.0.0.1)")
-    parser.add_argument("--profile", help="take options from this [profiles.NAME] table of the config file "
-                        "($XDG_CONFIG_HOME/encordfs/config.toml, /etc/encordfs/config.toml); flags win")
-    parser.add_argument("--upload-retries", type=int, metavar="N",
-                        help=f"tries of an upload that keeps failing transiently (5xx, 429, timeouts; backoff "
-                        f"from 2 s doubling up to 10 min) before it is failed for good (default {DEFAULT_UPLOAD_RETRIES})")
-    parser.add_argument("--local-names", type=_globs, metavar="GLOB[,GLOB...]",
-                        help="more names (besides editors' swap, backup and lock files) kept on this mount only, "
-                        "never uploaded")
-    parser.add_argument("-o", dest="o", action="append", default=[], metavar="OPT[=VAL],...",
-                        help="any option above as name=value (dashes as underscores), plus ro")
+    parser.add_argument("--allow-delete-linked", action="store_true", default=None, help="let rm/overwrite delete items linked to datasets")
+    parser.add_argument(
+        "--allow-private-data-copy",
+        action="store_true",
+        default=None,
+        help="let a write to a private-data item (one in your cloud bucket) replace it with an Encord-hosted copy (otherwise EROFS)",
+    )
+    parser.add_argument(
+        "--upload-mode",
+        type=UploadMode,
+        choices=list(UploadMode),
+        metavar="{background,sync}",
+        help="close() returns once the file is journaled and uploads it in the background "
+        "(default), or waits for its upload and returns its failure (sync)",
+    )
+    parser.add_argument(
+        "--read-ahead-kb",
+        type=int,
+        help=f"the kernel's read-ahead for this mount, in KiB (default {DEFAULT_READ_AHEAD_KB}; "
+        "0 keeps the kernel's 128): bigger read requests cost less CPU per MiB; needs root",
+    )
+    parser.add_argument(
+        "--thumbnails",
+        type=ThumbnailPolicy,
+        choices=list(ThumbnailPolicy),
+        metavar="{all,small,none}",
+        help="what desktop thumbnailers may read: everything, files up to 8 MiB but no video (small, the default), or nothing (none)",
+    )
+    parser.add_argument(
+        "--metrics-addr",
+        type=parse_address,
+        metavar="[HOST:]PORT",
+        help="serve Prometheus metrics on http://HOST:PORT/metrics (HOST defaults to 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--profile",
+        help="take options from this [profiles.NAME] table of the config file "
+        "($XDG_CONFIG_HOME/encordfs/config.toml, /etc/encordfs/config.toml); flags win",
+    )
+    parser.add_argument(
+        "--upload-retries",
+        type=int,
+        metavar="N",
+        help=f"tries of an upload that keeps failing transiently (5xx, 429, timeouts; backoff "
+        f"from 2 s doubling up to 10 min) before it is failed for good (default {DEFAULT_UPLOAD_RETRIES})",
+    )
+    parser.add_argument(
+        "--local-names",
+        type=_globs,
+        metavar="GLOB[,GLOB...]",
+        help="more names (besides editors' swap, backup and lock files) kept on this mount only, never uploaded",
+    )
+    parser.add_argument(
+        "-o",
+        dest="o",
+        action="append",
+        default=[],
+        metavar="OPT[=VAL],...",
+        help="any option above as name=value (dashes as underscores), plus ro",
+    )
 
 
 def options_from_args(args: argparse.Namespace, config_files: list[Path] | None = None) -> MountOptions:

@@ -98,8 +98,10 @@ def load_mount_credentials(options: MountOptions) -> Credentials:
 def explain(exc: se.StorageError, credentials: Credentials, domain: str, root: str | None = None) -> str:
     """The user's reason for a failed first call."""
     if isinstance(exc, se.Unauthenticated):
-        return (f"{domain} refused the credentials ({credentials.description}): an unknown key, a bad or expired "
-                f"bearer token, the wrong --domain or a wrong clock ({exc})")
+        return (
+            f"{domain} refused the credentials ({credentials.description}): an unknown key, a bad or expired "
+            f"bearer token, the wrong --domain or a wrong clock ({exc})"
+        )
     if isinstance(exc, (se.Forbidden, se.NotFound)) and root:
         return f"cannot open --root {root!r}: no such folder, or no permission for {credentials.description} ({exc})"
     if isinstance(exc, se.Forbidden):
@@ -126,8 +128,9 @@ async def check_server(credentials: Credentials, options: MountOptions) -> Stora
         except se.StorageError as exc:
             raise MountError(explain(exc, credentials, options.domain, options.root)) from None
         except (KeyError, TypeError, ValueError) as exc:  # a 200 answer in another shape
-            raise MountError(f"{options.domain} does not answer like the Encord API (is --domain right?): "
-                             f"unexpected answer ({type(exc).__name__})") from None
+            raise MountError(
+                f"{options.domain} does not answer like the Encord API (is --domain right?): unexpected answer ({type(exc).__name__})"
+            ) from None
         except trio.TooSlowError:
             raise MountError(f"cannot reach {options.domain}: no answer in {CHECK_TIMEOUT * 2:g}s") from None
 

@@ -80,9 +80,6 @@ def read_refusals(cache_dir: Path) -> list[Refusal]:
     """The refusals a mount using ``cache_dir`` recorded (none if it recorded none)."""
     try:
         data = json.loads((cache_dir / FILE_NAME).read_text())
-        return [
-            Refusal(float(r["time"]), str(r["operation"]), str(r["path"]), str(r["error"]), str(r["reason"]))
-            for r in data["refusals"]
-        ]
+        return [Refusal(float(r["time"]), str(r["operation"]), str(r["path"]), str(r["error"]), str(r["reason"])) for r in data["refusals"]]
     except (OSError, ValueError, KeyError, TypeError):
         return []

@@ -246,7 +246,7 @@ class Staging:
         fds: list[int] = [reused.record_fd] if reused is not None else []
         with _no_space(self.root, "creating a staged file"):
             try:
-                for made in (record_path, path)[len(fds):]:
+                for made in (record_path, path)[len(fds) :]:
                     fds.append(os.open(made, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
                     os.fchmod(fds[-1], 0o600)
             except BaseException:
@@ -291,8 +291,7 @@ class Staging:
         this upload overwrites, deleted after it. The steps of ``begin_commit`` may also run
         apart: the quick ones in the caller's thread, ``sync`` in a worker thread.
         """
-        commit = self.begin_commit(staged, target, sha256=sha256, replaces=replaces, supersedes=supersedes,
-                                   client_metadata=client_metadata)
+        commit = self.begin_commit(staged, target, sha256=sha256, replaces=replaces, supersedes=supersedes, client_metadata=client_metadata)
         commit.sync()
         return commit.publish()
 
@@ -371,8 +370,11 @@ class Staging:
     def update(self, record: PendingUpload) -> PendingUpload:
         """Rewrite a record (durably) with new bookkeeping: attempts and error, the slot its upload
         uses, a failure; ``NotPending`` if it was forgotten meanwhile."""
-        updated = replace(record, last_error=_redact(record.last_error) if record.last_error else None,
-                          failure=_redact(record.failure) if record.failure else None)
+        updated = replace(
+            record,
+            last_error=_redact(record.last_error) if record.last_error else None,
+            failure=_redact(record.failure) if record.failure else None,
+        )
         with self._mutex, _no_space(self.root, f"updating the journal record of {record.title!r}"):
             self._rewrite_record(updated)
         return updated

@@ -81,7 +81,12 @@ class Uploader:
     # --- the journal ---------------------------------------------------------------------------
 
     async def commit(
-        self, staged: StagedFile, target: Target, *, replaces: UUID | None, supersedes: PendingUpload | None,
+        self,
+        staged: StagedFile,
+        target: Target,
+        *,
+        replaces: UUID | None,
+        supersedes: PendingUpload | None,
         client_metadata: str | None = None,
     ) -> PendingUpload | None:
         """Detect the type and journal the staged file (its durability point); raises
@@ -90,8 +95,9 @@ class Uploader:
 
         def begin() -> Commit:
             upload_target = UploadTarget(target.folder, target.title, filetypes.detect(staged.path, target.title))
-            return self._staging.begin_commit(staged, upload_target, replaces=replaces, supersedes=supersedes,
-                                              client_metadata=client_metadata)
+            return self._staging.begin_commit(
+                staged, upload_target, replaces=replaces, supersedes=supersedes, client_metadata=client_metadata
+            )
 
         def detect_and_commit() -> PendingUpload:
             commit = begin()
@@ -125,7 +131,9 @@ class Uploader:
         if target.title != record.title:
             item_type = await trio.to_thread.run_sync(filetypes.detect, self._staging.data_path(record), target.title)
         return await trio.to_thread.run_sync(
-            lambda: self._staging.rename_target(record, folder_uuid=target.folder, title=target.title, item_type=item_type, replaces=replaces)
+            lambda: self._staging.rename_target(
+                record, folder_uuid=target.folder, title=target.title, item_type=item_type, replaces=replaces
+            )
         )
 
     async def update(self, record: PendingUpload) -> PendingUpload:
@@ -145,9 +153,7 @@ class Uploader:
 
     # --- the server ----------------------------------------------------------------------------
 
-    async def upload(
-        self, record: PendingUpload, on_record: Callable[[PendingUpload], None]
-    ) -> tuple[PendingUpload, StorageItem]:
+    async def upload(self, record: PendingUpload, on_record: Callable[[PendingUpload], None]) -> tuple[PendingUpload, StorageItem]:
         """Upload a journaled version (at most ``concurrency`` at once), first adopting what an
         earlier try made if it got that far. The slot's item is journaled (and ``on_record`` told
         of the rewritten record) before the upload can make it. Returns the record as journaled
@@ -166,8 +172,12 @@ class Uploader:
                 on_record(journaled)
 
             item = await self._storage.upload_file(
-                record.folder_uuid, self._staging.data_path(record), record.title, record.item_type,
-                content_type=filetypes.mime_type(record.item_type, record.title), on_slot=on_slot,
+                record.folder_uuid,
+                self._staging.data_path(record),
+                record.title,
+                record.item_type,
+                content_type=filetypes.mime_type(record.item_type, record.title),
+                on_slot=on_slot,
                 client_metadata=json.loads(record.client_metadata) if record.client_metadata else None,
             )
         log.info("uploaded %r (%d bytes) as %s %s", record.title, record.size, record.item_type.value, item.uuid)

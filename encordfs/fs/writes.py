@@ -145,8 +145,14 @@ class WriteOps(FsBase):
             existing.lookups += 1
             return self._add_handle(handle), await self._attrs(existing)
         node = self.inodes.new_pending(parent)
-        file = self._track(PendingFile(node, Target(folder, title), working=Working(self.uploader.new_staged()),
-                                       metadata=self._renamed_away.pop((folder, title), None)))
+        file = self._track(
+            PendingFile(
+                node,
+                Target(folder, title),
+                working=Working(self.uploader.new_staged()),
+                metadata=self._renamed_away.pop((folder, title), None),
+            )
+        )
         file.mtime_ns = time.time_ns()
         file.writers += 1
         self._prepare_upload(folder, name)
@@ -291,7 +297,10 @@ class WriteOps(FsBase):
                 raise FsError(errno.ENOSPC, f"{file.target.title!r} was not saved: {working.lost}")
             try:
                 record = await self.uploader.commit(
-                    working.staged, file.target, replaces=file.replaces, supersedes=file.superseded_by_commit,
+                    working.staged,
+                    file.target,
+                    replaces=file.replaces,
+                    supersedes=file.superseded_by_commit,
                     client_metadata=file.metadata,
                 )
             except (FsError, StagingFull):
@@ -473,15 +482,18 @@ class WriteOps(FsBase):
         self._bind(file, item)  # before any await: an open arriving now finds the item
         await self.uploader.done(record)
         if landing.follow is not None:
-            followed = await self._quietly(f"move/rename the uploaded {record.title!r} to {landing.follow.title!r}",
-                                           self.uploader.follow(item, landing.follow))
+            followed = await self._quietly(
+                f"move/rename the uploaded {record.title!r} to {landing.follow.title!r}", self.uploader.follow(item, landing.follow)
+            )
             if isinstance(followed, StorageItem):
                 item = file.node.item = followed
                 file.followed(item)
         if landing.replaced is not None:
             self._hidden[landing.replaced] = True  # from now on the file is its new item: the old one is not listed
-            carried = await self._quietly(f"carry the metadata of the item {record.title!r} replaces over",
-                                          self.uploader.carry_metadata(item, landing.replaced, record.client_metadata))
+            carried = await self._quietly(
+                f"carry the metadata of the item {record.title!r} replaces over",
+                self.uploader.carry_metadata(item, landing.replaced, record.client_metadata),
+            )
             if isinstance(carried, StorageItem):
                 item = file.node.item = carried
                 file.followed(item)
@@ -569,8 +581,11 @@ class WriteOps(FsBase):
         items when they land; wait for that (bounded) so the folder is really empty."""
         with trio.move_on_after(UNLINKED_UPLOAD_WAIT):
             while True:
-                busy = [f for f in self._files.values()
-                        if isinstance(f.state, Uploading) and folder in (f.state.record.folder_uuid, f.target.folder)]
+                busy = [
+                    f
+                    for f in self._files.values()
+                    if isinstance(f.state, Uploading) and folder in (f.state.record.folder_uuid, f.target.folder)
+                ]
                 if not busy:
                     return
                 await busy[0].upload_ended.wait()
@@ -589,8 +604,7 @@ class WriteOps(FsBase):
             found += 1
             node = self._restored_node(record)
             state = Failed(record, record.failure) if record.failure else Journaled(record)
-            file = self._track(PendingFile(node, Target(record.folder_uuid, record.title), state=state,
-                                           replaces=record.replaced_item))
+            file = self._track(PendingFile(node, Target(record.folder_uuid, record.title), state=state, replaces=record.replaced_item))
             self._kick(file)
         return found
 

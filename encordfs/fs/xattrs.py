@@ -137,8 +137,12 @@ def names(model: Model) -> list[str]:
         name = META_PREFIX + key
         room -= _list_size([name])
         if room < 0:
-            log.warning("%r: %d metadata keys listed as xattrs, the others only in %s (the kernel's 64 KiB limit)",
-                        model.name, len(keys), CLIENT_METADATA)
+            log.warning(
+                "%r: %d metadata keys listed as xattrs, the others only in %s (the kernel's 64 KiB limit)",
+                model.name,
+                len(keys),
+                CLIENT_METADATA,
+            )
             break
         keys.append(name)
     return fixed + keys

@@ -98,9 +98,7 @@ def load_credentials(
         if not env_key.strip():
             raise CredentialsError(f"{ENV_SSH_KEY} is set but empty")
         return Credentials(private_key=_parse_key(env_key.encode(), password, source=ENV_SSH_KEY))
-    raise CredentialsError(
-        f"no Encord credentials: pass an SSH key file or a bearer token, or set {ENV_SSH_KEY_FILE} or {ENV_SSH_KEY}"
-    )
+    raise CredentialsError(f"no Encord credentials: pass an SSH key file or a bearer token, or set {ENV_SSH_KEY_FILE} or {ENV_SSH_KEY}")
 
 
 def _read_private_file(path: Path, what: str, origin: str) -> bytes:
@@ -113,8 +111,7 @@ def _read_private_file(path: Path, what: str, origin: str) -> bytes:
         raise CredentialsError(f"cannot read {what} {origin}: {exc.strerror}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise CredentialsError(
-            f"permissions {stat.S_IMODE(mode):04o} for {what} {origin} are too open: "
-            f"it must not be accessible by others (chmod 600 {path})"
+            f"permissions {stat.S_IMODE(mode):04o} for {what} {origin} are too open: it must not be accessible by others (chmod 600 {path})"
         )
     try:
         return path.read_bytes()

@@ -71,6 +71,5 @@ class CircuitBreaker:
     @staticmethod
     def _fast_failure(down: _Down, origin: str, operation: str, wait: float) -> StorageError:
         since = time.strftime("%H:%M:%S", time.localtime(down.since))
-        message = (f"{operation} {origin}: not sent, the server has not answered since {since} "
-                   f"(next try in {wait:.1f}s; last: {down.error})")
+        message = f"{operation} {origin}: not sent, the server has not answered since {since} (next try in {wait:.1f}s; last: {down.error})"
         return type(down.error)(message, operation=operation, status=down.error.status)

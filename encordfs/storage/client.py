@@ -47,8 +47,13 @@ class StorageClient(FolderApi, ItemApi, DataPlane, UploadApi):
         self.domain = domain
         self.credentials = credentials
         self._transport = Transport(
-            credentials, domain, max_connections=max_connections, timeout=timeout, retry=retry or RetryPolicy(),
-            transport=transport, breaker=breaker,
+            credentials,
+            domain,
+            max_connections=max_connections,
+            timeout=timeout,
+            retry=retry or RetryPolicy(),
+            transport=transport,
+            breaker=breaker,
         )
         self._signed_urls = signed_urls or SignedUrlCache()
         self._url_locks: dict[UUID, trio.Lock] = {}

@@ -246,7 +246,11 @@ class DataPlane:
             return parsed[2]
 
         return await self._transport.data_request(
-            "GET", url, operation="size", consume=consume, headers={"Range": "bytes=0-0", "Accept-Encoding": "identity"},
+            "GET",
+            url,
+            operation="size",
+            consume=consume,
+            headers={"Range": "bytes=0-0", "Accept-Encoding": "identity"},
             accept=lambda status: status in (200, 206, 416),
         )
 
@@ -256,6 +260,10 @@ class DataPlane:
         size = (await trio.Path(path).stat()).st_size
         all_headers = {**headers, "Content-Length": str(size)}
         await self._transport.data_request(
-            "PUT", url, operation=f"upload {path.name}", consume=_drain, headers=all_headers,
+            "PUT",
+            url,
+            operation=f"upload {path.name}",
+            consume=_drain,
+            headers=all_headers,
             content=lambda: file_chunks(path),
         )

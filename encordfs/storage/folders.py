@@ -45,9 +45,7 @@ class FolderApi:
         data = await self._transport.call("GET", f"storage/folders/{folder}", operation="get folder")
         return StorageFolder.from_wire(data)
 
-    def iter_folders(
-        self, parent: UUID | None, *, search: str | None = None, page_size: int = 1000
-    ) -> AsyncIterator[StorageFolder]:
+    def iter_folders(self, parent: UUID | None, *, search: str | None = None, page_size: int = 1000) -> AsyncIterator[StorageFolder]:
         """Direct subfolders of ``parent`` (top-level folders when None), by name, page by page."""
         return self.list_folders(parent, FolderQuery(search=search, page_size=page_size))
 
@@ -78,9 +76,7 @@ class FolderApi:
         while True:
             attempts += 1
             try:
-                data = await self._transport.call(
-                    "POST", "storage/folders", operation="create folder", body=body, idempotent=False
-                )
+                data = await self._transport.call("POST", "storage/folders", operation="create folder", body=body, idempotent=False)
                 return StorageFolder.from_wire(data)
             except AMBIGUOUS_FAILURES as exc:
                 if attempts >= self._transport.retry.max_attempts:
@@ -143,7 +139,10 @@ class FolderApi:
         """A new user group of the organisation (the SDK's ``create_group``). Not retried after
         an ambiguous failure: a second group would be made."""
         data = await self._transport.call(
-            "POST", "organisation/groups", operation="create group", body={"name": name, "description": description},
+            "POST",
+            "organisation/groups",
+            operation="create group",
+            body={"name": name, "description": description},
             idempotent=False,
         )
         return OrgGroup.from_wire(data)

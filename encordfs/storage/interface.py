@@ -22,9 +22,7 @@ class Storage(Protocol):
     # --- folders -------------------------------------------------------------------------
     async def get_folder(self, folder: UUID) -> StorageFolder: ...
 
-    def iter_folders(
-        self, parent: UUID | None, *, search: str | None = None, page_size: int = 1000
-    ) -> AsyncIterator[StorageFolder]:
+    def iter_folders(self, parent: UUID | None, *, search: str | None = None, page_size: int = 1000) -> AsyncIterator[StorageFolder]:
         """Direct subfolders of ``parent`` (top-level folders when None), by name, page by page."""
         ...
 
@@ -56,13 +54,9 @@ class Storage(Protocol):
         """Frames/files of an image group, image sequence or DICOM series."""
         ...
 
-    async def update_item(
-        self, item: StorageItem, *, name: str | None = None, client_metadata: Any = None
-    ) -> StorageItem: ...
+    async def update_item(self, item: StorageItem, *, name: str | None = None, client_metadata: Any = None) -> StorageItem: ...
 
-    async def move_items(
-        self, source: UUID, items: list[UUID], destination: UUID, *, allow_synced_dataset_move: bool = False
-    ) -> None: ...
+    async def move_items(self, source: UUID, items: list[UUID], destination: UUID, *, allow_synced_dataset_move: bool = False) -> None: ...
 
     async def delete_items(self, folder: UUID, items: list[UUID], *, remove_unused_frames: bool = True) -> None: ...
 
@@ -86,8 +80,15 @@ class Storage(Protocol):
         ...
 
     async def upload_file(
-        self, folder: UUID, path: Path, title: str, item_type: StorageItemType, *, client_metadata: Any = None,
-        content_type: str | None = None, on_slot: Callable[[UUID], Awaitable[None]] | None = None,
+        self,
+        folder: UUID,
+        path: Path,
+        title: str,
+        item_type: StorageItemType,
+        *,
+        client_metadata: Any = None,
+        content_type: str | None = None,
+        on_slot: Callable[[UUID], Awaitable[None]] | None = None,
     ) -> StorageItem:
         """Upload one single-file item (image, video, audio, plain text, PDF, NIfTI) and return it
         once the upload job is DONE; raises UploadFailed (or another StorageError) otherwise.
@@ -134,15 +135,27 @@ class CommandStorage(Storage, Protocol):
     async def list_integrations(self, *, titles: Iterable[str] = (), uuids: Iterable[UUID] = ()) -> list[Integration]: ...
 
     async def add_private_data(
-        self, folder: UUID, integration: UUID, *, items: dict[str, list[Json]] | None = None,
-        external_files: Json | None = None, ignore_errors: bool = False, skip_duplicate_urls: bool = False,
-        upsert_metadata: bool = False, file_name: str | None = None,
+        self,
+        folder: UUID,
+        integration: UUID,
+        *,
+        items: dict[str, list[Json]] | None = None,
+        external_files: Json | None = None,
+        ignore_errors: bool = False,
+        skip_duplicate_urls: bool = False,
+        upsert_metadata: bool = False,
+        file_name: str | None = None,
     ) -> UUID: ...
 
     async def upload_job_state(self, folder: UUID, job: UUID, *, timeout_seconds: int = ...) -> UploadJobState: ...
 
     async def upload_image_group(
-        self, folder: UUID, paths: Sequence[Path], title: str | None = None, *, client_metadata: Any = None,
+        self,
+        folder: UUID,
+        paths: Sequence[Path],
+        title: str | None = None,
+        *,
+        client_metadata: Any = None,
         sequence: bool = False,
     ) -> StorageItem: ...
 

@@ -33,9 +33,7 @@ class ItemApi:
     item_from_wire: Callable[[Json], StorageItem]  # provided by DataPlane
 
     async def get_item(self, item: UUID, *, sign_url: bool = False) -> StorageItem:
-        data = await self._transport.call(
-            "GET", f"storage/items/{item}", operation="get item", params=[("signUrl", wire_bool(sign_url))]
-        )
+        data = await self._transport.call("GET", f"storage/items/{item}", operation="get item", params=[("signUrl", wire_bool(sign_url))])
         return StorageItem.from_wire(data)
 
     async def get_items(self, items: Iterable[UUID], *, sign_urls: bool = False) -> list[StorageItem]:
@@ -57,7 +55,10 @@ class ItemApi:
         ``sign_urls``; they go to the URL cache, so opening and reading what was found costs one
         GET, not an item call first."""
         query = ItemQuery(
-            search=search, page_size=page_size, include_client_metadata=True, client_metadata_as_signed_url=False,
+            search=search,
+            page_size=page_size,
+            include_client_metadata=True,
+            client_metadata_as_signed_url=False,
             sign_urls=sign_urls or search is not None,
         )
         path = f"storage/folders/{folder}/items"
@@ -99,16 +100,12 @@ class ItemApi:
         )
         return [self.item_from_wire(i) for i in results_of(page, "child items")]
 
-    async def update_item(
-        self, item: StorageItem, *, name: str | None = None, client_metadata: Any = None
-    ) -> StorageItem:
+    async def update_item(self, item: StorageItem, *, name: str | None = None, client_metadata: Any = None) -> StorageItem:
         """PATCH is retried: the same fields sent twice leave the same state."""
         patch = _item_patch(name, client_metadata)
         if not patch:
             return await self.get_item(item.uuid)
-        data = await self._transport.call(
-            "PATCH", f"storage/folders/{item.parent}/items/{item.uuid}", operation="update item", body=patch
-        )
+        data = await self._transport.call("PATCH", f"storage/folders/{item.parent}/items/{item.uuid}", operation="update item", body=patch)
         return StorageItem.from_wire(data)
 
     async def update_items(self, patches: dict[UUID, Json]) -> list[StorageItem]:
@@ -117,15 +114,11 @@ class ItemApi:
         uuids = list(patches)
         for start in range(0, len(uuids), BULK_LIMIT):
             chunk = {str(u): patches[u] for u in uuids[start : start + BULK_LIMIT]}
-            page = await self._transport.call(
-                "PATCH", "storage/items/patch-bulk", operation="update items", body={"itemPatches": chunk}
-            )
+            page = await self._transport.call("PATCH", "storage/items/patch-bulk", operation="update items", body={"itemPatches": chunk})
             updated.extend(StorageItem.from_wire(i) for i in results_of(page, "update items"))
         return updated
 
-    async def move_items(
-        self, source: UUID, items: list[UUID], destination: UUID, *, allow_synced_dataset_move: bool = False
-    ) -> None:
+    async def move_items(self, source: UUID, items: list[UUID], destination: UUID, *, allow_synced_dataset_move: bool = False) -> None:
         body = {
             "itemUuids": [str(i) for i in items],
             "newParentUuid": str(destination),
@@ -160,4 +153,3 @@ class ItemApi:
     async def reencode_status(self, process: UUID) -> ReencodeState:
         data = await self._transport.call("GET", f"storage/items/reencode/{process}", operation="reencode status")
         return ReencodeState.from_wire(data)
-

@@ -25,9 +25,7 @@ def results_of(page: object, operation: str) -> list[Json]:
     return results
 
 
-async def iter_pages(
-    transport: Transport, path: str, query: PagedQuery, parse: Callable[[Json], T], *, operation: str
-) -> AsyncIterator[T]:
+async def iter_pages(transport: Transport, path: str, query: PagedQuery, parse: Callable[[Json], T], *, operation: str) -> AsyncIterator[T]:
     token: str | None = None
     seen_tokens: set[str] = set()
     while True:

@@ -50,9 +50,7 @@ def error_for_response(operation: str, response: httpx.Response) -> errors.Stora
     message = server_message(response)
     text = describe(operation, response.request.url, f"HTTP {status}" + (f": {message}" if message else ""))
     if status == 429:
-        return errors.RateLimited(
-            text, operation=operation, retry_after=parse_retry_after(response.headers.get("retry-after"))
-        )
+        return errors.RateLimited(text, operation=operation, retry_after=parse_retry_after(response.headers.get("retry-after")))
     cls = _BY_STATUS.get(status, errors.ServerError)
     return cls(text, operation=operation, status=status)
 

@@ -43,6 +43,7 @@ class _Failure:
     def outage(self) -> bool:
         return is_outage(self.error)
 
+
 T = TypeVar("T")
 QueryParams = Sequence[tuple[str, str]]
 
@@ -171,7 +172,12 @@ class Transport:
             return request
 
         return await self.send(
-            build, operation=operation, idempotent=idempotent, consume=_read_json, auth=self._auth, accept=_api_success,
+            build,
+            operation=operation,
+            idempotent=idempotent,
+            consume=_read_json,
+            auth=self._auth,
+            accept=_api_success,
             endpoint=operation,
         )
 
@@ -277,4 +283,3 @@ class Transport:
         if retry_after is not None and retry_after > policy.max_retry_after:
             return False
         return trio.current_time() - started + delay <= policy.max_total
-

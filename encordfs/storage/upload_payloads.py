@@ -59,9 +59,7 @@ def _file_refs(slots: Iterable[UploadSignedUrl], titles: Iterable[str]) -> list[
     ]
 
 
-def image_group_entry(
-    slots: list[UploadSignedUrl], titles: list[str], title: str | None, client_metadata: Any, sequence: bool
-) -> Json:
+def image_group_entry(slots: list[UploadSignedUrl], titles: list[str], title: str | None, client_metadata: Any, sequence: bool) -> Json:
     entry: Json = {"images": _file_refs(slots, titles)}
     if title is not None:
         entry["title"] = title

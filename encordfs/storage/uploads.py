@@ -129,8 +129,15 @@ class UploadApi:
 
     # --- public upload flows -------------------------------------------------------------
     async def upload_file(
-        self, folder: UUID, path: Path, title: str, item_type: StorageItemType, *, client_metadata: Any = None,
-        content_type: str | None = None, on_slot: Callable[[UUID], Awaitable[None]] | None = None,
+        self,
+        folder: UUID,
+        path: Path,
+        title: str,
+        item_type: StorageItemType,
+        *,
+        client_metadata: Any = None,
+        content_type: str | None = None,
+        on_slot: Callable[[UUID], Awaitable[None]] | None = None,
     ) -> StorageItem:
         """Upload one single-file item (image, video, audio, plain text, PDF, NIfTI) and return it
         once the upload job is DONE; raises UploadFailed (or another StorageError) otherwise.
@@ -167,7 +174,12 @@ class UploadApi:
         batches.spare.setdefault(key, []).append((trio.current_time(), slot))
 
     async def upload_image_group(
-        self, folder: UUID, paths: Sequence[Path], title: str | None = None, *, client_metadata: Any = None,
+        self,
+        folder: UUID,
+        paths: Sequence[Path],
+        title: str | None = None,
+        *,
+        client_metadata: Any = None,
         sequence: bool = False,
     ) -> StorageItem:
         """An image group (or, with ``sequence``, an image sequence) from local images."""
@@ -247,9 +259,7 @@ class UploadApi:
 
     async def cancel_upload_job(self, folder: UUID, job: UUID) -> int:
         """Cancel a running upload job; returns how many units were cancelled."""
-        data = await self._transport.call(
-            "POST", f"storage/folders/{folder}/data-upload-jobs/{job}/cancel", operation="cancel upload job"
-        )
+        data = await self._transport.call("POST", f"storage/folders/{folder}/data-upload-jobs/{job}/cancel", operation="cancel upload job")
         return int((data or {}).get("unitsCancelledCount", 0))
 
     # --- batches of single-file uploads ---------------------------------------------------
@@ -257,7 +267,10 @@ class UploadApi:
     def _upload_batches(self) -> _UploadBatches:
         on_the_way: Counter[UUID] = Counter()  # a job gathers only while another file is on its way to one
         jobs = Coalescer(
-            self._job_batch, MAX_BATCH, JOB_GATHER_SECONDS, company=lambda folder: on_the_way[folder] > 0,
+            self._job_batch,
+            MAX_BATCH,
+            JOB_GATHER_SECONDS,
+            company=lambda folder: on_the_way[folder] > 0,
             max_gather=JOB_GATHER_MAX_SECONDS,
         )
         return _UploadBatches(Coalescer(self._slot_batch, MAX_BATCH), jobs, on_the_way=on_the_way)
@@ -269,7 +282,7 @@ class UploadApi:
         batches = self._upload_batches
         slots = await self._slots(folder, item_type, len(requests) + batches.ahead(key))
         fetched = trio.current_time()
-        batches.spare.setdefault(key, []).extend((fetched, slot) for slot in slots[len(requests):])
+        batches.spare.setdefault(key, []).extend((fetched, slot) for slot in slots[len(requests) :])
         return list(slots[: len(requests)])
 
     async def _job_batch(self, folder: UUID, entries: list[_JobEntry]) -> list[StorageItem | Exception]:
@@ -345,12 +358,21 @@ class UploadApi:
             await self.put_file(slot.signed_url, path, headers)
             return
         await self._transport.data_request(
-            "PUT", slot.signed_url, operation=f"upload {path.name}", consume=_drain,
-            headers={**headers, "Content-Length": str(len(content))}, content=lambda: content,
+            "PUT",
+            slot.signed_url,
+            operation=f"upload {path.name}",
+            consume=_drain,
+            headers={**headers, "Content-Length": str(len(content))},
+            content=lambda: content,
         )
 
     async def _put_into_slot(
-        self, folder: UUID, item_type: StorageItemType, path: Path, mime: str, slot: UploadSignedUrl | None = None,
+        self,
+        folder: UUID,
+        item_type: StorageItemType,
+        path: Path,
+        mime: str,
+        slot: UploadSignedUrl | None = None,
         on_slot: Callable[[UUID], Awaitable[None]] | None = None,
     ) -> UploadSignedUrl:
         """PUT into ``slot`` (a new one if None); an expired upload URL (403) gets one new slot."""
@@ -400,7 +422,12 @@ class UploadApi:
         return state.items_with_names[0][0]
 
     async def _start_job(
-        self, folder: UUID, body: Json, *, idempotent: bool = False, placeholders: list[UUID] | None = None,
+        self,
+        folder: UUID,
+        body: Json,
+        *,
+        idempotent: bool = False,
+        placeholders: list[UUID] | None = None,
         composite: bool = False,
     ) -> UUID | list[StorageItem]:
         """POST data-upload-jobs. Returns the job uuid, or (after an ambiguous failure whose job
@@ -410,7 +437,10 @@ class UploadApi:
             attempts += 1
             try:
                 job = await self._transport.call(
-                    "POST", f"storage/folders/{folder}/data-upload-jobs", operation="start upload job", body=body,
+                    "POST",
+                    f"storage/folders/{folder}/data-upload-jobs",
+                    operation="start upload job",
+                    body=body,
                     idempotent=idempotent,
                 )
                 return UUID(str(job))

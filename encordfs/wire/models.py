@@ -149,7 +149,9 @@ class StorageFolder:
             user_role=StorageUserRole(_get(data, "user_role")),
             synced_dataset_hash=_uuid(_get(data, "synced_dataset_hash")),
             path_to_root=tuple(PathElement.from_wire(p) for p in _get(data, "path_to_root") or ()),
-            folder_type=StorageFolderType(folder_type) if folder_type in StorageFolderType._value2member_map_ else StorageFolderType.GENERIC,
+            folder_type=StorageFolderType(folder_type)
+            if folder_type in StorageFolderType._value2member_map_
+            else StorageFolderType.GENERIC,
             integration_hash=_uuid(_get(data, "integration_hash")),
             remote_url=_get(data, "remote_url"),
         )
@@ -247,24 +249,26 @@ class StorageItem:
         media = [get(camel) for camel in _MEDIA_CAMEL]
         media[_MIME_AT] = _shared(media[_MIME_AT])
         item_type = get("itemType")
-        return _new_item((
-            UUID(str(get("uuid"))),
-            _shared_uuid(str(get("parent"))),
-            _ITEM_TYPES.get(item_type) or StorageItemType(item_type),
-            get("name"),
-            _shared(get("clientMetadata") or "{}"),
-            _shared(get("owner") or ""),
-            parse_datetime(get("createdAt")),
-            parse_datetime(get("lastEditedAt")),
-            int(get("backedDataUnitsCount") or 0),
-            _location(get("storageLocation")),
-            _uuid(get("integrationHash")),
-            get("description") or "",
-            bool(get("isTombstone", False)),
-            bool(get("isPlaceholder", False)),
-            *media,
-            get("clientMetadataSignedUrl"),
-        ))
+        return _new_item(
+            (
+                UUID(str(get("uuid"))),
+                _shared_uuid(str(get("parent"))),
+                _ITEM_TYPES.get(item_type) or StorageItemType(item_type),
+                get("name"),
+                _shared(get("clientMetadata") or "{}"),
+                _shared(get("owner") or ""),
+                parse_datetime(get("createdAt")),
+                parse_datetime(get("lastEditedAt")),
+                int(get("backedDataUnitsCount") or 0),
+                _location(get("storageLocation")),
+                _uuid(get("integrationHash")),
+                get("description") or "",
+                bool(get("isTombstone", False)),
+                bool(get("isPlaceholder", False)),
+                *media,
+                get("clientMetadataSignedUrl"),
+            )
+        )
 
     def to_wire(self) -> Json:
         wire: Json = {
@@ -295,9 +299,22 @@ class StorageItem:
 
 # StorageItem.from_wire's fast path: values in field order, set through the slots directly.
 _ITEM_FIELD_ORDER = (
-    "uuid", "parent", "item_type", "name", "client_metadata", "owner", "created_at", "last_edited_at",
-    "backed_data_units_count", "storage_location", "integration_hash", "description", "is_tombstone",
-    "is_placeholder", *_ITEM_MEDIA_FIELDS, "client_metadata_signed_url",
+    "uuid",
+    "parent",
+    "item_type",
+    "name",
+    "client_metadata",
+    "owner",
+    "created_at",
+    "last_edited_at",
+    "backed_data_units_count",
+    "storage_location",
+    "integration_hash",
+    "description",
+    "is_tombstone",
+    "is_placeholder",
+    *_ITEM_MEDIA_FIELDS,
+    "client_metadata_signed_url",
 )
 if tuple(f.name for f in fields(StorageItem)) != _ITEM_FIELD_ORDER:
     raise RuntimeError("StorageItem.from_wire lists the fields in another order than the class")
@@ -329,8 +346,9 @@ _RECORD_OWN = frozenset({"uuid", "name", "item_type", "file_size", "created_at",
 _OWN_VALUES = tuple(f.name for f in fields(StorageItem) if f.name not in _RECORD_OWN)
 _OTHER_DEFAULTS = tuple(f.default for f in fields(StorageItem) if f.name not in _RECORD_OWN)
 _others_of = attrgetter(*_OWN_VALUES)
-_ITEM_ALONE = frozenset({"url", "signed_url", "client_metadata_signed_url", "dicom_instance_uid", "duration",
-                         "frame_count", "width", "height", "fps"})
+_ITEM_ALONE = frozenset(
+    {"url", "signed_url", "client_metadata_signed_url", "dicom_instance_uid", "duration", "frame_count", "width", "height", "fps"}
+)
 _SHARED_TEXT_MAX = 64  # longer texts (a big client_metadata) are the item's alone
 _SHAPES_MAX = 4096
 _shapes: dict[Shape, Shape] = {}
@@ -523,9 +541,7 @@ class UploadJobState:
     def from_wire(cls, data: Json) -> UploadJobState:
         return cls(
             status=UploadJobStatus(_get(data, "status")),
-            items_with_names=tuple(
-                (UUID(str(_get(e, "item_uuid"))), _get(e, "name")) for e in _get(data, "items_with_names") or ()
-            ),
+            items_with_names=tuple((UUID(str(_get(e, "item_uuid"))), _get(e, "name")) for e in _get(data, "items_with_names") or ()),
             errors=tuple(_get(data, "errors") or ()),
             units_pending_count=int(_get(data, "units_pending_count") or 0),
             units_done_count=int(_get(data, "units_done_count") or 0),

@@ -78,9 +78,7 @@ def signature_base(method: str, target: str, digest: str, params: str) -> str:
     )
 
 
-def sign_headers(
-    method: str, target: str, body: bytes, private_key: Ed25519PrivateKey, created: int | None = None
-) -> dict[str, str]:
+def sign_headers(method: str, target: str, body: bytes, private_key: Ed25519PrivateKey, created: int | None = None) -> dict[str, str]:
     """The three headers that sign one request."""
     digest = content_digest(body)
     params = signature_params(int(time.time()) if created is None else created, key_id(private_key.public_key()))

@@ -37,8 +37,22 @@ def loopback(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """One loopback run of the whole harness, every side that can run here, one run per workload."""
     work = tmp_path_factory.mktemp("bench")
     sides = ["raw"] + [s for s, skip in (("encordfs", ENCORDFS_SKIP), ("rclone", RCLONE_SKIP)) if skip is None]
-    args = build_parser().parse_args(["--scale", "tiny", "--runs", "1", "--regimes", "loopback", "--sides", ",".join(sides),
-                                 "--work", str(work / "work"), "--out", str(work / "out")])
+    args = build_parser().parse_args(
+        [
+            "--scale",
+            "tiny",
+            "--runs",
+            "1",
+            "--regimes",
+            "loopback",
+            "--sides",
+            ",".join(sides),
+            "--work",
+            str(work / "work"),
+            "--out",
+            str(work / "out"),
+        ]
+    )
     document = run(args)
     assert list((work / "out").glob("results-tiny-*.json")), "the run wrote no JSON results"
     return document["regimes"]["loopback"]
@@ -87,8 +101,22 @@ def test_a_server_serving_other_bytes_is_reported_as_failed(tmp_path: Path) -> N
     dataset = ensure_dataset(tmp_path / "work", TINY)
     rel = dataset.under(IMAGES)[-1]
     _flip_a_byte(dataset.served / rel)  # after the manifest was written: both servers now serve other bytes
-    args = build_parser().parse_args(["--scale", "tiny", "--runs", "1", "--regimes", "loopback", "--sides", "raw",
-                                      "--work", str(tmp_path / "work"), "--out", str(tmp_path / "out")])
+    args = build_parser().parse_args(
+        [
+            "--scale",
+            "tiny",
+            "--runs",
+            "1",
+            "--regimes",
+            "loopback",
+            "--sides",
+            "raw",
+            "--work",
+            str(tmp_path / "work"),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     failures = run(args)["regimes"]["loopback"]["failures"]
     for server in ("emulator", "webdav"):
         assert any(f.startswith(f"raw httpx {server} small_read_1: CheckFailed") and rel in f for f in failures), failures

@@ -128,9 +128,12 @@ def test_private_data_in_encords_json_format(sdk_user: Any, emulator: Any, folde
     (emulator.bucket_dir / prefix).mkdir()
     for index, frame in enumerate(media.frames):
         (emulator.bucket_dir / prefix / f"f{index}.png").write_bytes(frame.read_bytes())
-    spec = {"image_groups": [{"title": "seq", "createVideo": True,
-                              **{f"objectUrl_{i}": f"s3://bucket/{prefix}/f{i}.png" for i in range(len(media.frames))}}],
-            "skip_duplicate_urls": True}
+    spec = {
+        "image_groups": [
+            {"title": "seq", "createVideo": True, **{f"objectUrl_{i}": f"s3://bucket/{prefix}/f{i}.png" for i in range(len(media.frames))}}
+        ],
+        "skip_duplicate_urls": True,
+    }
     spec_file = tmp_path / "import.json"
     spec_file.write_text(json.dumps(spec))
     job = folder.add_private_data_to_folder_start(emulator.integration_hash, str(spec_file))

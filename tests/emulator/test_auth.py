@@ -22,7 +22,10 @@ def test_valid_signature_is_accepted(signed_api: Any) -> None:
 @pytest.mark.parametrize(
     ("tamper", "message"),
     [
-        (lambda h: h.update(Signature=h["Signature"][:20] + ("A" if h["Signature"][20] != "A" else "B") + h["Signature"][21:]), "does not verify"),
+        (
+            lambda h: h.update(Signature=h["Signature"][:20] + ("A" if h["Signature"][20] != "A" else "B") + h["Signature"][21:]),
+            "does not verify",
+        ),
         (lambda h: h.update({"Content-Digest": "sha-256=:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=:"}), "Content-Digest"),
         (lambda h: h.pop("Signature"), "missing"),
         (lambda h: h.update({"Signature-Input": h["Signature-Input"].replace("encord-sig", "other")}), "label"),
@@ -54,15 +57,16 @@ def test_unknown_key_is_401(emulator: Any, stranger_key_path: Any, make_signed_a
     assert response.status_code == 401 and "unknown public key" in response.json()["message"]
 
 
-def test_add_key_cli_and_viewer_role(
-    emulator: Any, tmp_path: Any, make_keypair: Any, make_signed_api: Any, make_sdk_client: Any
-) -> None:
+def test_add_key_cli_and_viewer_role(emulator: Any, tmp_path: Any, make_keypair: Any, make_signed_api: Any, make_sdk_client: Any) -> None:
     from encord.exceptions import AuthorisationError
 
     private, public = make_keypair("viewer")
     result = subprocess.run(
         [sys.executable, "-m", "encordfs.cli", "emulator", "add-key", "--data", str(emulator.data_dir), str(public), "--role", "viewer"],
-        capture_output=True, text=True, timeout=60, cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO_ROOT,
     )
     assert result.returncode == 0, result.stderr
     assert "registered key" in result.stdout
@@ -81,6 +85,9 @@ def test_add_key_refuses_non_ed25519(emulator: Any, tmp_path: Any) -> None:
     bad.write_text("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQDx not a key\n")
     result = subprocess.run(
         [sys.executable, "-m", "encordfs.cli", "emulator", "add-key", "--data", str(emulator.data_dir), str(bad)],
-        capture_output=True, text=True, timeout=60, cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO_ROOT,
     )
     assert result.returncode == 1 and "cannot register" in result.stderr

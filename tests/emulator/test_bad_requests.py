@@ -31,7 +31,9 @@ def test_invalid_uuids(signed_api: Any, folder: str) -> None:
     expect(signed_api.call("GET", "storage/items/1234"), 400, "not a valid UUID")
     expect(signed_api.call("POST", "storage/folders", json={"name": "x", "parent": "nope"}), 400, "parent")
     expect(signed_api.call("POST", "storage/items/get-bulk", json={"itemUuids": ["zzz"], "signUrls": False}), 400, "itemUuids")
-    expect(signed_api.call("POST", f"storage/folders/{folder}/items/move", json={"itemUuids": [], "newParentUuid": 5}), 400, "newParentUuid")
+    expect(
+        signed_api.call("POST", f"storage/folders/{folder}/items/move", json={"itemUuids": [], "newParentUuid": 5}), 400, "newParentUuid"
+    )
 
 
 @pytest.mark.parametrize("size", ["0", "1001", "-3", "ten"])
@@ -86,7 +88,9 @@ def test_bad_percent_encoding(signed_api: Any) -> None:
 
 def test_booleans_in_both_spellings(signed_api: Any, folder: str) -> None:
     for spelling in ("True", "true", "False", "false"):
-        assert signed_api.call("GET", f"storage/folders/{folder}/items", params={"desc": spelling, "isRecursive": spelling}).status_code == 200
+        assert (
+            signed_api.call("GET", f"storage/folders/{folder}/items", params={"desc": spelling, "isRecursive": spelling}).status_code == 200
+        )
 
 
 def test_random_wrong_bodies_never_cause_a_server_error(emulator_factory: Any, make_signed_api: Any) -> None:
@@ -98,23 +102,69 @@ def test_random_wrong_bodies_never_cause_a_server_error(emulator_factory: Any, m
     folder = api.create_folder("fuzz")
     item = api.upload(folder, b"hello\n", "a.txt")
     endpoints = [
-        ("POST", "storage/folders"), ("PATCH", f"storage/folders/{folder}"), ("PATCH", "storage/folders/patch-bulk"),
-        ("POST", "storage/folders/move"), ("POST", f"storage/folders/{folder}/groups"), ("POST", "storage/items/get-bulk"),
-        ("PATCH", "storage/items/patch-bulk"), ("PATCH", f"storage/folders/{folder}/items/{item}"),
-        ("POST", f"storage/folders/{folder}/items/move"), ("POST", f"storage/folders/{folder}/items/delete"),
-        ("POST", "storage/items/reencode"), ("POST", f"storage/folders/{folder}/upload-signed-urls"),
+        ("POST", "storage/folders"),
+        ("PATCH", f"storage/folders/{folder}"),
+        ("PATCH", "storage/folders/patch-bulk"),
+        ("POST", "storage/folders/move"),
+        ("POST", f"storage/folders/{folder}/groups"),
+        ("POST", "storage/items/get-bulk"),
+        ("PATCH", "storage/items/patch-bulk"),
+        ("PATCH", f"storage/folders/{folder}/items/{item}"),
+        ("POST", f"storage/folders/{folder}/items/move"),
+        ("POST", f"storage/folders/{folder}/items/delete"),
+        ("POST", "storage/items/reencode"),
+        ("POST", f"storage/folders/{folder}/upload-signed-urls"),
         ("POST", f"storage/folders/{folder}/data-upload-jobs"),
     ]
     fields = [
-        "name", "description", "parent", "clientMetadata", "folderUuids", "newParentUuid", "groupHashList", "userRole",
-        "itemUuids", "signUrls", "folderPatches", "itemPatches", "childUuids", "removeUnusedFrames", "storageItems",
-        "processTitle", "itemType", "count", "dataItems", "externalFiles", "integrationHash", "ignoreErrors",
+        "name",
+        "description",
+        "parent",
+        "clientMetadata",
+        "folderUuids",
+        "newParentUuid",
+        "groupHashList",
+        "userRole",
+        "itemUuids",
+        "signUrls",
+        "folderPatches",
+        "itemPatches",
+        "childUuids",
+        "removeUnusedFrames",
+        "storageItems",
+        "processTitle",
+        "itemType",
+        "count",
+        "dataItems",
+        "externalFiles",
+        "integrationHash",
+        "ignoreErrors",
     ]
     values = [
-        None, 1, -1, 1.5, True, "x", "", [], [1], ["x"], [str(uuid.uuid4())], {}, {"a": 1}, {item: {"name": 3}},
-        {folder: []}, {"text": [{"objectUrl": 5}]}, {"images": [{}]}, {"imageGroups": [{"images": "x"}]},
-        {"dicomSeries": [{"dicomFiles": [1]}]}, {"text": [{"objectUrl": "x", "placeholderItemUuid": "nope"}]},
-        folder, item, "image", {"text": [{"objectUrl": "x", "clientMetadata": [1]}]},
+        None,
+        1,
+        -1,
+        1.5,
+        True,
+        "x",
+        "",
+        [],
+        [1],
+        ["x"],
+        [str(uuid.uuid4())],
+        {},
+        {"a": 1},
+        {item: {"name": 3}},
+        {folder: []},
+        {"text": [{"objectUrl": 5}]},
+        {"images": [{}]},
+        {"imageGroups": [{"images": "x"}]},
+        {"dicomSeries": [{"dicomFiles": [1]}]},
+        {"text": [{"objectUrl": "x", "placeholderItemUuid": "nope"}]},
+        folder,
+        item,
+        "image",
+        {"text": [{"objectUrl": "x", "clientMetadata": [1]}]},
     ]
     rng = random.Random(7)
     for method, path in endpoints:

@@ -41,8 +41,14 @@ def test_whole_body_and_head(stored: tuple[str, bytes, str]) -> None:
 
 @pytest.mark.parametrize(
     ("header", "start", "end"),
-    [("bytes=0-0", 0, 0), ("bytes=10-19", 10, 19), (f"bytes={SIZE - 5}-", SIZE - 5, SIZE - 1),
-     ("bytes=-7", SIZE - 7, SIZE - 1), (f"bytes=100-{SIZE * 2}", 100, SIZE - 1), ("bytes=1048570-2097160", 1048570, 2097160)],
+    [
+        ("bytes=0-0", 0, 0),
+        ("bytes=10-19", 10, 19),
+        (f"bytes={SIZE - 5}-", SIZE - 5, SIZE - 1),
+        ("bytes=-7", SIZE - 7, SIZE - 1),
+        (f"bytes=100-{SIZE * 2}", 100, SIZE - 1),
+        ("bytes=1048570-2097160", 1048570, 2097160),
+    ],
 )
 def test_ranges(stored: tuple[str, bytes, str], header: str, start: int, end: int) -> None:
     _, data, url = stored

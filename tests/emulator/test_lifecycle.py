@@ -61,7 +61,12 @@ def test_request_log(emulator_factory: Any, make_signed_api: Any, tmp_path: Any)
     running.stop()
     entries = [json.loads(line) for line in log_path.read_text().splitlines()]
     create = entries[0]
-    assert (create["method"], create["path"], create["body"], create["status"]) == ("POST", "/v2/public/storage/folders", {"name": "logged"}, 200)
+    assert (create["method"], create["path"], create["body"], create["status"]) == (
+        "POST",
+        "/v2/public/storage/folders",
+        {"name": "logged"},
+        200,
+    )
     listing = entries[1]
     assert listing["query"] == "itemTypes=image&itemTypes=video&desc=True"
     assert listing["query_list"] == [["itemTypes", "image"], ["itemTypes", "video"], ["desc", "True"]]
@@ -120,7 +125,10 @@ def test_sample_data(emulator_factory: Any, make_signed_api: Any) -> None:
 def test_serve_prints_the_real_port(tmp_path: Any) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "encordfs.cli", "emulator", "serve", "--data", str(tmp_path / "d"), "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
     )
     try:
         assert process.stdout is not None

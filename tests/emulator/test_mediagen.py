@@ -83,8 +83,12 @@ def test_wav_fields(tmp_path: Path, bits: int) -> None:
 
 @pytest.mark.parametrize(
     "suffix, codec, mime, bit_depth",
-    [(".mp3", "mp3", "audio/mpeg", None), (".flac", "flac", "audio/flac", 16), (".ogg", "opus", "audio/ogg", None),
-     (".m4a", "aac", "audio/mp4", None)],
+    [
+        (".mp3", "mp3", "audio/mpeg", None),
+        (".flac", "flac", "audio/flac", 16),
+        (".ogg", "opus", "audio/ogg", None),
+        (".m4a", "aac", "audio/mp4", None),
+    ],
 )
 def test_compressed_audio_fields(tmp_path: Path, suffix: str, codec: str, mime: str, bit_depth: int | None) -> None:
     path = mediagen.audio(tmp_path / f"a{suffix}", seconds=0.5, channels=2, seed=1)
@@ -202,10 +206,7 @@ def test_tree_names_exercise_the_filesystem(tree: tuple[list[SampleFolder], floa
     assert any(not t.isascii() for t in titles)
     assert any(not folder.name.isascii() for _, folder in _walk(folders))
     clashes = [
-        (folder.name, title)
-        for _, folder in _walk(folders)
-        for title, count in Counter(f.title for f in folder.files).items()
-        if count > 1
+        (folder.name, title) for _, folder in _walk(folders) for title, count in Counter(f.title for f in folder.files).items() if count > 1
     ]
     assert clashes == [("Street scenes", "street-0007.jpg")]
     paths = [f.path for f in _files(folders)]

@@ -36,7 +36,9 @@ def test_a_slot_registers_once(signed_api: Any) -> None:
     again = run_job(signed_api, folder, body)
     assert again["status"] == "ERROR" and "already registered" in again["errors"][0]
     twice = slot(signed_api, folder, b"twice\n")
-    state = run_job(signed_api, folder, {"dataItems": {"text": [text_entry(twice, "b.txt"), text_entry(twice, "c.txt")]}, "ignoreErrors": True})
+    state = run_job(
+        signed_api, folder, {"dataItems": {"text": [text_entry(twice, "b.txt"), text_entry(twice, "c.txt")]}, "ignoreErrors": True}
+    )
     assert state["status"] == "DONE" and state["unitsDoneCount"] == 1 and state["unitsErrorCount"] == 1
     assert "already used" in state["unitErrors"][0]["error"]
     names = [i["name"] for i in signed_api.ok("GET", f"storage/folders/{folder}/items")["results"]]
@@ -64,7 +66,9 @@ def test_failed_group_frame_fails_the_whole_group(signed_api: Any) -> None:
     assert httpx.put(frames[0]["signedUrl"], content=good).status_code == 200
     assert httpx.put(frames[1]["signedUrl"], content=b"not an image").status_code == 200
     images = [{"url": f["objectKey"], "title": f"f{n}.png", "placeholderItemUuid": f["itemUuid"]} for n, f in enumerate(frames)]
-    state = run_job(signed_api, folder, {"dataItems": {"imageGroups": [{"images": images, "title": "g", "createVideo": False}]}, "ignoreErrors": True})
+    state = run_job(
+        signed_api, folder, {"dataItems": {"imageGroups": [{"images": images, "title": "g", "createVideo": False}]}, "ignoreErrors": True}
+    )
     assert state["unitsErrorCount"] == 1 and state["itemsWithNames"] == [] and "f1.png" in state["errors"][0]
     assert signed_api.ok("GET", f"storage/folders/{folder}/items")["results"] == []
 

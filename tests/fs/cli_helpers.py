@@ -57,8 +57,10 @@ def seed_texts(emulator: Any, signed_api: Any, folder: str, count: int, batch: i
     assert emulator.bucket_dir is not None
     (emulator.bucket_dir / "seed.txt").write_text("seed\n")
     for start in range(0, count, batch):
-        entries = [{"objectUrl": "seed.txt", "title": f"t{i:06}.txt", "clientMetadata": {}, "externalFileType": "PLAIN_TEXT"}
-                   for i in range(start, min(start + batch, count))]
+        entries = [
+            {"objectUrl": "seed.txt", "title": f"t{i:06}.txt", "clientMetadata": {}, "externalFileType": "PLAIN_TEXT"}
+            for i in range(start, min(start + batch, count))
+        ]
         body = {"dataItems": {"text": entries}, "integrationHash": emulator.integration_hash, "ignoreErrors": False}
         job = signed_api.ok("POST", f"storage/folders/{folder}/data-upload-jobs", json=body)
         state = signed_api.ok("GET", f"storage/folders/{folder}/data-upload-jobs/{job}", params={"timeoutSeconds": 60})

@@ -47,9 +47,17 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}
 
 
-def encordfs(*args: str, timeout: float = 60, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "encordfs.cli", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**_env(), **(env or {})}, cwd=cwd)
+def encordfs(
+    *args: str, timeout: float = 60, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "encordfs.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**_env(), **(env or {})},
+        cwd=cwd,
+    )
 
 
 def _wait_mounted(path: Path, process: subprocess.Popen[bytes] | None, log: Callable[[], str]) -> None:
@@ -94,8 +102,9 @@ def mount_fs(tmp_path: Path) -> Iterator[Callable[..., Mounted]]:
         else:
             log_path = tmp_path / f"mount{index}.log"
             with log_path.open("wb") as log:
-                process = subprocess.Popen([sys.executable, "-m", "encordfs.cli", *args, "--foreground"],
-                                           stdout=log, stderr=subprocess.STDOUT, env=_env())
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "encordfs.cli", *args, "--foreground"], stdout=log, stderr=subprocess.STDOUT, env=_env()
+                )
             mounted = Mounted(mountpoint, cache_dir, process, log_path)
             mounts.append(mounted)
         _wait_mounted(mountpoint, mounted.process, mounted.log)

@@ -47,11 +47,30 @@ class FakeStorage:
         self.folders[folder.uuid] = folder
         return folder
 
-    def add_item(self, folder: UUID, name: str, data: bytes = b"", item_type: StorageItemType = StorageItemType.PLAIN_TEXT,
-                 uuid: UUID | None = None, **media: Any) -> StorageItem:
+    def add_item(
+        self,
+        folder: UUID,
+        name: str,
+        data: bytes = b"",
+        item_type: StorageItemType = StorageItemType.PLAIN_TEXT,
+        uuid: UUID | None = None,
+        **media: Any,
+    ) -> StorageItem:
         now = _now()
-        item = StorageItem(uuid or uuid4(), folder, item_type, name, "{}", "me", now, now, 1, StorageLocationName.ENCORD,
-                           file_size=media.pop("file_size", len(data)), **media)
+        item = StorageItem(
+            uuid or uuid4(),
+            folder,
+            item_type,
+            name,
+            "{}",
+            "me",
+            now,
+            now,
+            1,
+            StorageLocationName.ENCORD,
+            file_size=media.pop("file_size", len(data)),
+            **media,
+        )
         self.items[item.uuid] = item
         self.content[item.uuid] = data
         return item
@@ -61,8 +80,9 @@ class FakeStorage:
         kids = []
         for title, data in frames.items():
             now = _now()
-            frame = StorageItem(uuid4(), folder, StorageItemType.IMAGE, title, "{}", "me", now, now, 0,
-                                StorageLocationName.ENCORD, file_size=len(data))
+            frame = StorageItem(
+                uuid4(), folder, StorageItemType.IMAGE, title, "{}", "me", now, now, 0, StorageLocationName.ENCORD, file_size=len(data)
+            )
             self.content[frame.uuid] = data
             kids.append(frame)
         self.children[group.uuid] = [k.uuid for k in kids]
@@ -92,16 +112,23 @@ class FakeStorage:
             if folder.parent == parent and (not search or search.lower() in folder.name.lower()):
                 yield folder
 
-    async def create_folder(self, name: str, parent: UUID | None, *, description: str | None = None, client_metadata: Any = None) -> StorageFolder:
+    async def create_folder(
+        self, name: str, parent: UUID | None, *, description: str | None = None, client_metadata: Any = None
+    ) -> StorageFolder:
         return self.add_folder(name, parent)
 
-    async def update_folder(self, folder: UUID, *, name: str | None = None, description: str | None = None, client_metadata: Any = None) -> StorageFolder:
+    async def update_folder(
+        self, folder: UUID, *, name: str | None = None, description: str | None = None, client_metadata: Any = None
+    ) -> StorageFolder:
         old = await self.get_folder(folder)
         self.calls.append("update_folder")
-        new = replace(old, name=name if name is not None else old.name,
-                      description=description if description is not None else old.description,
-                      client_metadata=json.dumps(client_metadata) if client_metadata is not None else old.client_metadata,
-                      last_edited_at=_now())
+        new = replace(
+            old,
+            name=name if name is not None else old.name,
+            description=description if description is not None else old.description,
+            client_metadata=json.dumps(client_metadata) if client_metadata is not None else old.client_metadata,
+            last_edited_at=_now(),
+        )
         self.folders[folder] = new
         return new
 
@@ -140,9 +167,12 @@ class FakeStorage:
     async def update_item(self, item: StorageItem, *, name: str | None = None, client_metadata: Any = None) -> StorageItem:
         self.calls.append("update_item")
         old = await self.get_item(item.uuid)
-        new = replace(old, name=name if name is not None else old.name,
-                      client_metadata=json.dumps(client_metadata) if client_metadata is not None else old.client_metadata,
-                      last_edited_at=_now())
+        new = replace(
+            old,
+            name=name if name is not None else old.name,
+            client_metadata=json.dumps(client_metadata) if client_metadata is not None else old.client_metadata,
+            last_edited_at=_now(),
+        )
         self.items[item.uuid] = new
         return new
 
@@ -177,8 +207,17 @@ class FakeStorage:
     async def prepare_upload(self, folder: UUID, item_type: StorageItemType) -> None:
         self.calls.append("prepare_upload")
 
-    async def upload_file(self, folder: UUID, path: Path, title: str, item_type: StorageItemType, *, client_metadata: Any = None,
-                          content_type: str | None = None, on_slot: Any = None) -> StorageItem:
+    async def upload_file(
+        self,
+        folder: UUID,
+        path: Path,
+        title: str,
+        item_type: StorageItemType,
+        *,
+        client_metadata: Any = None,
+        content_type: str | None = None,
+        on_slot: Any = None,
+    ) -> StorageItem:
         self.calls.append("upload_file")
         self.content_types[title] = content_type
         slot = uuid4()

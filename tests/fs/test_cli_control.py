@@ -56,8 +56,10 @@ def test_the_socket_is_the_owners_only(emulator: Any, fs_root: Any, mount_fs: An
     assert stat.S_IMODE(target.socket.stat().st_mode) == 0o600
     assert stat.S_IMODE(target.socket.parent.stat().st_mode) == 0o700
     if os.getuid() == 0:  # another user cannot even reach it
-        probe = (f"import os, socket; os.setgid(65534); os.setuid(65534); s = socket.socket(socket.AF_UNIX);"
-                 f"\ntry:\n s.connect({str(target.socket)!r}); print('connected')\nexcept OSError as e: print(e.errno)")
+        probe = (
+            f"import os, socket; os.setgid(65534); os.setuid(65534); s = socket.socket(socket.AF_UNIX);"
+            f"\ntry:\n s.connect({str(target.socket)!r}); print('connected')\nexcept OSError as e: print(e.errno)"
+        )
         result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=30)
         assert result.stdout.strip() == str(errno.EACCES), result.stderr
 

@@ -46,8 +46,16 @@ def test_info_of_an_item_is_what_the_sdk_sees(emulator: Any, fs_root: Any, mount
     assert answer["dataset_links"]["count"] == 2
 
     plain = cli_ok("info", str(mounted.path / "cats" / "tabby.jpg")).splitlines()
-    for line in (f"uuid: {uuid}", "type: image", f"size: {item.file_size}", "mime type: image/jpeg",
-                 'client metadata: {"colour": "orange"}', "dataset links: 2", "width: 40", "height: 30"):
+    for line in (
+        f"uuid: {uuid}",
+        "type: image",
+        f"size: {item.file_size}",
+        "mime type: image/jpeg",
+        'client metadata: {"colour": "orange"}',
+        "dataset links: 2",
+        "width: 40",
+        "height: 30",
+    ):
         assert line in plain
 
 

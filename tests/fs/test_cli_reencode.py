@@ -35,8 +35,11 @@ def test_a_video_whose_content_is_gone_fails(emulator: Any, fs_root: Any, mount_
     name = f"gone-{uuid.uuid4().hex[:8]}.mp4"
     mediagen.mp4(emulator.bucket_dir / name, seconds=0.3)
     entry = {"objectUrl": name, "title": "gone.mp4", "clientMetadata": {}, "externalFileType": "VIDEO"}
-    job = signed_api.ok("POST", f"storage/folders/{fs_root.uuid}/data-upload-jobs",
-                        json={"dataItems": {"videos": [entry]}, "integrationHash": emulator.integration_hash, "ignoreErrors": False})
+    job = signed_api.ok(
+        "POST",
+        f"storage/folders/{fs_root.uuid}/data-upload-jobs",
+        json={"dataItems": {"videos": [entry]}, "integrationHash": emulator.integration_hash, "ignoreErrors": False},
+    )
     state = signed_api.ok("GET", f"storage/folders/{fs_root.uuid}/data-upload-jobs/{job}", params={"timeoutSeconds": 30})
     assert state["status"] == "DONE", state
     (emulator.bucket_dir / name).unlink()  # the object left the bucket after the import

@@ -59,10 +59,15 @@ def search_paths(mount: Path, *args: str) -> list[Path]:
         (("--name", "cat", "--recursive"), {"search": "cat", "recursive": True}),
         (("--type", "image", "--recursive"), {"item_types": [StorageItemType.IMAGE], "recursive": True}),
         (("--type", "image", "--type", "video"), {"item_types": [StorageItemType.IMAGE, StorageItemType.VIDEO]}),
-        (("--type", "image", "--in-dataset", "--recursive"), {"item_types": [StorageItemType.IMAGE], "is_in_dataset": True, "recursive": True}),
+        (
+            ("--type", "image", "--in-dataset", "--recursive"),
+            {"item_types": [StorageItemType.IMAGE], "is_in_dataset": True, "recursive": True},
+        ),
         (("--type", "image", "--not-in-dataset"), {"item_types": [StorageItemType.IMAGE], "is_in_dataset": False}),
-        (("--name", "jpg", "--recursive", "--order", "created", "--desc"),
-         {"search": "jpg", "recursive": True, "order": FoldersSortBy.CREATED_AT, "desc": True}),
+        (
+            ("--name", "jpg", "--recursive", "--order", "created", "--desc"),
+            {"search": "jpg", "recursive": True, "order": FoldersSortBy.CREATED_AT, "desc": True},
+        ),
         (("--name", ".jpg"), {"search": ".jpg"}),
     ],
 )
@@ -107,8 +112,9 @@ def test_size_order_json_and_nul_output(tree: dict[str, Any], emulator: Any, mou
     out.mkdir()
     pipeline = f"{sys.executable} -m encordfs.cli search {mounted.path} --type image --recursive -0 | xargs -0 cp -t {out}/"
     subprocess.run(pipeline, shell=True, check=True, env=_env(), timeout=60)
-    assert sorted(os.listdir(out)) == sorted(["cat.jpg", "dog.jpg", "kitten.jpg", "cat2.jpg"]
-                                             + [p.name for p in mounted.path.glob("dup%~*.jpg")])
+    assert sorted(os.listdir(out)) == sorted(
+        ["cat.jpg", "dog.jpg", "kitten.jpg", "cat2.jpg"] + [p.name for p in mounted.path.glob("dup%~*.jpg")]
+    )
     assert (out / "kitten.jpg").read_bytes() == (mounted.path / "sub" / "kitten.jpg").read_bytes()
 
 
@@ -144,8 +150,9 @@ def test_the_first_path_of_a_big_folder_comes_within_a_second(
     mounted = mount_fs(emulator, big_folder)
     wait_for_control(mounted.path)
     started = time.monotonic()
-    search = subprocess.Popen([sys.executable, "-m", "encordfs.cli", "search", str(mounted.path), *flags],
-                              stdout=subprocess.PIPE, text=True, env=_env())
+    search = subprocess.Popen(
+        [sys.executable, "-m", "encordfs.cli", "search", str(mounted.path), *flags], stdout=subprocess.PIPE, text=True, env=_env()
+    )
     assert search.stdout is not None
     first = search.stdout.readline()
     first_after = time.monotonic() - started

@@ -37,16 +37,18 @@ def test_control_bytes_in_a_text_file_fail_at_close_and_leave_nothing(emulator, 
     assert os.listdir(folder) == [] and pending(mounted.cache_dir) == []
     source = tmp_path / "bell.txt"
     source.write_bytes(b"ring \a ring\n")
-    _refused_and_gone(subprocess.run(["cp", str(source), str(folder)], capture_output=True, text=True, timeout=30),
-                      folder, mounted.cache_dir)
+    _refused_and_gone(
+        subprocess.run(["cp", str(source), str(folder)], capture_output=True, text=True, timeout=30), folder, mounted.cache_dir
+    )
     assert server_tree(fs_root) == {"d": None}
 
 
 def test_a_shell_redirect_of_refused_text_leaves_the_mount_and_the_server_agreeing(emulator, fs_root, mount_fs) -> None:
     mounted = mount_fs(emulator, fs_root.uuid)
     (mounted.path / "d").mkdir()
-    result = subprocess.run(["bash", "-c", r"printf 'abc\001def\n' > d/ctl.txt"], cwd=mounted.path,
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        ["bash", "-c", r"printf 'abc\001def\n' > d/ctl.txt"], cwd=mounted.path, capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 0  # bash restores its stdout with dup2, which drops close()'s error
     assert "refusing 'ctl.txt'" in mounted.log()  # the refusal is logged, at least
     listed = mount_tree(mounted.path)
@@ -73,8 +75,26 @@ def test_valid_files_of_every_type_upload_as_their_type(emulator, fs_root, mount
     expected = {p.name: p.read_bytes() for p in samples}
     assert settled_tree(fs_root, mounted.cache_dir, expected) == expected
     types = {i.name: i.item_type.value for i in fs_root.list_items()}
-    kind = {"jpg": T.IMAGE, "png": T.IMAGE, "gif": T.IMAGE, "bmp": T.IMAGE, "tiff": T.IMAGE, "webp": T.IMAGE,
-            "mp4": T.VIDEO, "mov": T.VIDEO, "webm": T.VIDEO, "mkv": T.VIDEO, "avi": T.VIDEO,
-            "wav": T.AUDIO, "mp3": T.AUDIO, "flac": T.AUDIO, "ogg": T.AUDIO, "m4a": T.AUDIO,
-            "pdf": T.PDF, "nii": T.NIFTI, "nii.gz": T.NIFTI, "txt": T.PLAIN_TEXT}
+    kind = {
+        "jpg": T.IMAGE,
+        "png": T.IMAGE,
+        "gif": T.IMAGE,
+        "bmp": T.IMAGE,
+        "tiff": T.IMAGE,
+        "webp": T.IMAGE,
+        "mp4": T.VIDEO,
+        "mov": T.VIDEO,
+        "webm": T.VIDEO,
+        "mkv": T.VIDEO,
+        "avi": T.VIDEO,
+        "wav": T.AUDIO,
+        "mp3": T.AUDIO,
+        "flac": T.AUDIO,
+        "ogg": T.AUDIO,
+        "m4a": T.AUDIO,
+        "pdf": T.PDF,
+        "nii": T.NIFTI,
+        "nii.gz": T.NIFTI,
+        "txt": T.PLAIN_TEXT,
+    }
     assert types == {f"sample.{ext}": t.value for ext, t in kind.items()}

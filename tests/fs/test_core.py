@@ -483,10 +483,13 @@ async def test_a_reader_opened_while_the_upload_lands_reads_the_bytes(storage, s
     assert bytes(await cat(fs, attrs.ino)) == b"hello world\n"
 
 
-@pytest.mark.parametrize("flags, written, expected", [
-    (os.O_TRUNC, b"again!\n", b"again!\n"),  # `echo again! > n.txt`
-    (os.O_APPEND, b"more\n", b"hello world\nmore\n"),  # `echo more >> n.txt`
-])
+@pytest.mark.parametrize(
+    "flags, written, expected",
+    [
+        (os.O_TRUNC, b"again!\n", b"again!\n"),  # `echo again! > n.txt`
+        (os.O_APPEND, b"more\n", b"hello world\nmore\n"),  # `echo more >> n.txt`
+    ],
+)
 async def test_reopening_for_write_as_the_upload_lands_keeps_one_item(storage, staging, nursery, flags, written, expected) -> None:
     """Opened for writing after the journal deleted the staged bytes of a landing upload but before
     it forgot the record: the copy of those bytes failed with ENOENT and the rewrite was lost."""

@@ -138,9 +138,7 @@ def machine_for(world: World) -> type[RuleBasedStateMachine]:
     return MountMatchesLocalDir
 
 
-def test_random_sequences_leave_the_mount_a_fresh_mount_and_the_server_equal_to_a_local_dir(
-    emulator, fs_root, mount_fs, tmp_path
-) -> None:
+def test_random_sequences_leave_the_mount_a_fresh_mount_and_the_server_equal_to_a_local_dir(emulator, fs_root, mount_fs, tmp_path) -> None:
     mounted = mount_fs(emulator, fs_root.uuid)
     local = tmp_path / "local"
     local.mkdir()
@@ -148,7 +146,13 @@ def test_random_sequences_leave_the_mount_a_fresh_mount_and_the_server_equal_to_
     run_state_machine_as_test(
         machine_for(world),
         # no shrinking: on a real mount each replay costs seconds, and the steps are in the message
-        settings=settings(max_examples=12, stateful_step_count=25, deadline=None, database=None,
-                          phases=(Phase.explicit, Phase.generate), suppress_health_check=list(HealthCheck)),
+        settings=settings(
+            max_examples=12,
+            stateful_step_count=25,
+            deadline=None,
+            database=None,
+            phases=(Phase.explicit, Phase.generate),
+            suppress_health_check=list(HealthCheck),
+        ),
     )
     print("\n".join(world.log))

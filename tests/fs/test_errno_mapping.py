@@ -110,7 +110,11 @@ def test_long_and_non_utf8_names_are_refused_by_every_operation(emulator, fs_roo
             attempt()
         assert raised.value.errno == errno.ENAMETOOLONG, what
     bad = os.fsencode(mnt) + b"/caf\xe9.txt"
-    for what, attempt in {"stat": lambda: os.stat(bad), "create": lambda: os.open(bad, os.O_WRONLY | os.O_CREAT, 0o644), "mkdir": lambda: os.mkdir(bad)}.items():
+    for what, attempt in {
+        "stat": lambda: os.stat(bad),
+        "create": lambda: os.open(bad, os.O_WRONLY | os.O_CREAT, 0o644),
+        "mkdir": lambda: os.mkdir(bad),
+    }.items():
         with pytest.raises(OSError) as raised:
             attempt()
         assert raised.value.errno == errno.EINVAL, what

@@ -35,10 +35,7 @@ NAME_TABLE = [
     *[(f"a.{e}", STORABLE, T.IMAGE) for e in ("jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp")],
     *[(f"a.{e}", STORABLE, T.VIDEO) for e in ("mp4", "mov", "webm", "mkv", "avi", "m4v")],
     *[(f"a.{e}", STORABLE, T.AUDIO) for e in ("wav", "mp3", "flac", "ogg", "m4a", "aac", "opus")],
-    *[
-        (f"a.{e}", STORABLE, T.PLAIN_TEXT)
-        for e in ("txt", "json", "csv", "tsv", "md", "xml", "html", "htm", "yaml", "yml", "log")
-    ],
+    *[(f"a.{e}", STORABLE, T.PLAIN_TEXT) for e in ("txt", "json", "csv", "tsv", "md", "xml", "html", "htm", "yaml", "yml", "log")],
     ("a.pdf", STORABLE, T.PDF),
     ("brain.nii", STORABLE, T.NIFTI),
     ("brain.nii.gz", STORABLE, T.NIFTI),
@@ -471,9 +468,7 @@ def _corpus(media: dict[str, Path], directory: Path) -> list[tuple[Path, str]]:
     return cases
 
 
-def test_what_detect_accepts_the_emulator_ingests_and_what_it_refuses_the_emulator_refuses(
-    media: dict[str, Path], tmp_path: Path
-) -> None:
+def test_what_detect_accepts_the_emulator_ingests_and_what_it_refuses_the_emulator_refuses(media: dict[str, Path], tmp_path: Path) -> None:
     """The emulator's ingest probes (encordfs/emulator/media.py) are what the server demands."""
     from encordfs.emulator.media import UnsupportedMedia, probe
     from encordfs.fs.filetypes import judge_name

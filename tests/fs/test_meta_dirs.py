@@ -109,7 +109,8 @@ def test_ls_l_is_told_once_that_security_and_acl_attributes_are_unsupported(emul
     assert unset.value.errno == errno.ENODATA
     assert os.getxattr(mnt / "n0.txt", "user.encord.item_type") == b"plainText"
     if shutil.which("strace"):
-        traced = subprocess.run(["strace", "-f", "-c", "-e", "trace=getxattr,lgetxattr", "ls", "-l", str(mnt)],
-                                capture_output=True, text=True, timeout=60)
+        traced = subprocess.run(
+            ["strace", "-f", "-c", "-e", "trace=getxattr,lgetxattr", "ls", "-l", str(mnt)], capture_output=True, text=True, timeout=60
+        )
         calls = sum(int(line.split()[3]) for line in traced.stderr.splitlines() if line.rstrip().endswith("getxattr"))
         assert 0 < calls <= 3, traced.stderr

@@ -32,8 +32,16 @@ async def test_a_listed_item_is_kept_as_a_record_that_rebuilds_it(storage, stagi
 async def test_bytes_kept_per_listed_entry_stay_small(storage, staging, nursery) -> None:
     top = storage.add_folder("top")
     for index in range(ENTRIES):
-        storage.add_item(top.uuid, f"img_{index:05}.jpg", item_type=StorageItemType.IMAGE, file_size=1000 + index,
-                         mime_type="image/jpeg", width=640, height=480, url=f"cord-images/{index:036}")
+        storage.add_item(
+            top.uuid,
+            f"img_{index:05}.jpg",
+            item_type=StorageItemType.IMAGE,
+            file_size=1000 + index,
+            mime_type="image/jpeg",
+            width=640,
+            height=480,
+            url=f"cord-images/{index:036}",
+        )
     fs = make_fs(storage, staging, nursery, root=top)
     gc.collect()
     tracemalloc.start()

@@ -66,8 +66,12 @@ def media(tmp_path: Path) -> dict[str, Path]:
 
 def test_browse_and_read_every_item_type(emulator, sdk_user, fs_root, mount_fs, media, tmp_path) -> None:
     uploads = {
-        "photo.jpg": fs_root.upload_image, "clip.mp4": fs_root.upload_video, "tone.wav": fs_root.upload_audio,
-        "notes.txt": fs_root.upload_text, "doc.pdf": fs_root.upload_pdf, "scan.nii": fs_root.upload_nifti,
+        "photo.jpg": fs_root.upload_image,
+        "clip.mp4": fs_root.upload_video,
+        "tone.wav": fs_root.upload_audio,
+        "notes.txt": fs_root.upload_text,
+        "doc.pdf": fs_root.upload_pdf,
+        "scan.nii": fs_root.upload_nifti,
     }
     uuids = {name: str(upload(media[name], title=name)) for name, upload in uploads.items()}
     frames = [mediagen.png(tmp_path / f"f{i}.png", seed=i) for i in range(2)]
@@ -262,8 +266,18 @@ def test_daemon_mount_status_and_unmount(emulator, fs_root, mount_fs, media) -> 
 
 def test_mount_fails_clearly(emulator, tmp_path) -> None:
     (tmp_path / "m").mkdir()
-    result = encordfs("mount", str(tmp_path / "m"), "--domain", emulator.url, "--ssh-key", str(emulator.key_path),
-                      "--cache-dir", str(tmp_path / "c"), "--root", "no/such/folder")
+    result = encordfs(
+        "mount",
+        str(tmp_path / "m"),
+        "--domain",
+        emulator.url,
+        "--ssh-key",
+        str(emulator.key_path),
+        "--cache-dir",
+        str(tmp_path / "c"),
+        "--root",
+        "no/such/folder",
+    )
     assert result.returncode != 0 and "no/such/folder" in result.stderr
     assert not os.path.ismount(tmp_path / "m")
 
@@ -353,8 +367,14 @@ def test_odd_and_duplicate_titles_are_all_reachable(emulator, fs_root, mount_fs,
 
 def test_cp_in_uploads_each_type_through_its_flow(emulator, sdk_user, fs_root, mount_fs, media, tmp_path) -> None:
     mnt = mount_fs(emulator, fs_root.uuid).path
-    expected = {"photo.jpg": "image", "clip.mp4": "video", "tone.wav": "audio", "notes.txt": "plainText",
-                "doc.pdf": "pdf", "scan.nii": "nifti"}
+    expected = {
+        "photo.jpg": "image",
+        "clip.mp4": "video",
+        "tone.wav": "audio",
+        "notes.txt": "plainText",
+        "doc.pdf": "pdf",
+        "scan.nii": "nifti",
+    }
     unnamed = tmp_path / "README"  # no extension: decided from the content
     unnamed.write_text("plain words\n")
     result = sh("cp", *(str(media[n]) for n in expected), str(unnamed), str(mnt))

@@ -124,8 +124,18 @@ def test_a_root_without_permission_is_exit_1(emulator, tmp_path) -> None:
 
 def test_an_already_mounted_point_is_refused_and_a_non_empty_one_warned(emulator, fs_root, mount_fs, tmp_path) -> None:
     mounted = mount_fs(emulator, fs_root.uuid, daemon=True)
-    result = encordfs("mount", str(mounted.path), "--domain", emulator.url, "--ssh-key", str(emulator.key_path),
-                      "--cache-dir", str(tmp_path / "other-cache"), "--root", str(fs_root.uuid))
+    result = encordfs(
+        "mount",
+        str(mounted.path),
+        "--domain",
+        emulator.url,
+        "--ssh-key",
+        str(emulator.key_path),
+        "--cache-dir",
+        str(tmp_path / "other-cache"),
+        "--root",
+        str(fs_root.uuid),
+    )
     assert result.returncode == 1
     assert f"{mounted.path} is already a mount point (fuse.encordfs from encordfs): unmount it first" in result.stderr
     status = encordfs("status").stdout
@@ -134,8 +144,18 @@ def test_an_already_mounted_point_is_refused_and_a_non_empty_one_warned(emulator
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "mine.txt").write_text("hidden while mounted")
-    result = encordfs("mount", str(busy), "--domain", emulator.url, "--ssh-key", str(emulator.key_path),
-                      "--cache-dir", str(tmp_path / "busy-cache"), "--root", str(fs_root.uuid))
+    result = encordfs(
+        "mount",
+        str(busy),
+        "--domain",
+        emulator.url,
+        "--ssh-key",
+        str(emulator.key_path),
+        "--cache-dir",
+        str(tmp_path / "busy-cache"),
+        "--root",
+        str(fs_root.uuid),
+    )
     try:
         assert result.returncode == 0, result.stderr
         assert f"mount point {busy} is not empty: its 1 entries are hidden while encordfs is mounted there" in result.stderr
@@ -168,8 +188,19 @@ def test_a_relative_bearer_token_file_works_in_the_background(emulator, fs_root,
     (tmp_path / "token").write_text(trio.run(issue))
     (tmp_path / "token").chmod(0o600)
     (tmp_path / "m").mkdir()
-    result = encordfs("mount", "m", "--domain", emulator.url, "--cache-dir", "c", "--root", str(fs_root.uuid),
-                      "--bearer-token-file", "token", cwd=tmp_path)
+    result = encordfs(
+        "mount",
+        "m",
+        "--domain",
+        emulator.url,
+        "--cache-dir",
+        "c",
+        "--root",
+        str(fs_root.uuid),
+        "--bearer-token-file",
+        "token",
+        cwd=tmp_path,
+    )
     try:
         assert result.returncode == 0, result.stderr
         assert os.listdir(tmp_path / "m") == []

@@ -139,9 +139,7 @@ def test_files_read_by_name_one_after_another_cost_one_get_each_once_their_folde
     assert len(listings) - 1 <= len(notes) // 2, "most lookups came from the listing"
 
 
-def test_files_of_a_listed_folder_get_their_download_urls_in_one_request(
-    emulator_factory, make_sdk_client, mount_fs, tmp_path
-) -> None:
+def test_files_of_a_listed_folder_get_their_download_urls_in_one_request(emulator_factory, make_sdk_client, mount_fs, tmp_path) -> None:
     """``ls`` brings no download URLs; reading the folder's files then asks for the URLs of the
     next files in one get-bulk, not one item call per file, and each file is still one GET."""
     log, notes, mnt = _mounted_notes(emulator_factory, make_sdk_client, mount_fs, tmp_path, 30)

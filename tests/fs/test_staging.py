@@ -189,8 +189,14 @@ def test_a_file_made_at_create_has_its_directory_entries_synced_at_commit(root: 
         events = _journal_events(monkeypatch)
         staging.commit(staged, UploadTarget(FOLDER, "a.jpg", StorageItemType.IMAGE))
         i = staged.id
-        assert events == [f"pwrite:{i}.new", f"fdatasync:{i}", f"fdatasync:{i}.new", "fsync:data", "fsync:pending",
-                          f"rename:{i}.new->{i}.json"]
+        assert events == [
+            f"pwrite:{i}.new",
+            f"fdatasync:{i}",
+            f"fdatasync:{i}.new",
+            "fsync:data",
+            "fsync:pending",
+            f"rename:{i}.new->{i}.json",
+        ]
 
 
 def test_the_journal_alone_replays_a_committed_file(root: Path) -> None:
@@ -230,9 +236,7 @@ def test_recommitting_a_rewritten_file_replaces_its_record(staging: Staging) -> 
     assert staging.pending() == [record] and record.size == len(b"second version")
 
 
-def test_done_forgets_the_record_at_once_and_the_data_once_that_is_durable(
-    root: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_done_forgets_the_record_at_once_and_the_data_once_that_is_durable(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     staging = Staging(root, spare_files=0)  # no thread making files ahead (and syncing) meanwhile
     records = [stage(staging, bytes([i]) * 10)[1] for i in range(5)]
     syncs: list[str] = []
@@ -441,7 +445,6 @@ def test_record_round_trips_through_json() -> None:
     assert PendingUpload.from_json(json.loads(json.dumps(record.to_json()))) == record
     with pytest.raises(ValueError, match="version"):
         PendingUpload.from_json({**record.to_json(), "version": 99})
-
 
 
 def test_a_later_version_supersedes_the_earlier_record_of_the_same_file(root: Path) -> None:

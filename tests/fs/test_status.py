@@ -31,7 +31,7 @@ def test_pending_uploads_are_capped_per_cache_dir(tmp_path: Path) -> None:
     result = encordfs("status", "--cache-dir", str(cache))
     assert result.returncode == 0 and result.stderr == ""
     lines = result.stdout.splitlines()  # (other mounts on this machine come first)
-    lines = lines[lines.index(f"  pending uploads in {cache}: {MAX_PENDING_SHOWN + 3}"):]
+    lines = lines[lines.index(f"  pending uploads in {cache}: {MAX_PENDING_SHOWN + 3}") :]
     assert len([line for line in lines if line.startswith("    file")]) == MAX_PENDING_SHOWN
     assert lines[-1] == "    ... and 3 more"
 
@@ -44,8 +44,9 @@ def test_a_closed_pipe_ends_status_quietly(tmp_path: Path) -> None:
         process.stdout.close()  # like `status | head -0`: nobody reads
         errors = process.stderr.read().decode()
     assert "Traceback" not in errors and "BrokenPipe" not in errors, errors
-    result = subprocess.run(f"{sys.executable} -m encordfs.cli status --cache-dir {cache} | head -1", shell=True,
-                            capture_output=True, text=True, env=_env())
+    result = subprocess.run(
+        f"{sys.executable} -m encordfs.cli status --cache-dir {cache} | head -1", shell=True, capture_output=True, text=True, env=_env()
+    )
     assert len(result.stdout.splitlines()) == 1 and result.stderr == ""
 
 
@@ -55,8 +56,9 @@ def test_a_mount_is_listed_once_with_its_cache_dir_from_any_xdg_runtime_dir(emul
     for xdg in ("/nonexistent/xdg", str(tmp_path)):
         result = encordfs("status", "--cache-dir", str(mounted.cache_dir), env={"XDG_RUNTIME_DIR": xdg})
         mine = [line for line in result.stdout.splitlines() if str(mounted.path) in line or str(mounted.cache_dir) in line]
-        assert mine == [f"mounted: {mounted.path} (cache dir {mounted.cache_dir})",
-                        f"  pending uploads in {mounted.cache_dir}: 0"], result.stdout
+        assert mine == [f"mounted: {mounted.path} (cache dir {mounted.cache_dir})", f"  pending uploads in {mounted.cache_dir}: 0"], (
+            result.stdout
+        )
     entry = mount_registry.read_entry(mounted.path)
     assert entry.cache_dir == mounted.cache_dir and entry.fields["version"] == 1 and entry.pid
 

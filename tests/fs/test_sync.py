@@ -27,8 +27,11 @@ def titles(sdk_user, folder_uuid) -> list[str]:
 
 def viewer_key(emulator, make_keypair) -> Path:
     private, public = make_keypair("viewer")
-    added = subprocess.run([sys.executable, "-m", "encordfs.cli", "emulator", "add-key", "--data", str(emulator.data_dir),
-                            "--role", "viewer", str(public)], capture_output=True, text=True)
+    added = subprocess.run(
+        [sys.executable, "-m", "encordfs.cli", "emulator", "add-key", "--data", str(emulator.data_dir), "--role", "viewer", str(public)],
+        capture_output=True,
+        text=True,
+    )
     assert added.returncode == 0, added.stderr
     return private
 

@@ -55,8 +55,11 @@ def test_a_rename_there_and_back_during_the_upload_ends_where_the_user_left_it(e
             code = code or errno_of(os.rename, d / "a" / "g.txt", d / "f.txt")
             if code:
                 failures.append((i, os.strerror(code)))
-    expected = {**{f"d{i}": None for i in range(rounds)}, **{f"d{i}/a": None for i in range(rounds)},
-                **{f"d{i}/f.txt": b"" for i in range(rounds)}}
+    expected = {
+        **{f"d{i}": None for i in range(rounds)},
+        **{f"d{i}/a": None for i in range(rounds)},
+        **{f"d{i}/f.txt": b"" for i in range(rounds)},
+    }
     assert failures == []
     assert settled_tree(fs_root, mounted.cache_dir, expected) == expected
 
@@ -150,8 +153,9 @@ def test_a_refused_rewrite_during_the_upload_keeps_the_old_file(emulator, fs_roo
 
 
 def _upload_error(path: Path) -> str:
-    result = subprocess.run(["getfattr", "--only-values", "-n", "user.encord.upload_error", str(path)],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        ["getfattr", "--only-values", "-n", "user.encord.upload_error", str(path)], capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -177,13 +181,19 @@ def test_a_file_whose_upload_fails_stays_listed_and_readable_across_a_remount(em
 @pytest.fixture
 def viewer_key(emulator, make_keypair) -> Path:
     private, public = make_keypair("viewer")
-    added = subprocess.run([sys.executable, "-m", "encordfs.cli", "emulator", "add-key", "--data", str(emulator.data_dir),
-                            str(public), "--role", "viewer"], capture_output=True, text=True, timeout=30)
+    added = subprocess.run(
+        [sys.executable, "-m", "encordfs.cli", "emulator", "add-key", "--data", str(emulator.data_dir), str(public), "--role", "viewer"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert added.returncode == 0, added.stderr
     return private
 
 
-def test_an_upload_the_server_refuses_is_failed_with_its_reason_and_rm_discards_it(emulator, fs_root, mount_fs, tmp_path, viewer_key) -> None:
+def test_an_upload_the_server_refuses_is_failed_with_its_reason_and_rm_discards_it(
+    emulator, fs_root, mount_fs, tmp_path, viewer_key
+) -> None:
     source = tmp_path / "notes.txt"
     source.write_text("written with a viewer key\n")
     cache = tmp_path / "cache"
@@ -306,6 +316,9 @@ def test_a_move_with_a_new_name_during_the_upload_lands_and_can_be_renamed_onto(
         if code:
             failures.append((d.name, os.strerror(code)))
     assert failures == []
-    expected = {**{f"e{i}": None for i in range(rounds)}, **{f"e{i}/b": None for i in range(rounds)},
-                **{f"e{i}/a.txt": b"renamed onto it\n" for i in range(rounds)}}
+    expected = {
+        **{f"e{i}": None for i in range(rounds)},
+        **{f"e{i}/b": None for i in range(rounds)},
+        **{f"e{i}/a.txt": b"renamed onto it\n" for i in range(rounds)},
+    }
     assert settled_tree(fs_root, mounted.cache_dir, expected) == expected

@@ -53,7 +53,7 @@ def _status_of(mountpoint: Path) -> str:
     output = encordfs("status").stdout
     start = output.index(f"mounted: {mountpoint} ")
     end = output.find("\nmounted: ", start)
-    return output[start:] if end < 0 else output[start:end + 1]
+    return output[start:] if end < 0 else output[start : end + 1]
 
 
 @pytest.mark.fuse

@@ -96,7 +96,9 @@ def start_emulator(workdir: Path, *extra: str) -> EmulatorProcess:
     output = (workdir / "emulator.out").open("w+")
     process = subprocess.Popen(
         _cli("emulator", "serve", "--data", str(data), "--port", "0", "--request-log", str(log), *extra),
-        env=env, stdout=output, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:

@@ -43,17 +43,35 @@ def fail(exc_type: type[httpx.HTTPError]) -> Handler:
 def folder_wire(name: str = "f", parent: UUID | None = None, uuid: UUID | None = None, created: datetime | None = None) -> dict:
     now = created or datetime.now(UTC)
     return StorageFolder(
-        uuid=uuid or uuid4(), parent=parent, name=name, description="", client_metadata=None, owner="me@x",
-        created_at=now, last_edited_at=now, user_role=StorageUserRole.ADMIN, synced_dataset_hash=None, path_to_root=(),
+        uuid=uuid or uuid4(),
+        parent=parent,
+        name=name,
+        description="",
+        client_metadata=None,
+        owner="me@x",
+        created_at=now,
+        last_edited_at=now,
+        user_role=StorageUserRole.ADMIN,
+        synced_dataset_hash=None,
+        path_to_root=(),
     ).to_wire()
 
 
 def item_wire(uuid: UUID | None = None, parent: UUID | None = None, signed_url: str | None = None, **fields: Any) -> dict:
     now = datetime.now(UTC)
     item = StorageItem(
-        uuid=uuid or uuid4(), parent=parent or uuid4(), item_type=fields.pop("item_type", StorageItemType.IMAGE),
-        name=fields.pop("name", "a.png"), client_metadata="{}", owner="me@x", created_at=now, last_edited_at=now,
-        backed_data_units_count=0, storage_location=StorageLocationName.ENCORD, signed_url=signed_url, **fields,
+        uuid=uuid or uuid4(),
+        parent=parent or uuid4(),
+        item_type=fields.pop("item_type", StorageItemType.IMAGE),
+        name=fields.pop("name", "a.png"),
+        client_metadata="{}",
+        owner="me@x",
+        created_at=now,
+        last_edited_at=now,
+        backed_data_units_count=0,
+        storage_location=StorageLocationName.ENCORD,
+        signed_url=signed_url,
+        **fields,
     )
     return item.to_wire()
 
@@ -76,7 +94,10 @@ class FakeApi:
         self.requests.append(request)
         if request.url.path.startswith("/v2/public/"):
             verify_request(
-                request.method, request.url.raw_path.decode(), request.content, request.headers,
+                request.method,
+                request.url.raw_path.decode(),
+                request.content,
+                request.headers,
                 lambda keyid: KEY.public_key(),
             )
         handlers = self.routes.get((request.method, request.url.path))

@@ -88,7 +88,9 @@ def test_bearer_token():
 def test_password_protected_key(tmp_path):
     key = Ed25519PrivateKey.generate()
     path = tmp_path / "enc"
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"pw")))
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"pw"))
+    )
     os.chmod(path, 0o600)
     assert keyid_of(load_credentials(ssh_key_file=path, password=b"pw")) == key_id(key.public_key())
     with pytest.raises(CredentialsError):

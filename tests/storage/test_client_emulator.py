@@ -167,14 +167,18 @@ async def test_reencode(client, tmp_path):
 async def test_private_data_import_and_cancel(client):
     folder = await new_folder(client)
     job = await client.add_private_data(
-        folder.uuid, INTEGRATION, items={"images": [{"objectUrl": "s3://bucket/cams/a.png", "title": "cam.png", "clientMetadata": {}, "externalFileType": "IMAGE"}]}
+        folder.uuid,
+        INTEGRATION,
+        items={"images": [{"objectUrl": "s3://bucket/cams/a.png", "title": "cam.png", "clientMetadata": {}, "externalFileType": "IMAGE"}]},
     )
     state = await client.wait_upload_job(folder.uuid, job, timeout_seconds=10)
     assert state.status is UploadJobStatus.DONE
     (item,) = [i async for i in client.iter_items(folder.uuid)]
     assert item.name == "cam.png" and item.integration_hash == INTEGRATION
     assert await client.cancel_upload_job(folder.uuid, job) == 0  # nothing left to cancel
-    bad = await client.add_private_data(folder.uuid, INTEGRATION, external_files={"images": [{"objectUrl": "s3://bucket/missing.png"}]}, ignore_errors=True)
+    bad = await client.add_private_data(
+        folder.uuid, INTEGRATION, external_files={"images": [{"objectUrl": "s3://bucket/missing.png"}]}, ignore_errors=True
+    )
     assert (await client.wait_upload_job(folder.uuid, bad, timeout_seconds=10)).status in (UploadJobStatus.DONE, UploadJobStatus.ERROR)
     assert [i.name async for i in client.iter_items(folder.uuid)] == ["cam.png"]
 
@@ -186,7 +190,9 @@ async def test_groups(client):
     assert {g.group_hash for g in await client.list_org_groups()} >= {group_a, group_b}
     await client.add_groups(folder.uuid, [group_a, group_b], StorageUserRole.USER)
     assert {g.group_hash: g.user_role for g in await client.list_groups(folder.uuid)} == {
-        group_a: StorageUserRole.USER, group_b: StorageUserRole.USER}
+        group_a: StorageUserRole.USER,
+        group_b: StorageUserRole.USER,
+    }
     await client.remove_groups(folder.uuid, [group_a])
     assert [g.group_hash for g in await client.list_groups(folder.uuid)] == [group_b]
 
@@ -217,7 +223,9 @@ async def test_bearer_token_client(client, storage_emulator, tmp_path):
     async with StorageClient(load_credentials(bearer_token=token), storage_emulator.url, retry=RetryPolicy(max_attempts=2)) as bearer:
         item = await bearer.upload_file(folder.uuid, path, "b.txt", StorageItemType.PLAIN_TEXT)
         assert await bearer.read_range(item, 0, 100) == path.read_bytes()
-    async with StorageClient(load_credentials(bearer_token="not-a-token"), storage_emulator.url, retry=RetryPolicy(max_attempts=1)) as wrong:
+    async with StorageClient(
+        load_credentials(bearer_token="not-a-token"), storage_emulator.url, retry=RetryPolicy(max_attempts=1)
+    ) as wrong:
         with pytest.raises(errors.Unauthenticated):
             await wrong.get_folder(folder.uuid)
 

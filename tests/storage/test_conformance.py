@@ -49,9 +49,7 @@ def request_shape(entry: dict[str, Any]) -> tuple:
 
 @pytest.fixture
 def sdk(storage_emulator) -> EncordUserClient:
-    return EncordUserClient.create_with_ssh_private_key(
-        ssh_private_key_path=str(storage_emulator.key_path), domain=storage_emulator.url
-    )
+    return EncordUserClient.create_with_ssh_private_key(ssh_private_key_path=str(storage_emulator.key_path), domain=storage_emulator.url)
 
 
 class Compare:
@@ -86,27 +84,50 @@ async def test_folder_calls_match_the_sdk(client, sdk, compare):
     sdk_root = await trio.to_thread.run_sync(sdk.get_storage_folder, root.uuid)
 
     await compare(lambda: sdk.get_storage_folder(root.uuid), lambda: client.get_folder(root.uuid))
-    await compare(lambda: sdk.create_storage_folder("made", "d", {"a": 1}, parent_folder=root.uuid),
-                  lambda: client.create_folder("made", root.uuid, description="d", client_metadata={"a": 1}))
+    await compare(
+        lambda: sdk.create_storage_folder("made", "d", {"a": 1}, parent_folder=root.uuid),
+        lambda: client.create_folder("made", root.uuid, description="d", client_metadata={"a": 1}),
+    )
     await compare(lambda: list(sdk.list_storage_folders()), lambda: _drain(client.iter_folders(None, page_size=100)))
-    await compare(lambda: list(sdk.list_storage_folders(search="a b/ü&x", dataset_synced=False, order=sdk_storage.FoldersSortBy.CREATED_AT, desc=True, page_size=1000)),
-                  lambda: _drain(client.list_folders(None, FolderQuery(search="a b/ü&x", dataset_synced=False, order=SortBy.CREATED_AT, desc=True, page_size=1000))))
+    await compare(
+        lambda: list(
+            sdk.list_storage_folders(
+                search="a b/ü&x", dataset_synced=False, order=sdk_storage.FoldersSortBy.CREATED_AT, desc=True, page_size=1000
+            )
+        ),
+        lambda: _drain(
+            client.list_folders(
+                None, FolderQuery(search="a b/ü&x", dataset_synced=False, order=SortBy.CREATED_AT, desc=True, page_size=1000)
+            )
+        ),
+    )
     await compare(lambda: list(sdk.find_storage_folders(search=name)), lambda: _drain(client.find_folders(FolderQuery(search=name))))
     await compare(lambda: list(sdk_root.list_subfolders()), lambda: _drain(client.iter_folders(root.uuid, page_size=100)))
-    await compare(lambda: list(sdk_root.find_subfolders(search="s", dataset_synced=True)),
-                  lambda: _drain(client.list_folders(root.uuid, FolderQuery(search="s", is_recursive=True, dataset_synced=True))))
-    await compare(lambda: sdk_root.update(name=name, client_metadata={"x": [1, 2]}),
-                  lambda: client.update_folder(root.uuid, name=name, client_metadata={"x": [1, 2]}))
+    await compare(
+        lambda: list(sdk_root.find_subfolders(search="s", dataset_synced=True)),
+        lambda: _drain(client.list_folders(root.uuid, FolderQuery(search="s", is_recursive=True, dataset_synced=True))),
+    )
+    await compare(
+        lambda: sdk_root.update(name=name, client_metadata={"x": [1, 2]}),
+        lambda: client.update_folder(root.uuid, name=name, client_metadata={"x": [1, 2]}),
+    )
     await compare(lambda: sdk_root.update(description="new"), lambda: client.update_folder(root.uuid, description="new"))
     await compare(lambda: _bundled_folder_update(sdk_root, name), lambda: client.update_folders({root.uuid: {"name": name}}))
     await compare(lambda: sdk_root.get_summary(), lambda: client.folder_summary(root.uuid))
 
     sdk_sub = await trio.to_thread.run_sync(sdk.get_storage_folder, sub.uuid)
-    await compare(lambda: sdk_sub.move_to_folder(None), lambda: _then_get(client.move_folders([sub.uuid], None), client.get_folder(sub.uuid)))
-    await compare(lambda: sdk_sub.move_to_folder(root.uuid), lambda: _then_get(client.move_folders([sub.uuid], root.uuid), client.get_folder(sub.uuid)))
+    await compare(
+        lambda: sdk_sub.move_to_folder(None), lambda: _then_get(client.move_folders([sub.uuid], None), client.get_folder(sub.uuid))
+    )
+    await compare(
+        lambda: sdk_sub.move_to_folder(root.uuid),
+        lambda: _then_get(client.move_folders([sub.uuid], root.uuid), client.get_folder(sub.uuid)),
+    )
 
     groups = [(await client.create_org_group(f"g-{uuid4().hex[:6]}")).group_hash for _ in range(2)]
-    await compare(lambda: sdk_root.add_group(groups, StorageUserRole.USER.value), lambda: client.add_groups(root.uuid, groups, StorageUserRole.USER))
+    await compare(
+        lambda: sdk_root.add_group(groups, StorageUserRole.USER.value), lambda: client.add_groups(root.uuid, groups, StorageUserRole.USER)
+    )
     await compare(lambda: list(sdk_root.list_groups()), lambda: client.list_groups(root.uuid))
     await compare(lambda: sdk_root.remove_group(groups), lambda: client.remove_groups(root.uuid, groups))
     await compare(lambda: sdk_sub.delete(), lambda: client.delete_folder(sub.uuid))
@@ -124,23 +145,57 @@ async def test_item_calls_match_the_sdk(client, sdk, compare, tmp_path):
 
     await compare(lambda: sdk.get_storage_item(items[0].uuid, sign_url=True), lambda: client.get_item(items[0].uuid, sign_url=True))
     await compare(lambda: sdk.get_storage_items([i.uuid for i in items]), lambda: client.get_items([i.uuid for i in items]))
-    await compare(lambda: list(sdk_folder.list_items()), lambda: _drain(client.list_items(folder.uuid, ItemQuery(include_client_metadata=True, client_metadata_as_signed_url=False))))
     await compare(
-        lambda: list(sdk_folder.list_items(search="a", is_in_dataset=False, item_types=[sdk_storage.StorageItemType.PLAIN_TEXT, sdk_storage.StorageItemType.IMAGE],
-                                           order=sdk_storage.FoldersSortBy.CREATED_AT, get_signed_urls=True, include_client_metadata=False, desc=True, page_size=50)),
-        lambda: _drain(client.list_items(folder.uuid, ItemQuery(search="a", is_in_dataset=False, item_types=(StorageItemType.PLAIN_TEXT, StorageItemType.IMAGE),
-                                                                order=SortBy.CREATED_AT, sign_urls=True, include_client_metadata=False, client_metadata_as_signed_url=False, desc=True, page_size=50))))
-    await compare(lambda: list(sdk_folder.find_items(item_types=[sdk_storage.StorageItemType.IMAGE_GROUP])),
-                  lambda: _drain(client.find_items(folder.uuid, ItemQuery(item_types=(StorageItemType.IMAGE_GROUP,)))))
+        lambda: list(sdk_folder.list_items()),
+        lambda: _drain(client.list_items(folder.uuid, ItemQuery(include_client_metadata=True, client_metadata_as_signed_url=False))),
+    )
+    await compare(
+        lambda: list(
+            sdk_folder.list_items(
+                search="a",
+                is_in_dataset=False,
+                item_types=[sdk_storage.StorageItemType.PLAIN_TEXT, sdk_storage.StorageItemType.IMAGE],
+                order=sdk_storage.FoldersSortBy.CREATED_AT,
+                get_signed_urls=True,
+                include_client_metadata=False,
+                desc=True,
+                page_size=50,
+            )
+        ),
+        lambda: _drain(
+            client.list_items(
+                folder.uuid,
+                ItemQuery(
+                    search="a",
+                    is_in_dataset=False,
+                    item_types=(StorageItemType.PLAIN_TEXT, StorageItemType.IMAGE),
+                    order=SortBy.CREATED_AT,
+                    sign_urls=True,
+                    include_client_metadata=False,
+                    client_metadata_as_signed_url=False,
+                    desc=True,
+                    page_size=50,
+                ),
+            )
+        ),
+    )
+    await compare(
+        lambda: list(sdk_folder.find_items(item_types=[sdk_storage.StorageItemType.IMAGE_GROUP])),
+        lambda: _drain(client.find_items(folder.uuid, ItemQuery(item_types=(StorageItemType.IMAGE_GROUP,)))),
+    )
     await compare(lambda: sdk_item.update(name="c.txt"), lambda: client.update_item(items[0], name="c.txt"))
     await compare(lambda: sdk_item.update(client_metadata={"k": 2}), lambda: client.update_item(items[0], client_metadata={"k": 2}))
     await compare(lambda: _bundled_item_update(sdk_item), lambda: client.update_items({items[0].uuid: {"name": "x.txt"}}))
     await compare(lambda: sdk_item.get_summary(), lambda: client.item_summary(items[0]))
     await compare(lambda: list(sdk_group.get_child_items()), lambda: client.child_items(group))
-    await compare(lambda: sdk_folder.move_items_to_folder(other.uuid, [items[1].uuid], allow_mirror_dataset_changes=True),
-                  lambda: client.move_items(folder.uuid, [items[1].uuid], other.uuid, allow_synced_dataset_move=True))
-    await compare(lambda: sdk_folder.delete_storage_items([items[0].uuid], remove_unused_frames=False),
-                  lambda: client.delete_items(folder.uuid, [items[0].uuid], remove_unused_frames=False))
+    await compare(
+        lambda: sdk_folder.move_items_to_folder(other.uuid, [items[1].uuid], allow_mirror_dataset_changes=True),
+        lambda: client.move_items(folder.uuid, [items[1].uuid], other.uuid, allow_synced_dataset_move=True),
+    )
+    await compare(
+        lambda: sdk_folder.delete_storage_items([items[0].uuid], remove_unused_frames=False),
+        lambda: client.delete_items(folder.uuid, [items[0].uuid], remove_unused_frames=False),
+    )
 
 
 async def test_upload_calls_match_the_sdk(client, sdk, compare, tmp_path):
@@ -152,7 +207,10 @@ async def test_upload_calls_match_the_sdk(client, sdk, compare, tmp_path):
 
     cases: list[tuple[Callable[[], Any], Callable[[], Awaitable[Any]]]] = [
         (lambda: sdk_folder.upload_text(note), lambda: client.upload_file(folder.uuid, note, note.name, StorageItemType.PLAIN_TEXT)),
-        (lambda: sdk_folder.upload_image(png, client_metadata={"m": 1}), lambda: client.upload_file(folder.uuid, png, png.name, StorageItemType.IMAGE, client_metadata={"m": 1})),
+        (
+            lambda: sdk_folder.upload_image(png, client_metadata={"m": 1}),
+            lambda: client.upload_file(folder.uuid, png, png.name, StorageItemType.IMAGE, client_metadata={"m": 1}),
+        ),
         (lambda: sdk_folder.create_image_group(frames, title="grp"), lambda: client.upload_image_group(folder.uuid, frames, "grp")),
         (lambda: sdk_folder.create_image_sequence(frames, title="seq"), lambda: client.upload_image_sequence(folder.uuid, frames, "seq")),
         (lambda: sdk_folder.create_dicom_series(dicoms, title="ct"), lambda: client.upload_dicom_series(folder.uuid, dicoms, "ct")),
@@ -171,10 +229,18 @@ async def test_upload_calls_match_the_sdk(client, sdk, compare, tmp_path):
         jobs.append(await client.add_private_data(folder.uuid, INTEGRATION, items={"images": [entry]}))
 
     await compare(lambda: jobs.append(sdk_folder.add_private_data_to_folder_start(str(INTEGRATION), sdk_items)), our_import)
-    await compare(lambda: sdk_folder.add_private_data_to_folder_get_result(jobs[0], timeout_seconds=5),
-                  lambda: client.wait_upload_job(folder.uuid, jobs[1], timeout_seconds=5))
-    await compare(lambda: sdk_folder.add_private_data_to_folder_start(str(INTEGRATION), {"images": [{"objectUrl": entry["objectUrl"]}]}, ignore_errors=True),
-                  lambda: client.add_private_data(folder.uuid, INTEGRATION, external_files={"images": [{"objectUrl": entry["objectUrl"]}]}, ignore_errors=True))
+    await compare(
+        lambda: sdk_folder.add_private_data_to_folder_get_result(jobs[0], timeout_seconds=5),
+        lambda: client.wait_upload_job(folder.uuid, jobs[1], timeout_seconds=5),
+    )
+    await compare(
+        lambda: sdk_folder.add_private_data_to_folder_start(
+            str(INTEGRATION), {"images": [{"objectUrl": entry["objectUrl"]}]}, ignore_errors=True
+        ),
+        lambda: client.add_private_data(
+            folder.uuid, INTEGRATION, external_files={"images": [{"objectUrl": entry["objectUrl"]}]}, ignore_errors=True
+        ),
+    )
     await compare(lambda: sdk_folder.add_data_to_folder_job_cancel(jobs[0]), lambda: client.cancel_upload_job(folder.uuid, jobs[0]))
 
 

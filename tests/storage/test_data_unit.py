@@ -107,7 +107,8 @@ async def test_near_expiry_url_is_refetched_before_use():
     wire = item_wire()
     item = StorageItem.from_wire(wire)
     api.route(
-        "GET", f"storage/items/{item.uuid}",
+        "GET",
+        f"storage/items/{item.uuid}",
         reply(body={**wire, "signedUrl": signed("/b/1", expires=time.time() + 5)}),
         reply(body={**wire, "signedUrl": signed("/b/1")}),
     )
@@ -140,13 +141,26 @@ async def test_content_length_from_head_or_a_range_probe():
 
 def upload_routes(api: FakeApi, folder, item_type=StorageItemType.IMAGE, job_start=None):
     placeholder = uuid4()
-    slot = {"itemUuid": str(placeholder), "objectKey": "k/0", "signedUrl": "http://blobs.test/up/0?sig=SECRET", "uploadHeaders": {"x-extra": "1"}}
+    slot = {
+        "itemUuid": str(placeholder),
+        "objectKey": "k/0",
+        "signedUrl": "http://blobs.test/up/0?sig=SECRET",
+        "uploadHeaders": {"x-extra": "1"},
+    }
     job = uuid4()
     api.route("POST", f"storage/folders/{folder}/upload-signed-urls", reply(body={"results": [slot], "nextPageToken": None}))
     api.route("PUT", "/up/0", reply(200))
     api.route("POST", f"storage/folders/{folder}/data-upload-jobs", *(job_start or [reply(body=str(job))]))
-    done = {"status": "DONE", "itemsWithNames": [{"itemUuid": str(placeholder), "name": "a.png"}], "errors": [],
-            "unitsPendingCount": 0, "unitsDoneCount": 1, "unitsErrorCount": 0, "unitsCancelledCount": 0, "unitErrors": []}
+    done = {
+        "status": "DONE",
+        "itemsWithNames": [{"itemUuid": str(placeholder), "name": "a.png"}],
+        "errors": [],
+        "unitsPendingCount": 0,
+        "unitsDoneCount": 1,
+        "unitsErrorCount": 0,
+        "unitsCancelledCount": 0,
+        "unitErrors": [],
+    }
     pending = {**done, "status": "PENDING", "itemsWithNames": []}
     api.route("GET", f"storage/folders/{folder}/data-upload-jobs/{job}", reply(body=pending), reply(body=done))
     api.route("GET", f"storage/items/{placeholder}", reply(body=item_wire(uuid=placeholder, parent=folder, item_type=item_type)))
@@ -169,7 +183,13 @@ async def test_upload_file_streams_the_file_and_registers_the_item(tmp_path):
     assert "signature" not in put.headers  # signed URLs carry their own authorisation
     body = json.loads(api.calls("POST", f"storage/folders/{folder}/data-upload-jobs")[0].content)
     assert body["ignoreErrors"] is False and body["dataItems"]["images"] == [
-        {"objectUrl": "k/0", "title": "a.png", "clientMetadata": {"m": 1}, "externalFileType": "IMAGE", "placeholderItemUuid": str(placeholder)}
+        {
+            "objectUrl": "k/0",
+            "title": "a.png",
+            "clientMetadata": {"m": 1},
+            "externalFileType": "IMAGE",
+            "placeholderItemUuid": str(placeholder),
+        }
     ]
     assert len(api.calls("GET", f"storage/folders/{folder}/data-upload-jobs/{job}")) == 2
 
@@ -178,7 +198,9 @@ async def test_ambiguous_job_start_is_not_repeated_when_the_item_appeared(tmp_pa
     api = FakeApi()
     folder = uuid4()
     placeholder, _ = upload_routes(api, folder, job_start=[reply(503)])
-    api.route("POST", "storage/items/get-bulk", reply(body={"results": [item_wire(uuid=placeholder, parent=folder)], "nextPageToken": None}))
+    api.route(
+        "POST", "storage/items/get-bulk", reply(body={"results": [item_wire(uuid=placeholder, parent=folder)], "nextPageToken": None})
+    )
     path = tmp_path / "a.png"
     path.write_bytes(b"png")
     async with api.client() as client:
@@ -215,9 +237,22 @@ async def test_failed_upload_job_raises_upload_failed(tmp_path):
     api = FakeApi()
     folder = uuid4()
     _, job = upload_routes(api, folder)
-    api.route("GET", f"storage/folders/{folder}/data-upload-jobs/{job}", reply(body={
-        "status": "ERROR", "itemsWithNames": [], "errors": ["bad image"], "unitsPendingCount": 0, "unitsDoneCount": 0,
-        "unitsErrorCount": 1, "unitsCancelledCount": 0, "unitErrors": []}))
+    api.route(
+        "GET",
+        f"storage/folders/{folder}/data-upload-jobs/{job}",
+        reply(
+            body={
+                "status": "ERROR",
+                "itemsWithNames": [],
+                "errors": ["bad image"],
+                "unitsPendingCount": 0,
+                "unitsDoneCount": 0,
+                "unitsErrorCount": 1,
+                "unitsCancelledCount": 0,
+                "unitErrors": [],
+            }
+        ),
+    )
     path = tmp_path / "a.png"
     path.write_bytes(b"png")
     async with api.client() as client:
@@ -260,8 +295,12 @@ async def test_expired_upload_url_gets_a_fresh_slot(tmp_path):
     fresh = uuid4()
     expired_slot = {"itemUuid": str(uuid4()), "objectKey": "k/old", "signedUrl": "http://blobs.test/up/old?sig=S", "uploadHeaders": {}}
     fresh_slot = {"itemUuid": str(fresh), "objectKey": "k/0", "signedUrl": "http://blobs.test/up/0?sig=S", "uploadHeaders": {}}
-    api.route("POST", f"storage/folders/{folder}/upload-signed-urls",
-              reply(body={"results": [expired_slot], "nextPageToken": None}), reply(body={"results": [fresh_slot], "nextPageToken": None}))
+    api.route(
+        "POST",
+        f"storage/folders/{folder}/upload-signed-urls",
+        reply(body={"results": [expired_slot], "nextPageToken": None}),
+        reply(body={"results": [fresh_slot], "nextPageToken": None}),
+    )
     api.route("PUT", "/up/old", reply(403, {"message": "expired"}))
     api.route("GET", f"storage/items/{placeholder}", reply(body=item_wire(uuid=placeholder, parent=folder)))
     path = tmp_path / "a.png"

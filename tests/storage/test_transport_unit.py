@@ -60,7 +60,12 @@ async def test_pages_follow_tokens_and_stop_early():
 async def test_429_honours_retry_after_then_succeeds():
     api = FakeApi()
     folder = uuid4()
-    api.route("GET", f"storage/folders/{folder}", reply(429, {"message": "slow down"}, {"Retry-After": "0.05"}), reply(body=folder_wire(uuid=folder)))
+    api.route(
+        "GET",
+        f"storage/folders/{folder}",
+        reply(429, {"message": "slow down"}, {"Retry-After": "0.05"}),
+        reply(body=folder_wire(uuid=folder)),
+    )
     async with api.client() as client:
         start = trio.current_time()
         assert (await client.get_folder(folder)).uuid == folder
@@ -97,8 +102,15 @@ async def test_5xx_is_retried_for_gets_and_patches_then_reported():
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(400, errors.InvalidArgument), (401, errors.Unauthenticated), (403, errors.Forbidden), (404, errors.NotFound),
-     (409, errors.Conflict), (413, errors.PayloadTooLarge), (422, errors.ServerError)],
+    [
+        (400, errors.InvalidArgument),
+        (401, errors.Unauthenticated),
+        (403, errors.Forbidden),
+        (404, errors.NotFound),
+        (409, errors.Conflict),
+        (413, errors.PayloadTooLarge),
+        (422, errors.ServerError),
+    ],
 )
 async def test_status_maps_to_specific_error_without_retry(status, error):
     api = FakeApi()

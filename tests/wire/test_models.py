@@ -25,10 +25,23 @@ NOW = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
 
 def make_item(**overrides) -> StorageItem:
     values = dict(
-        uuid=uuid4(), parent=uuid4(), item_type=StorageItemType.VIDEO, name="clip.mp4",
-        client_metadata=json.dumps({"k": [1, 2]}), owner="a@b.c", created_at=NOW, last_edited_at=NOW,
-        backed_data_units_count=2, storage_location=StorageLocationName.ENCORD, file_size=1234,
-        mime_type="video/mp4", duration=1.5, fps=25.0, width=64, height=48, frame_count=37,
+        uuid=uuid4(),
+        parent=uuid4(),
+        item_type=StorageItemType.VIDEO,
+        name="clip.mp4",
+        client_metadata=json.dumps({"k": [1, 2]}),
+        owner="a@b.c",
+        created_at=NOW,
+        last_edited_at=NOW,
+        backed_data_units_count=2,
+        storage_location=StorageLocationName.ENCORD,
+        file_size=1234,
+        mime_type="video/mp4",
+        duration=1.5,
+        fps=25.0,
+        width=64,
+        height=48,
+        frame_count=37,
     )
     values.update(overrides)
     return StorageItem(**values)
@@ -38,8 +51,16 @@ def make_folder() -> StorageFolder:
     root = uuid4()
     me = uuid4()
     return StorageFolder(
-        uuid=me, parent=root, name="child", description="", client_metadata=None, owner="a@b.c",
-        created_at=NOW, last_edited_at=NOW, user_role=StorageUserRole.ADMIN, synced_dataset_hash=None,
+        uuid=me,
+        parent=root,
+        name="child",
+        description="",
+        client_metadata=None,
+        owner="a@b.c",
+        created_at=NOW,
+        last_edited_at=NOW,
+        user_role=StorageUserRole.ADMIN,
+        synced_dataset_hash=None,
         path_to_root=(PathElement(uuid=root, parent_uuid=None, name="root"),),
     )
 

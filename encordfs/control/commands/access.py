@@ -10,9 +10,11 @@ from encordfs.control.commands.output import add_json, command, print_json
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     access = subparsers.add_parser(
-        "access", help="list, add or remove the user groups a folder is shared with",
+        "access",
+        help="list, add or remove the user groups a folder is shared with",
         description="Without --add/--remove: list the groups with access to FOLDER and their roles. "
-        "GROUP is a group's name or hash in your organisation.")
+        "GROUP is a group's name or hash in your organisation.",
+    )
     access.add_argument("path", help="a folder inside an encordfs mount")
     access.add_argument("--add", action="append", metavar="GROUP", help="share the folder with GROUP (repeatable)")
     access.add_argument("--remove", action="append", metavar="GROUP", help="stop sharing with GROUP (repeatable)")

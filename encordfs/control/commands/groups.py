@@ -15,18 +15,23 @@ from encordfs.control.protocol import ControlError
 from encordfs.fs.mount_registry import active_mounts
 from encordfs.progress import progress_line
 
-KINDS = {"image-group": "an image group", "image-sequence": "an image sequence (frames of one size)",
-         "dicom-series": "a DICOM series (the .dcm files of one series)"}
+KINDS = {
+    "image-group": "an image group",
+    "image-sequence": "an image sequence (frames of one size)",
+    "dicom-series": "a DICOM series (the .dcm files of one series)",
+}
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group = subparsers.add_parser("group", help="multi-file items: image groups, image sequences, DICOM series")
     actions = group.add_subparsers(dest="group_command", required=True, metavar="ACTION")
     create = actions.add_parser(
-        "create", help="create one multi-file item from files",
+        "create",
+        help="create one multi-file item from files",
         description="Upload FILEs (local, or already in a mount) as one image group, image sequence or DICOM "
         "series at DEST, which then shows as a read-only directory of its frames. A DICOM series is "
-        "uploaded this way: encordfs group create DEST --dicom-series DIR/*.dcm")
+        "uploaded this way: encordfs group create DEST --dicom-series DIR/*.dcm",
+    )
     create.add_argument("dest", metavar="DEST", help="the new item's path inside a folder of an encordfs mount")
     kind = create.add_mutually_exclusive_group(required=True)
     for flag, what in KINDS.items():

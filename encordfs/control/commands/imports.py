@@ -19,10 +19,12 @@ from encordfs.progress import progress_line
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     importing = subparsers.add_parser(
-        "import", help="import private (cloud) data into a folder of a mount",
+        "import",
+        help="import private (cloud) data into a folder of a mount",
         description="Register the objects a manifest lists (Encord's JSON import format: videos, images, "
         "image_groups, dicom_series, audio, text, pdf, nifti...) from a cloud integration as items of FOLDER. "
-        "Objects that fail are reported and the others kept, unless --all-or-nothing.")
+        "Objects that fail are reported and the others kept, unless --all-or-nothing.",
+    )
     importing.add_argument("path", metavar="FOLDER", help="a folder inside an encordfs mount")
     importing.add_argument("--integration", metavar="NAME_OR_UUID", help="the cloud integration the objects are in")
     importing.add_argument("--manifest", type=Path, metavar="FILE.json", help="the objects to import (Encord's JSON format)")
@@ -46,6 +48,7 @@ def _manifest(path: Path) -> Any:
 def _import(args: argparse.Namespace) -> int:
     target = client.find_mount(args.path)
     with progress_line("importing") as line:
+
         def progress(update: dict[str, Any]) -> None:
             if "pending" in update:
                 done = update["done"] + update["failed"]
@@ -57,8 +60,14 @@ def _import(args: argparse.Namespace) -> int:
         else:
             if args.integration is None or args.manifest is None:
                 raise ControlError("--integration and --manifest are required (or --status JOB)", errno.EINVAL)
-            request = {"path": target.relative, "integration": args.integration, "manifest": _manifest(args.manifest),
-                       "file_name": args.manifest.name, "ignore_errors": not args.all_or_nothing, "wait": args.wait}
+            request = {
+                "path": target.relative,
+                "integration": args.integration,
+                "manifest": _manifest(args.manifest),
+                "file_name": args.manifest.name,
+                "ignore_errors": not args.all_or_nothing,
+                "wait": args.wait,
+            }
             answer = client.call(target.socket, "import", request, progress)
     for added in answer["added"]:
         added["path"] = None if added["path"] is None else str(target.mount_path(added["path"]))
@@ -72,8 +81,10 @@ def _print(answer: dict[str, Any], args: argparse.Namespace) -> int:
     else:
         print(f"import job {answer['job']}: {answer['status']}")
         if answer["status"] == "PENDING":
-            print(f"  {answer['done']} done, {answer['failed']} failed, {answer['pending']} pending; see: "
-                  f"encordfs import {args.path} --status {answer['job']} --wait")
+            print(
+                f"  {answer['done']} done, {answer['failed']} failed, {answer['pending']} pending; see: "
+                f"encordfs import {args.path} --status {answer['job']} --wait"
+            )
             return 0
         print(f"added {len(answer['added'])}:")
         for added in answer["added"]:
@@ -82,7 +93,10 @@ def _print(answer: dict[str, Any], args: argparse.Namespace) -> int:
         for failure in answer["failures"]:
             print(f"  {', '.join(failure['objects'])}: {failure['error']}")
     if failed:
-        print(f"encordfs import: {len(answer['failures'])} object(s) failed to import"
-              + (f" and the job ended {answer['status']}" if answer["status"] != "DONE" else ""), file=sys.stderr)
+        print(
+            f"encordfs import: {len(answer['failures'])} object(s) failed to import"
+            + (f" and the job ended {answer['status']}" if answer["status"] != "DONE" else ""),
+            file=sys.stderr,
+        )
         return 1
     return 0

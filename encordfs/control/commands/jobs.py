@@ -15,8 +15,13 @@ from encordfs.fs.mount_registry import active_mounts
 
 def add_wait(parser: argparse.ArgumentParser) -> None:
     wait = parser.add_mutually_exclusive_group()
-    wait.add_argument("--wait", dest="wait", action="store_true", default=False,
-                      help="wait until the job ends (progress on a terminal), then print its result")
+    wait.add_argument(
+        "--wait",
+        dest="wait",
+        action="store_true",
+        default=False,
+        help="wait until the job ends (progress on a terminal), then print its result",
+    )
     wait.add_argument("--no-wait", dest="wait", action="store_false", help="print the job's ID and return (the default)")
 
 

@@ -17,10 +17,12 @@ from encordfs.progress import progress_line
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     reencode = subparsers.add_parser(
-        "reencode", help="re-encode videos in a mount on Encord, or show a re-encoding's status",
+        "reencode",
+        help="re-encode videos in a mount on Encord, or show a re-encoding's status",
         description="Start Encord's re-encoding of VIDEO files (paths inside one encordfs mount) and print "
         "the process ID; with --wait, wait for it and print each video's result. "
-        "--status ID shows a process (ask any mount of yours: PATH, the working directory or the only one).")
+        "--status ID shows a process (ask any mount of yours: PATH, the working directory or the only one).",
+    )
     reencode.add_argument("paths", nargs="*", metavar="PATH", help="videos inside an encordfs mount (with --status: which mount to ask)")
     reencode.add_argument("--status", metavar="ID", help="show the re-encoding process ID instead of starting one")
     reencode.add_argument("--force-full", action="store_true", help="re-encode fully even if a compatible version exists")
@@ -33,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 @command("reencode")
 def _reencode(args: argparse.Namespace) -> int:
     with progress_line("re-encoding", unit="video") as line:
+
         def progress(update: dict[str, Any]) -> None:
             if "status" in update:
                 line.note(update["status"])
@@ -48,8 +51,7 @@ def _reencode(args: argparse.Namespace) -> int:
             targets = [client.find_mount(p) for p in args.paths]
             if len({t.mountpoint for t in targets}) > 1:
                 raise ControlError("the videos must be inside one mount", errno.EXDEV)
-            request = {"paths": [t.relative for t in targets], "title": args.title, "force_full": args.force_full,
-                       "wait": args.wait}
+            request = {"paths": [t.relative for t in targets], "title": args.title, "force_full": args.force_full, "wait": args.wait}
             answer = client.call(targets[0].socket, "reencode", request, progress)
     return _print(answer, args)
 

@@ -15,8 +15,18 @@ if TYPE_CHECKING:
     from encordfs.fs.core import Filesystem
 
 MEDIA_FIELDS = (
-    "width", "height", "fps", "duration", "frame_count", "audio_sample_rate", "audio_bit_depth", "audio_codec",
-    "audio_num_channels", "dicom_study_uid", "dicom_series_uid", "dicom_instance_uid",
+    "width",
+    "height",
+    "fps",
+    "duration",
+    "frame_count",
+    "audio_sample_rate",
+    "audio_bit_depth",
+    "audio_codec",
+    "audio_num_channels",
+    "dicom_study_uid",
+    "dicom_series_uid",
+    "dicom_instance_uid",
 )
 
 

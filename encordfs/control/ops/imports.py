@@ -37,8 +37,13 @@ async def _integration(storage: CommandStorage, wanted: str) -> UUID:
 
 
 def _progress(state: UploadJobState) -> Json:
-    return {"status": state.status.value, "done": state.units_done_count, "failed": state.units_error_count,
-            "pending": state.units_pending_count, "cancelled": state.units_cancelled_count}
+    return {
+        "status": state.status.value,
+        "done": state.units_done_count,
+        "failed": state.units_error_count,
+        "pending": state.units_pending_count,
+        "cancelled": state.units_cancelled_count,
+    }
 
 
 async def _outcome(fs: Filesystem, node: Node, path: str, job: UUID, wait: bool, emit: Emit) -> Json:
@@ -51,7 +56,9 @@ async def _outcome(fs: Filesystem, node: Node, path: str, job: UUID, wait: bool,
     if state.status is UploadJobStatus.DONE:  # the mount lists the new items at once
         refresh(fs, node, path.rpartition("/")[2] or None, recursive=False)
     return {
-        "job": str(job), "path": path, **_progress(state),
+        "job": str(job),
+        "path": path,
+        **_progress(state),
         "added": await _added(fs, state),
         "failures": [{"objects": list(e.object_urls), "error": e.error} for e in state.unit_errors],
         "errors": list(state.errors),
@@ -81,8 +88,9 @@ async def import_private_data(fs: Filesystem, args: Json, emit: Emit) -> Json:
         raise ControlError("the manifest must be a JSON object (Encord's import format)", errno.EINVAL)
     storage = storage_of(fs)
     integration = await _integration(storage, str(args.get("integration") or ""))
-    job = await storage.add_private_data(folder, integration, external_files=manifest,
-                                         ignore_errors=bool(args.get("ignore_errors")), file_name=args.get("file_name"))
+    job = await storage.add_private_data(
+        folder, integration, external_files=manifest, ignore_errors=bool(args.get("ignore_errors")), file_name=args.get("file_name")
+    )
     await emit({"job": str(job)})
     return await _outcome(fs, node, path, job, bool(args.get("wait")), emit)
 

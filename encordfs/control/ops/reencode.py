@@ -48,8 +48,9 @@ async def reencode(fs: Filesystem, args: Json, emit: Emit) -> Json:
             raise ControlError(f"{shown(path)}: not a video (it is {item.item_type.value})", errno.EINVAL)
         videos.append(item.uuid)
     storage = storage_of(fs)
-    process = await storage.reencode_videos(videos, str(args.get("title") or "encordfs reencode"),
-                                            force_full_reencoding=bool(args.get("force_full")))
+    process = await storage.reencode_videos(
+        videos, str(args.get("title") or "encordfs reencode"), force_full_reencoding=bool(args.get("force_full"))
+    )
     await emit({"process": str(process)})
     return await _settled(storage, process, emit, bool(args.get("wait")))
 

@@ -107,7 +107,7 @@ async def search(fs: Filesystem, args: Json, emit: Emit) -> Json:
     # the next pages come while we name
     async with trio.open_nursery() as nursery, Prefetched(nursery, found, batch=PAGE_SIZE // 4, ahead=8) as pages:
         results = _flat(pages.batches())
-        async for group in (_title_groups(results) if by_title else _chunks(results)):
+        async for group in _title_groups(results) if by_title else _chunks(results):
             named = await (paths.title_paths(group) if by_title else _each_path(paths, group))
             rows.extend(_row(path, item) for path, item in zip(named, group) if path is not None)
             if len(rows) >= CHUNK or (rows and count == 0):
@@ -125,8 +125,13 @@ async def _flat(batches: AsyncIterator[list[StorageItem]]) -> AsyncIterator[Stor
 
 
 def _row(path: str, item: StorageItem) -> Json:
-    return {"path": path, "uuid": str(item.uuid), "type": item.item_type.value, "size": item.file_size,
-            "created_at": item.created_at.isoformat()}
+    return {
+        "path": path,
+        "uuid": str(item.uuid),
+        "type": item.item_type.value,
+        "size": item.file_size,
+        "created_at": item.created_at.isoformat(),
+    }
 
 
 async def _title_groups(found: AsyncIterator[StorageItem]) -> AsyncIterator[list[StorageItem]]:

@@ -51,5 +51,9 @@ def _ended(file: PendingFile) -> bool:
 
 def _progress(fs: Filesystem, files: list[PendingFile], waiting: list[PendingFile], total_bytes: int) -> Json:
     left = sum(fs.pending_size(f) for f in waiting)
-    return {"done_files": len(files) - len(waiting), "total_files": len(files),
-            "done_bytes": max(0, total_bytes - left), "total_bytes": total_bytes}
+    return {
+        "done_files": len(files) - len(waiting),
+        "total_files": len(files),
+        "done_bytes": max(0, total_bytes - left),
+        "total_bytes": total_bytes,
+    }
