@@ -13,7 +13,7 @@ import trio
 from encordfs.fs import upload_state
 from encordfs.fs.errors import FsError
 from encordfs.fs.inodes import ROOT_INO, Kind, Node
-from encordfs.fs.staging import PendingUpload
+from encordfs.fs.staging import PendingUpload, StagedFile, StagingFull
 from encordfs.fs.upload_state import Failed, Gone, Journaled, Landed, PendingFile, Phase, Target, Uploading
 from encordfs.storage.errors import Forbidden
 from encordfs.wire.enums import StorageItemType
@@ -138,3 +138,30 @@ async def test_fsync_of_a_writer_uploads_and_reports_the_failure(storage, stagin
         await fs.fsync(fh)
     assert failed.value.errno == errno.EACCES
     await fs.release(fh)
+
+
+async def test_a_copy_that_fills_the_cache_disk_leaves_no_ghost_entry(storage, staging, nursery, monkeypatch) -> None:  # noqa: F811
+    top = storage.add_folder("top")
+    old = storage.add_item(top.uuid, "old.txt", b"kept as it was")
+    fs = make_fs(storage, staging, nursery, root=top)
+    old_ino = (await fs.lookup(ROOT_INO, "old.txt")).ino
+    fh, _ = await fs.create(ROOT_INO, "big.txt", os.O_WRONLY | os.O_CREAT)
+    rewrite, _ = await fs.open(old_ino, os.O_WRONLY | os.O_TRUNC)
+
+    def full(self, data: bytes, offset: int) -> int:
+        raise StagingFull(staging.root, f"writing {len(data)} bytes")
+
+    monkeypatch.setattr(StagedFile, "pwrite", full)
+    for handle in (fh, rewrite):
+        with pytest.raises((OSError, FsError)) as no_space:
+            await fs.write(handle, 0, b"x" * 100)
+        assert no_space.value.errno == errno.ENOSPC
+        with pytest.raises((OSError, FsError)) as at_close:  # cp reports it; nothing half-written is journaled
+            await fs.flush(handle)
+        assert at_close.value.errno == errno.ENOSPC
+        await fs.release(handle)
+    monkeypatch.undo()
+    await fs.uploader.wait_idle()
+    assert await ls(fs, ROOT_INO) == {"old.txt": old_ino}, "no 0-byte ghost of the new file"
+    assert await cat(fs, old_ino) == b"kept as it was" and staging.pending() == []
+    assert storage.titles(top.uuid) == ["old.txt"] and old.uuid in storage.items
