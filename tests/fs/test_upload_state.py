@@ -140,7 +140,7 @@ async def test_fsync_of_a_writer_uploads_and_reports_the_failure(storage, stagin
     await fs.release(fh)
 
 
-async def test_a_copy_that_fills_the_cache_disk_leaves_no_ghost_entry(storage, staging, nursery, monkeypatch) -> None:  # noqa: F811
+async def test_a_copy_that_fills_the_cache_disk_leaves_no_ghost_entry(storage, staging, nursery, monkeypatch) -> None:
     top = storage.add_folder("top")
     old = storage.add_item(top.uuid, "old.txt", b"kept as it was")
     fs = make_fs(storage, staging, nursery, root=top)
