@@ -54,6 +54,9 @@ FREE_INODES = 1 << 32
 USER_NAMESPACE = "user."
 MADE_HERE_MAX = 10_000
 MAX_PATH_DEPTH = 64  # parts of a path named in a log line (a cut path is still a clue)
+RENAMED_AWAY_SECONDS = 30.0
+HIDDEN_SECONDS = 3600.0  # longer than any upload's PUT (its item is hidden from its slot on)
+HIDDEN_MAX = 100_000
 LISTING_WAIT = 0.2  # seconds a lookup waits for a listing on its way before searching itself
 
 
@@ -127,6 +130,13 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         self._files: dict[int, PendingFile] = {}  # ino -> its local content and upload state (writes.py)
         self._local: dict[UUID, dict[str, PendingFile]] = {}  # target folder -> name -> file (listed if its state says so)
         self._draining = False  # shutting down: upload even what files still open hold
+        # (folder, title) -> metadata of an item just renamed away from it (vim's `f` -> `f~`, then a
+        # new `f`): the new file of that name carries it over
+        # items the server has that are no file here: an upload's item before it has landed (the
+        # file is listed from local state meanwhile) and an overwritten item, deleted or being deleted
+        # (a listing page fetched before its delete may be read after it)
+        self._hidden: TTLCache[UUID, bool] = TTLCache(maxsize=HIDDEN_MAX, ttl=HIDDEN_SECONDS)
+        self._renamed_away: TTLCache[tuple[UUID, str], str | None] = TTLCache(maxsize=1024, ttl=RENAMED_AWAY_SECONDS)
         self._usage = UsageCache(storage, root_folder.uuid if root_folder else None, options.dir_ttl)
         self._walk = WalkAhead(self._list_ahead)
         self._hot = HotFolders()
@@ -292,6 +302,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         return node
 
     def _named(self, dir_node: Node, name: str, found: list[_Found], title: str | None) -> Node | None:
+        found = [f for f in found if f.candidate.uuid not in self._hidden]
         if title is not None:
             found = [f for f in found if f.candidate.title == title]
         by_candidate = {f.candidate: f for f in found}
@@ -562,6 +573,8 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         if not name.startswith(xattrs.PREFIX):
             raise FsError(errno.ENODATA)
         if name in (xattrs.UPLOAD_STATE, xattrs.UPLOAD_ERROR):
+            if name == xattrs.UPLOAD_ERROR:  # the outcome of an upload on its way: wait for it
+                await self._upload_landed(node)
             value = self._upload_xattrs(ino).get(name)
             if value is None:
                 raise FsError(errno.ENODATA)

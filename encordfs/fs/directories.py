@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -48,6 +48,7 @@ class DirectoryOps:
     inodes: InodeTable
     caches: Caches
     _own: Ownership
+    _hidden: MutableMapping[UUID, bool]
     _mount_ns: int
     _require_nursery: Callable[[], trio.Nursery]
     _walk: WalkAhead
@@ -197,6 +198,8 @@ class DirectoryOps:
             yield Entry(name, file.node.ino)
 
     def _item_group(self, dir_node: Node, group: list[StorageItem], folders: dict[str, list[StorageFolder]]) -> list[Entry]:
+        if self._hidden:
+            group = [i for i in group if i.uuid not in self._hidden]
         if not group:
             return []
         if len(group) == 1 and group[0].name not in folders:  # the usual case: a title of its own

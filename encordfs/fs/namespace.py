@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import logging
+from collections.abc import MutableMapping
 from uuid import UUID
 
 from encordfs.fs.errors import FsError
@@ -26,6 +27,7 @@ class NamespaceOps:
     storage: Storage
     options: MountOptions
     _files: dict[int, PendingFile]
+    _renamed_away: MutableMapping[tuple[UUID, str], str | None]
 
     async def _may_drop(self, node: Node, doing: str) -> None:
         """Deleting or replacing an item loses nothing unless datasets use it."""
@@ -86,14 +88,31 @@ class NamespaceOps:
             if noreplace:
                 raise FsError(errno.EEXIST)
             await self._check_replace(node, target)
+        later = target is not None and await self._replace_on_landing(node, target)
         await self._move(node, source_dir, target_dir, title)
-        if target is not None:
+        if target is not None and not later:
+            await self._take_metadata(node, target)
             await self._drop_replaced(new_parent, new_name, target)
+        elif target is not None:
+            self.notifier.inode_changed(target.ino)
         self._removed(old_parent, old_name, node)
         self.caches.negative.pop((new_parent, new_name), None)
         node.parent = new_parent
         self._added(new_parent, new_name, node)
         self.notifier.inode_changed(node.ino)
+
+    async def _take_metadata(self, node: Node, target: Node) -> None:
+        """A saved file renamed onto the old one (GLib's and gio's save: write a temp file, fsync,
+        rename) takes the old item's client metadata when it has none of its own: to the user it
+        is the same file, edited."""
+        if node.kind is not Kind.FILE or target.kind is not Kind.FILE or node.item is None or target.item is None:
+            return
+        if node.item.metadata or not target.item.metadata:
+            return
+        node.item = await self.storage.update_item(node.item, client_metadata=target.item.metadata)
+        file = self._files.get(node.ino)
+        if file is not None:
+            file.followed(node.item)
 
     async def _check_replace(self, node: Node, target: Node) -> None:
         if target.kind.is_dir != node.kind.is_dir:
@@ -117,11 +136,6 @@ class NamespaceOps:
         local follows in the journal, or (upload in flight) when its upload lands."""
         target_folder = self._folder_uuid(target_dir)
         file = self._files.get(node.ino)
-        if file is not None and file.listed:
-            if target_folder is None:
-                raise FsError(errno.EPERM, "files must live in a folder")
-            await self._rename_local(file, Target(target_folder, title))
-            return
         if node.folder is not None:
             if source_dir.ino != target_dir.ino:
                 await self.storage.move_folders([node.folder.uuid], target_folder)
@@ -134,13 +148,19 @@ class NamespaceOps:
         if file is None:
             await self._move_item(node, source_dir, target_dir, target_folder, title)
             return
-        async with file.lock:  # the server has its newest version; a later commit goes to the new place
-            await self._move_item(node, source_dir, target_dir, target_folder, title)
-            file.renamed(Target(target_folder, title))
+        async with file.lock:  # decided under the lock: an upload may land while we wait for it
+            if file.listed:
+                await self._rename_local(file, Target(target_folder, title))
+            else:  # the server has its newest version; a later commit goes to the new place
+                await self._move_item(node, source_dir, target_dir, target_folder, title)
+                file.renamed(Target(target_folder, title))
+        await self._after_rename(file)
 
     async def _move_item(self, node: Node, source_dir: Node, target_dir: Node, target_folder: UUID, title: str) -> None:
         assert node.item is not None
         item = node.item
+        if item.client_metadata and item.client_metadata != "{}":  # a new file of the old name may take it over
+            self._renamed_away[(item.parent, item.name)] = item.client_metadata
         if source_dir.ino != target_dir.ino:
             await self.storage.move_items(item.parent, [item.uuid], target_folder)
             item = await self.storage.get_item(item.uuid)

@@ -49,6 +49,11 @@ def _octal(text: str) -> int:
     return int(text, 8)
 
 
+def _globs(text: str) -> tuple[str, ...]:
+    """GLOB[,GLOB...] on the command line; in ``-o`` (whose items are comma-separated) GLOB[:GLOB...]."""
+    return tuple(g for g in text.replace(":", ",").split(",") if g)
+
+
 def _flag(text: str) -> bool:
     if text.lower() in ("", "1", "true", "yes", "on"):
         return True
@@ -81,6 +86,7 @@ class MountOptions:
     thumbnails: ThumbnailPolicy = ThumbnailPolicy.SMALL
     metrics_addr: Address | None = None
     upload_retries: int = DEFAULT_UPLOAD_RETRIES
+    local_names: tuple[str, ...] = ()  # globs of more names kept on this mount only (see local_names.py)
     debug: bool = False
 
     @property
@@ -126,6 +132,7 @@ _O_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "thumbnails": ("thumbnails", ThumbnailPolicy),
     "metrics_addr": ("metrics_addr", parse_address),
     "upload_retries": ("upload_retries", int),
+    "local_names": ("local_names", _globs),
     "debug": ("debug", _flag),
 }
 
@@ -199,6 +206,9 @@ def add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--upload-retries", type=int, metavar="N",
                         help=f"tries of an upload that keeps failing transiently (5xx, 429, timeouts; backoff "
                         f"from 2 s doubling up to 10 min) before it is failed for good (default {DEFAULT_UPLOAD_RETRIES})")
+    parser.add_argument("--local-names", type=_globs, metavar="GLOB[,GLOB...]",
+                        help="more names (besides editors' swap, backup and lock files) kept on this mount only, "
+                        "never uploaded")
     parser.add_argument("-o", dest="o", action="append", default=[], metavar="OPT[=VAL],...",
                         help="any option above as name=value (dashes as underscores), plus ro")
 

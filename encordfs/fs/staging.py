@@ -115,6 +115,7 @@ class PendingUpload:
     crc32: int | None = None  # of the data, when the record was written before the data was synced
     slot_item: str | None = None  # the upload slot's item (uuid), journaled before the upload registers it
     failure: str | None = None  # the server refused the upload for good: why (kept, not retried by itself)
+    client_metadata: str | None = None  # JSON: what the new item carries over (the item it overwrites had it)
 
     @property
     def slot_uuid(self) -> UUID | None:
@@ -279,6 +280,7 @@ class Staging:
         sha256: str | None = None,
         replaces: UUID | None = None,
         supersedes: PendingUpload | None = None,
+        client_metadata: str | None = None,
     ) -> PendingUpload:
         """Make ``staged`` durable and journal its upload; call BEFORE uploading, before close() returns.
 
@@ -289,7 +291,8 @@ class Staging:
         this upload overwrites, deleted after it. The steps of ``begin_commit`` may also run
         apart: the quick ones in the caller's thread, ``sync`` in a worker thread.
         """
-        commit = self.begin_commit(staged, target, sha256=sha256, replaces=replaces, supersedes=supersedes)
+        commit = self.begin_commit(staged, target, sha256=sha256, replaces=replaces, supersedes=supersedes,
+                                   client_metadata=client_metadata)
         commit.sync()
         return commit.publish()
 
@@ -301,6 +304,7 @@ class Staging:
         sha256: str | None = None,
         replaces: UUID | None = None,
         supersedes: PendingUpload | None = None,
+        client_metadata: str | None = None,
     ) -> Commit:
         """The first step of ``commit``: the record, written into the staged file's record file
         when the file is small enough to be checksummed (a few system calls, no sync)."""
@@ -319,6 +323,7 @@ class Staging:
                 replaces=str(replaces) if replaces else None,
                 supersedes=supersedes.id if supersedes else None,
                 crc32=_crc32(staged.fd, size) if size <= CHECKSUMMED_SIZE else None,
+                client_metadata=client_metadata,
             )
             commit = Commit(self, staged, record, supersedes)
             if commit.in_place and record.crc32 is not None:

@@ -146,6 +146,7 @@ class PendingFile:
     state: State = field(default_factory=Local)
     working: Working | None = None
     replaces: UUID | None = None  # the server item this file's next version overwrites
+    metadata: str | None = None  # client metadata (JSON) its versions carry over from the item they succeed
     mtime_ns: int | None = None  # of the last write or truncate through the mount
     writers: int = 0  # open file handles that may write
     readers: int = 0  # open read-only handles

@@ -10,6 +10,7 @@ an interrupted upload made instead of uploading twice.
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
 import shutil
@@ -80,7 +81,8 @@ class Uploader:
     # --- the journal ---------------------------------------------------------------------------
 
     async def commit(
-        self, staged: StagedFile, target: Target, *, replaces: UUID | None, supersedes: PendingUpload | None
+        self, staged: StagedFile, target: Target, *, replaces: UUID | None, supersedes: PendingUpload | None,
+        client_metadata: str | None = None,
     ) -> PendingUpload | None:
         """Detect the type and journal the staged file (its durability point); raises
         FsError(ENOTSUP) or StagingFull. None for an empty file under a media name (``touch
@@ -88,7 +90,8 @@ class Uploader:
 
         def begin() -> Commit:
             upload_target = UploadTarget(target.folder, target.title, filetypes.detect(staged.path, target.title))
-            return self._staging.begin_commit(staged, upload_target, replaces=replaces, supersedes=supersedes)
+            return self._staging.begin_commit(staged, upload_target, replaces=replaces, supersedes=supersedes,
+                                              client_metadata=client_metadata)
 
         def detect_and_commit() -> PendingUpload:
             commit = begin()
@@ -165,9 +168,21 @@ class Uploader:
             item = await self._storage.upload_file(
                 record.folder_uuid, self._staging.data_path(record), record.title, record.item_type,
                 content_type=filetypes.mime_type(record.item_type, record.title), on_slot=on_slot,
+                client_metadata=json.loads(record.client_metadata) if record.client_metadata else None,
             )
         log.info("uploaded %r (%d bytes) as %s %s", record.title, record.size, record.item_type.value, item.uuid)
         return journaled, item
+
+    async def carry_metadata(self, item: StorageItem, replaced: UUID, sent: str | None) -> StorageItem:
+        """The item an upload replaces may have had its metadata changed while the upload ran
+        (``setfattr`` on the old version): the new item takes what the old one has now."""
+        try:
+            current = (await self._storage.get_item(replaced)).client_metadata
+        except (Forbidden, NotFound):
+            return item
+        if _same_json(current, sent):
+            return item
+        return await self._storage.update_item(item, client_metadata=json.loads(current) if current else {})
 
     async def delete_item(self, folder: UUID, item: UUID) -> None:
         """Delete an item the file no longer is (already gone: nothing to do)."""
@@ -199,6 +214,10 @@ class Uploader:
                 await self._idle.wait()
 
 
+def _same_json(a: str | None, b: str | None) -> bool:
+    return (json.loads(a) if a else {}) == (json.loads(b) if b else {})
+
+
 def _copy_into(source: os.PathLike[str], target: int) -> None:
     with open(source, "rb") as src, open(target, "wb", closefd=False) as dst:
         shutil.copyfileobj(src, dst, 1 << 20)
@@ -208,5 +227,6 @@ def refuse_unstorable_name(name: str) -> None:
     """At create/rename: refuse names that say Encord cannot store them (not temp names)."""
     verdict, _ = filetypes.judge_name(name)
     if verdict is filetypes.NameVerdict.UNSTORABLE:
-        log.warning("refusing to create %r: Encord storage cannot hold this type of file", name)
-        raise FsError(errno.ENOTSUP, f"{name!r}: Encord storage cannot hold this type of file")
+        message = filetypes.unstorable_name_message(name)
+        log.warning("refusing to create %s", message)
+        raise FsError(errno.ENOTSUP, message)

@@ -14,7 +14,8 @@ import errno
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from collections.abc import MutableMapping
 from typing import Iterable, Iterator
 from uuid import UUID
 
@@ -28,6 +29,8 @@ from encordfs.fs.inodes import ROOT_INO, Kind, Node
 from encordfs.fs.options import MountOptions, UploadMode
 from encordfs.fs.staging import NotPending, PendingUpload, StagedFile
 from encordfs.fs.upload_state import Failed, Gone, Journaled, Landed, Local, PendingFile, Phase, Target, Uploading, Working
+from encordfs.fs.local_names import is_local_only
+from encordfs.fs.locations import refuse_private_write
 from encordfs.fs.writer import Uploader, is_transient, refuse_unstorable_name
 from encordfs.storage.errors import StorageError
 from encordfs.storage.interface import Storage
@@ -65,6 +68,8 @@ class WriteOps:
     _files: dict[int, PendingFile]
     _local: dict[UUID, dict[str, PendingFile]]
     _draining: bool
+    _hidden: MutableMapping[UUID, bool]
+    _renamed_away: MutableMapping[tuple[UUID, str], str | None]
 
     # --- the registry of files with local content ------------------------------------------------
 
@@ -145,7 +150,8 @@ class WriteOps:
             existing.lookups += 1
             return self._add_handle(handle), await self._attrs(existing)
         node = self.inodes.new_pending(parent)
-        file = self._track(PendingFile(node, Target(folder, title), working=Working(self.uploader.new_staged())))
+        file = self._track(PendingFile(node, Target(folder, title), working=Working(self.uploader.new_staged()),
+                                       metadata=self._renamed_away.pop((folder, title), None)))
         file.mtime_ns = time.time_ns()
         file.writers += 1
         self._prepare_upload(folder, name)
@@ -170,9 +176,12 @@ class WriteOps:
         file = self._files.get(node.ino)
         if file is None or isinstance(file.state, Gone):
             assert node.item is not None, node
+            refuse_private_write(node.item, self.options.allow_private_data_copy)
             await self._may_drop(node, "overwrite")
             item = node.item
             file = self._track(PendingFile(node, Target(item.parent, item.name), state=Landed(item), replaces=item.uuid))
+        if isinstance(file.state, Landed):  # its next version carries the item's metadata over
+            file.metadata = file.state.item.client_metadata
         file.writers += 1
         if truncate:
             try:
@@ -275,12 +284,13 @@ class WriteOps:
             working = file.working
             if working is None or not working.dirty:
                 return
-            if isinstance(file.state, Gone):  # unlinked while open: nothing of it is uploaded
-                working.dirty = False
+            if isinstance(file.state, Gone) or self._local_only(file.target.title):
+                working.dirty = False  # unlinked while open, or a scratch file: nothing of it is uploaded
                 return
             try:
                 record = await self.uploader.commit(
-                    working.staged, file.target, replaces=file.replaces, supersedes=file.superseded_by_commit
+                    working.staged, file.target, replaces=file.replaces, supersedes=file.superseded_by_commit,
+                    client_metadata=file.metadata,
                 )
             except FsError:
                 self._refused(file)
@@ -289,6 +299,9 @@ class WriteOps:
                 working.dirty = False
                 return
             file.committed(record)
+
+    def _local_only(self, title: str) -> bool:
+        return is_local_only(title, self.options.local_names)
 
     def _refused(self, file: PendingFile) -> None:
         """A refused commit drops the changes; a new file that held nothing else goes."""
@@ -390,11 +403,13 @@ class WriteOps:
                 await self._retarget_in_flight(file)
             state = file.state
             assert isinstance(state, Uploading), state
-            journaled, item = await self.uploader.upload(state.record, on_record=file.slot_journaled)
+            journaled, item = await self.uploader.upload(state.record, on_record=lambda r: self._slot_journaled(file, r))
         except StorageError as exc:
+            self._unhide_slot(file)
             await self._upload_failed(file, exc, permanent=not is_transient(exc))
             return exc
         except (OSError, NotPending) as exc:  # the journal's disk, or the file was forgotten meanwhile
+            self._unhide_slot(file)
             await self._upload_failed(file, StorageError(f"the journal: {exc}"), permanent=False)
             return None
         else:
@@ -406,6 +421,13 @@ class WriteOps:
             self._kick(file)
             self._settle(file)
 
+    def _slot_journaled(self, file: PendingFile, record: PendingUpload) -> None:
+        """The upload's item-to-be is known: until it lands, a listing must not show it next to the
+        file's local entry (a second entry of the same title)."""
+        file.slot_journaled(record)
+        if record.slot_uuid is not None:
+            self._hidden[record.slot_uuid] = True
+
     async def _retarget_in_flight(self, file: PendingFile) -> None:
         """A rename before the upload really began: the record follows (no server call later)."""
         state = file.state
@@ -414,6 +436,11 @@ class WriteOps:
         record = state.record
         if (record.folder_uuid, record.title) != (file.target.folder, file.target.title):
             file.slot_journaled(await self.uploader.retarget(record, file.target))
+
+    def _unhide_slot(self, file: PendingFile) -> None:
+        state = file.state
+        if isinstance(state, Uploading) and state.record.slot_uuid is not None:
+            self._hidden.pop(state.record.slot_uuid, None)
 
     async def _upload_failed(self, file: PendingFile, exc: StorageError, *, permanent: bool) -> None:
         async with file.lock:
@@ -434,6 +461,9 @@ class WriteOps:
         """The server has the version in flight as ``item``: the journal forgets it, then what the
         user did meanwhile is applied (under the file's lock, so no rename or unlink interleaves)."""
         landing = file.upload_landed(item)
+        self._hidden.pop(item.uuid, None)
+        if record.slot_uuid is not None:
+            self._hidden.pop(record.slot_uuid, None)
         if landing.delete_item:
             await self.uploader.done(record)
             await self._quietly("delete the item of a file deleted while it uploaded", self.uploader.delete_item(item.parent, item.uuid))
@@ -447,6 +477,12 @@ class WriteOps:
                 item = file.node.item = followed
                 file.followed(item)
         if landing.replaced is not None:
+            self._hidden[landing.replaced] = True  # from now on the file is its new item: the old one is not listed
+            carried = await self._quietly(f"carry the metadata of the item {record.title!r} replaces over",
+                                          self.uploader.carry_metadata(item, landing.replaced, record.client_metadata))
+            if isinstance(carried, StorageItem):
+                item = file.node.item = carried
+                file.followed(item)
             await self._quietly(f"delete the item {record.title!r} replaces", self.uploader.delete_item(item.parent, landing.replaced))
         if landing.next is not None:
             try:
@@ -487,15 +523,44 @@ class WriteOps:
         self._unindex(file)
 
     async def _rename_local(self, file: PendingFile, target: Target) -> None:
-        """Rename or move a file whose newest version is not on the server: its journal record
-        follows now, an upload in flight follows when it lands."""
-        async with file.lock:
-            self._unindex(file)
-            record = file.renamed(target)
-            self._local.setdefault(target.folder, {})[names.escape(target.title)] = file
-            if record is not None:
-                file.retargeted(await self.uploader.retarget(record, target))
+        """Rename or move a file whose newest version is not on the server (under its lock): its
+        journal record follows now, an upload in flight follows when it lands."""
+        self._unindex(file)
+        was_local_only = self._local_only(file.target.title)
+        record = file.renamed(target)
+        self._local.setdefault(target.folder, {})[names.escape(target.title)] = file
+        if record is not None:
+            file.retargeted(await self.uploader.retarget(record, target))
+        if was_local_only and not self._local_only(target.title) and file.working is not None:
+            file.working.dirty = True  # a scratch file renamed to a real name is uploaded like any file
+
+    async def _after_rename(self, file: PendingFile) -> None:
+        """Out of the lock: journal a scratch file that became a real one, and upload what may go."""
+        if not file.writers:
+            await self._commit(file)
         self._kick(file)
+
+    async def _replace_on_landing(self, node: Node, target: Node) -> bool:
+        """``rename(temp, f)`` of a file written here (rsync, ``sed -i``, GLib, an editor's save)
+        onto a file the server has: the new version takes over the old item's metadata and deletes
+        it once the new item exists, as an overwrite does, so ``f`` is never missing on the
+        server. True if so (the caller leaves the old item); False when the new file has landed
+        already or overwrites an item of its own (then the old item goes now)."""
+        file = self._files.get(node.ino)
+        item = target.item
+        if file is None or item is None or target.kind is not Kind.FILE or target.ino in self._files:
+            return False
+        async with file.lock:
+            state = file.state
+            if not isinstance(state, (Journaled, Uploading)) or file.replaces is not None:
+                return False
+            file.replaces = item.uuid
+            file.metadata = file.metadata or item.client_metadata
+            newest = state.newer or state.record if isinstance(state, Uploading) else state.record
+            record = await self.uploader.update(replace(newest, replaces=str(item.uuid), client_metadata=file.metadata))
+            file.retargeted(record)  # a version waiting in the journal
+            file.slot_journaled(record)  # the version in flight: its landing deletes the old item
+        return True
 
     async def _wait_for_uploads_into(self, folder: UUID) -> None:
         """Before rmdir: uploads in flight into the folder of files deleted meanwhile delete their

@@ -133,7 +133,6 @@ def test_private_data_can_be_renamed_moved_and_deleted(emulator, fs_root, mount_
     assert (emulator.bucket_dir / "cams" / "gone.txt").exists()  # deleting the item leaves the bucket alone
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="needs the write path to call locations.refuse_private_write (lead)")
 def test_writing_to_private_data_is_refused_unless_allowed(emulator, fs_root, mount_fs) -> None:
     _import_private(emulator, fs_root, "theirs.txt")
     mounted = mount_fs(emulator, fs_root.uuid)

@@ -1,9 +1,6 @@
 """Editing files in place as on a local disk: truncate refusals, and each editor's or tool's save,
 checked on the server through the SDK afterwards (one item, the right bytes, the metadata kept, and
 no second entry in `ls` at any moment right after the save).
-
-Saves that need the write path's upload state (the lead's work) are marked xfail(strict): they
-turn into failures once fixed, to be unmarked then.
 """
 
 from __future__ import annotations
@@ -27,7 +24,6 @@ pytestmark = pytest.mark.fuse
 
 KEPT = {"keep": True, "split": "train"}
 UPLOAD_WAIT = 15.0
-WRITE_PATH = "needs the write-path upload state (lead)"
 
 
 def sh(*args: str) -> subprocess.CompletedProcess[str]:
@@ -104,7 +100,6 @@ def test_placeholders_stay_local_and_vanish_at_unmount(emulator, fs_root, mount_
     assert os.listdir(again) == ["empty.txt"]
 
 
-@pytest.mark.xfail(strict=True, raises=FileNotFoundError, reason=WRITE_PATH + ": open() of a placeholder answers ENOENT")
 def test_a_placeholder_reads_back_empty(emulator, fs_root, mount_fs) -> None:
     mnt = mount_fs(emulator, fs_root.uuid).path
     (mnt / "empty.jpg").touch()
@@ -206,23 +201,18 @@ def _after(tool: Callable[[Path, bytes], Any], content: bytes, line: bytes) -> b
     return content + line
 
 
-def _xfail(reason: str) -> Any:
-    return pytest.mark.xfail(strict=True, raises=(MetadataLost, PhantomEntry, ScratchRefused), reason=f"{WRITE_PATH}: {reason}")
-
-
-SWAP = ".notes.txt.swp refused at close (vim's E72 interactively), metadata lost"
 SAVE_TOOLS = [
-    pytest.param(_vim(), RACY, id="vim", marks=_xfail(SWAP)),
-    pytest.param(_vim("set backupcopy=yes"), RACY, id="vim backupcopy=yes", marks=_xfail(SWAP)),
-    pytest.param(_vim("set backupcopy=no"), RACY, id="vim backupcopy=no", marks=_xfail(SWAP)),
-    pytest.param(_sed, SAVES, id="sed -i", marks=_xfail("metadata lost; its temp name sedXXXXXX is at times listed after the save")),
-    pytest.param(_append, RACY, id=">>", marks=_xfail("metadata lost, phantom entry in about 7 saves of 10")),
-    pytest.param(_python_replace, SAVES, id="python os.replace", marks=_xfail("metadata lost")),
-    pytest.param(_create_empty_then_rename, SAVES, id="create empty then rename", marks=_xfail("metadata lost")),
-    pytest.param(_gio_save, SAVES, id="gio save", marks=_xfail("metadata lost")),
-    pytest.param(_cp_onto, RACY, id="cp onto", marks=_xfail("metadata lost, phantom entry in about 7 saves of 10")),
-    pytest.param(_rsync, SAVES, id="rsync", marks=_xfail("metadata lost")),
-    pytest.param(_truncate, RACY, id="truncate shorter", marks=_xfail("metadata lost, phantom entry in about 7 saves of 10")),
+    pytest.param(_vim(), RACY, id="vim"),
+    pytest.param(_vim("set backupcopy=yes"), RACY, id="vim backupcopy=yes"),
+    pytest.param(_vim("set backupcopy=no"), RACY, id="vim backupcopy=no"),
+    pytest.param(_sed, SAVES, id="sed -i"),
+    pytest.param(_append, RACY, id=">>"),
+    pytest.param(_python_replace, SAVES, id="python os.replace"),
+    pytest.param(_create_empty_then_rename, SAVES, id="create empty then rename"),
+    pytest.param(_gio_save, SAVES, id="gio save"),
+    pytest.param(_cp_onto, RACY, id="cp onto"),
+    pytest.param(_rsync, SAVES, id="rsync"),
+    pytest.param(_truncate, RACY, id="truncate shorter"),
 ]
 
 
