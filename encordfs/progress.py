@@ -15,8 +15,8 @@ calling ``update`` again replaces the numbers (it is not an increment).
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from tqdm import tqdm
 

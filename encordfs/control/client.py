@@ -9,9 +9,10 @@ from __future__ import annotations
 import errno
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from encordfs.control import protocol
 from encordfs.control.protocol import ControlError, Json

@@ -10,7 +10,8 @@ mount process would wait on itself).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from encordfs.control.protocol import Json
 

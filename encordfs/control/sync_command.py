@@ -20,7 +20,7 @@ from encordfs.control.protocol import ControlError
 from encordfs.progress import progress_line
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sync = subparsers.add_parser("sync", help="wait until the uploads pending under PATH are on Encord")
     sync.add_argument("path", nargs="?", type=Path, help="a mount or a directory or file inside one (default: every mount)")
     sync.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds (exit 2)")

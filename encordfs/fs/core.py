@@ -35,7 +35,7 @@ from encordfs.fs.prefetch import FolderPrefetch
 from encordfs.fs.recent_reads import RecentReads
 from encordfs.fs.staging import Staging
 from encordfs.fs.thumbnails import ThumbnailPolicy, Thumbnails
-from encordfs.fs.upload_state import Gone, PendingFile, Phase
+from encordfs.fs.upload_state import PendingFile, Phase
 from encordfs.fs.usage import UsageCache
 from encordfs.fs.walkahead import WalkAhead
 from encordfs.fs.writer import Uploader
@@ -234,14 +234,21 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         if size is None:
             return None
         attrs = attrs_for(node, size, self._own, self._mount_ns)
-        return attrs if file is None else self._local_attrs(file, attrs)
+        return attrs if file is None and node._extra is None else self._adjusted(node, file, attrs)
+
+    def _adjusted(self, node: Node, file: PendingFile | None, attrs: Attrs) -> Attrs:
+        """No link left once unlinked (open fds still read it); a file written here has the time
+        of its last write."""
+        if file is not None:
+            return self._local_attrs(file, attrs)
+        return attrs._replace(nlink=0) if node._extra is not None and node._extra.get("unlinked") else attrs
 
     def _local_attrs(self, file: PendingFile, attrs: Attrs) -> Attrs:
         """A file written here: modified when last written (not when its item was made), and
         with no link left once unlinked (its open handles still read it)."""
         if file.mtime_ns is not None:
             attrs = attrs._replace(mtime_ns=file.mtime_ns, ctime_ns=file.mtime_ns)
-        return attrs._replace(nlink=0) if isinstance(file.state, Gone) else attrs
+        return attrs._replace(nlink=0) if file.unlinked_here else attrs
 
     async def _attrs(self, node: Node) -> Attrs:
         attrs = self._attrs_now(node)
@@ -250,8 +257,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         if node.needs_model:
             await self._refresh(node)
         attrs = attrs_for(node, await self._size(node), self._own, self._mount_ns)
-        file = self._files.get(node.ino)
-        return attrs if file is None else self._local_attrs(file, attrs)
+        return self._adjusted(node, self._files.get(node.ino), attrs)
 
     async def _loaded(self, node: Node) -> Node:
         """The node with its folder/item model (refetched if ``forget`` dropped it)."""

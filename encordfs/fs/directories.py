@@ -8,27 +8,22 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator, MutableMapping
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from uuid import UUID
-
-import trio
 
 from encordfs.fs import names
 from encordfs.fs.attrs import Attrs, Ownership, attrs_for
-from encordfs.fs.cache import Caches
+from encordfs.fs.base import FsBase
 from encordfs.fs.errors import FsError, unwrap
-from encordfs.fs.inodes import InodeTable, Kind, Node
+from encordfs.fs.inodes import Kind, Node
 from encordfs.fs.listing import Entry, Listing, Prefetched
-from encordfs.fs.upload_state import PendingFile
 from encordfs.fs.walkahead import WalkAhead
 from encordfs.storage.errors import StorageError, is_outage
-from encordfs.storage.interface import Storage
 from encordfs.wire.models import StorageFolder, StorageItem
 
 if TYPE_CHECKING:
-    from encordfs.fs.files import Handle
+    pass
 
 PAGE_SIZE = 1000
 BATCH = PAGE_SIZE // 4  # divides a page, so each page is handed over as it arrives
@@ -41,36 +36,12 @@ def candidate_of(model: StorageFolder | StorageItem) -> names.Candidate:
     return names.Candidate(model.uuid, model.name, isinstance(model, StorageFolder), model.created_at)
 
 
-class DirectoryOps:
+class DirectoryOps(FsBase):
     """opendir/readdir/releasedir, mkdir, rmdir."""
 
-    storage: Storage
-    inodes: InodeTable
-    caches: Caches
     _own: Ownership
-    _hidden: MutableMapping[UUID, bool]
     _mount_ns: int
-    _require_nursery: Callable[[], trio.Nursery]
     _walk: WalkAhead
-    _handles: dict[int, Handle]
-
-    if TYPE_CHECKING:  # the helpers of core.Filesystem these operations use
-
-        def _dir(self, ino: int) -> Node: ...
-        def _node(self, ino: int) -> Node: ...
-        def _add_handle(self, handle: Handle) -> int: ...
-        def _attrs_now(self, node: Node) -> Attrs | None: ...
-        async def _attrs(self, node: Node) -> Attrs: ...
-        def _writable(self, node: Node) -> None: ...
-        def _new_title(self, name: str) -> str: ...
-        def _folder_uuid(self, node: Node) -> UUID | None: ...
-        async def _resolve(self, dir_node: Node, name: str) -> Node | None: ...
-        async def _lookup_node(self, parent: int, name: str) -> Node: ...
-        def _added(self, parent: int, name: str, node: Node) -> None: ...
-        def _removed(self, parent: int, name: str, node: Node | None) -> None: ...
-        def _local_entries(self, dir_node: Node) -> Iterator[tuple[str, PendingFile]]: ...
-        def _shadowed(self, node: Node) -> bool: ...
-        async def _wait_for_uploads_into(self, folder: UUID) -> None: ...
 
     async def opendir(self, ino: int) -> int:
         node = self._dir(ino)

@@ -7,20 +7,18 @@ from __future__ import annotations
 import errno
 import logging
 import os
-from typing import Hashable
+from collections.abc import Hashable
 
 import trio
 
 from encordfs.fs.errors import FsError
 from encordfs.fs.inodes import Kind, Node
 from encordfs.fs.listing import Listing
-from encordfs.fs.prefetch import URLS_AHEAD, FolderPrefetch, Sibling
+from encordfs.fs.prefetch import URLS_AHEAD, Sibling
 from encordfs.fs.reader import Reader
 from encordfs.fs.recent_reads import RecentReads
-from encordfs.fs.options import MountOptions
-from encordfs.fs.upload_state import Landed, PendingFile
+from encordfs.fs.upload_state import Landed
 from encordfs.fs.writes import PendingReader, WriteFd, WriteOps
-from encordfs.storage.interface import Storage
 from encordfs.wire.models import StorageItem
 
 log = logging.getLogger(__name__)
@@ -31,12 +29,6 @@ Handle = Listing | Reader | WriteFd | PendingReader
 class FileOps(WriteOps):
     """open, read and release; the writers' operations come from ``WriteOps``."""
 
-    storage: Storage
-    options: MountOptions
-    _handles: dict[int, Handle]
-    _files: dict[int, PendingFile]
-    _nursery: trio.Nursery | None
-    _prefetch: FolderPrefetch
     _recent_reads: RecentReads
 
     async def open(self, ino: int, flags: int) -> tuple[int, bool]:

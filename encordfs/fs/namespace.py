@@ -8,26 +8,19 @@ from __future__ import annotations
 
 import errno
 import logging
-from collections.abc import MutableMapping
 from uuid import UUID
 
+from encordfs.fs.base import FsBase
 from encordfs.fs.errors import FsError
 from encordfs.fs.inodes import Kind, Node
-from encordfs.fs.options import MountOptions
-from encordfs.fs.upload_state import PendingFile, Target
+from encordfs.fs.upload_state import Target
 from encordfs.fs.writer import refuse_unstorable_name
-from encordfs.storage.interface import Storage
 
 log = logging.getLogger(__name__)
 
 
-class NamespaceOps:
+class NamespaceOps(FsBase):
     """unlink and rename (and the dataset-link check every delete or replace goes through)."""
-
-    storage: Storage
-    options: MountOptions
-    _files: dict[int, PendingFile]
-    _renamed_away: MutableMapping[tuple[UUID, str], str | None]
 
     async def _may_drop(self, node: Node, doing: str) -> None:
         """Deleting or replacing an item loses nothing unless datasets use it."""
@@ -60,6 +53,7 @@ class NamespaceOps:
         if file is None:
             await self._may_drop(node, "delete")
             await self._delete_item(node)
+            node.extra["unlinked"] = True  # fds still open read it; fstat says nlink 0
             return
         async with file.lock:
             if node.kind is not Kind.PENDING:  # the server has a version of it: the node's item

@@ -50,14 +50,14 @@ from encordfs.wire.enums import StorageItemType
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "Staging",
-    "StagedFile",
-    "UploadTarget",
+    "NotPending",
     "PendingUpload",
+    "StagedFile",
+    "Staging",
+    "StagingBusy",
     "StagingError",
     "StagingFull",
-    "StagingBusy",
-    "NotPending",
+    "UploadTarget",
     "read_pending",
 ]
 
@@ -346,7 +346,7 @@ class Staging:
         reuse: str | None = uuid.uuid4().hex
         with self._mutex:
             try:
-                os.rename(self._record_path(record.id), self._new_record_path(reuse))
+                os.rename(self._record_path(record.id), self._new_record_path(str(reuse)))
             except FileNotFoundError:
                 reuse = None
         self._forgetter.add(self.data_path(record), reuse)
@@ -480,9 +480,7 @@ class Staging:
             temp.unlink()
         for new in self._pending.glob("*.new"):
             content = new.read_bytes()
-            if not content:  # a file never closed (or a spare): nothing was promised
-                new.unlink()
-            elif _record_id(content) not in (None, new.stem):  # a forgotten record's file, being reused
+            if not content or _record_id(content) not in (None, new.stem):  # a file never closed (or a spare): nothing was promised
                 new.unlink()
             else:  # journaled, not renamed yet: a record under either name
                 os.replace(new, new.with_suffix(".json"))
@@ -508,7 +506,7 @@ class Staging:
         """Records a later record of the same file names (a crash between journaling the later
         one and forgetting the earlier one)."""
         records = (self._read_record(self._record_path(i)) for i in ids)
-        return {r.supersedes for r in records if r is not None and r.supersedes in ids}  # type: ignore[misc]
+        return {r.supersedes for r in records if r is not None and r.supersedes is not None and r.supersedes in ids}
 
     def _check_record(self, path: Path) -> str | None:
         """Why the record at ``path`` cannot be replayed, or None when it is complete and consistent."""

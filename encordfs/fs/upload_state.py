@@ -28,7 +28,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Union
 from uuid import UUID
 
 import trio
@@ -98,7 +97,7 @@ class Gone:
     pass
 
 
-State = Union[Local, Journaled, Uploading, Failed, Landed, Gone]
+State = Local | Journaled | Uploading | Failed | Landed | Gone
 
 
 @dataclass
@@ -108,6 +107,7 @@ class Working:
 
     staged: StagedFile
     dirty: bool = True
+    lost: str | None = None  # a write failed (a full cache disk): what the copy holds is not what was written
 
 
 @dataclass(frozen=True)
@@ -199,6 +199,12 @@ class PendingFile:
         if isinstance(state, Journaled):
             return state.last_error
         return None
+
+    @property
+    def unlinked_here(self) -> bool:
+        """The user deleted it (fds still open read it): no link is left."""
+        state = self.state
+        return isinstance(state, Gone) or (isinstance(state, Uploading) and state.unlinked)
 
     @property
     def upload_coming(self) -> bool:

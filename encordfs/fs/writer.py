@@ -14,8 +14,8 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 from uuid import UUID
 
 import trio

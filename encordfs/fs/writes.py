@@ -14,30 +14,32 @@ import errno
 import logging
 import os
 import time
+from collections.abc import Awaitable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from collections.abc import MutableMapping
-from typing import Iterable, Iterator
+from typing import TypeVar
 from uuid import UUID
 
 import trio
 
 from encordfs.fs import names
 from encordfs.fs.attrs import Attrs
+from encordfs.fs.base import FsBase
 from encordfs.fs.errors import FsError, errno_for
 from encordfs.fs.filetypes import is_temporary_name, judge_name
 from encordfs.fs.inodes import ROOT_INO, Kind, Node
-from encordfs.fs.options import MountOptions, UploadMode
-from encordfs.fs.staging import NotPending, PendingUpload, StagedFile
-from encordfs.fs.upload_state import Failed, Gone, Journaled, Landed, Local, PendingFile, Phase, Target, Uploading, Working
 from encordfs.fs.local_names import is_local_only
 from encordfs.fs.locations import refuse_private_write
-from encordfs.fs.writer import Uploader, is_transient, refuse_unstorable_name
+from encordfs.fs.options import UploadMode
+from encordfs.fs.staging import NotPending, PendingUpload, StagedFile, StagingFull
+from encordfs.fs.upload_state import Failed, Gone, Journaled, Landed, Local, PendingFile, Phase, Target, Uploading, Working
+from encordfs.fs.writer import is_transient, refuse_unstorable_name
 from encordfs.storage.errors import StorageError
-from encordfs.storage.interface import Storage
 from encordfs.wire.enums import StorageItemType
 from encordfs.wire.models import StorageItem
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 TEMP_NAME_GRACE = 0.2  # seconds a closed temp-named file waits for its rename before uploading
 UNLINKED_UPLOAD_WAIT = 30.0  # rmdir waits this long for uploads of files deleted from the folder
@@ -59,17 +61,8 @@ class PendingReader:
     uploaded: object | None = None  # a Reader of the landed item (files.py makes it)
 
 
-class WriteOps:
+class WriteOps(FsBase):
     """create, write, flush, fsync and release of writers; the uploads and their landing."""
-
-    storage: Storage
-    options: MountOptions
-    uploader: Uploader
-    _files: dict[int, PendingFile]
-    _local: dict[UUID, dict[str, PendingFile]]
-    _draining: bool
-    _hidden: MutableMapping[UUID, bool]
-    _renamed_away: MutableMapping[tuple[UUID, str], str | None]
 
     # --- the registry of files with local content ------------------------------------------------
 
@@ -123,6 +116,8 @@ class WriteOps:
         newest = file.newest
         if newest is not None:
             return newest.size
+        if file.data is not None and not file.data.closed:
+            return file.data.size()
         state = file.state
         if isinstance(state, Landed) and state.item.file_size is not None:
             return state.item.file_size
@@ -186,9 +181,9 @@ class WriteOps:
         if truncate:
             try:
                 async with file.lock:
-                    await self._working_copy(file, keep_content=False)
-                    file.working.staged.truncate(0)
-                    file.working.dirty = True
+                    working = await self._working_copy(file, keep_content=False)
+                    working.staged.truncate(0)
+                    working.dirty = True
                     file.mtime_ns = time.time_ns()
             except BaseException:
                 file.writers -= 1
@@ -222,7 +217,11 @@ class WriteOps:
             working = await self._working_copy(file, keep_content=True)
             working.dirty = True
             file.mtime_ns = time.time_ns()
-            return working.staged.pwrite(data, offset)
+            try:
+                return working.staged.pwrite(data, offset)
+            except StagingFull as exc:
+                working.lost = str(exc)  # close() must not journal a file with a hole in it
+                raise
 
     async def _truncate_file(self, file: PendingFile, size: int) -> None:
         async with file.lock:
@@ -244,8 +243,8 @@ class WriteOps:
         """An open fd of the newest journaled version's data (kept open: the journal may delete
         the file once its upload lands, and reads in flight must still see it)."""
         newest = file.newest
-        if newest is None:
-            return file.data if isinstance(file.state, Gone) else None
+        if newest is None:  # landed, or unlinked: the bytes last opened are still the file's
+            return file.data
         if file.data is not None and file.data.id == newest.id:
             return file.data
         if file.data is not None:
@@ -287,13 +286,16 @@ class WriteOps:
             if isinstance(file.state, Gone) or self._local_only(file.target.title):
                 working.dirty = False  # unlinked while open, or a scratch file: nothing of it is uploaded
                 return
+            if working.lost is not None:
+                self._refused(file)
+                raise FsError(errno.ENOSPC, f"{file.target.title!r} was not saved: {working.lost}")
             try:
                 record = await self.uploader.commit(
                     working.staged, file.target, replaces=file.replaces, supersedes=file.superseded_by_commit,
                     client_metadata=file.metadata,
                 )
-            except FsError:
-                self._refused(file)
+            except (FsError, StagingFull):
+                self._refused(file)  # a new file leaves no entry behind; a rewrite is what it was
                 raise
             if record is None:  # an empty media file: a placeholder until written
                 working.dirty = False
@@ -453,7 +455,7 @@ class WriteOps:
         if outcome.failed_for_good:
             log.warning("upload of %r failed for good, kept in the cache dir (see encordfs status; rm discards it): %s", title, exc)
         elif outcome.retry_in is not None:
-            level = logging.WARNING if file.state.attempts == 1 else logging.INFO
+            level = logging.WARNING if outcome.journal is not None and outcome.journal.attempts == 1 else logging.INFO
             log.log(level, "upload of %r failed (%s); retrying in %.0f s", title, exc, outcome.retry_in)
             self._kick_at(file, outcome.retry_in)
 
@@ -490,7 +492,7 @@ class WriteOps:
             except (OSError, NotPending) as exc:
                 log.error("cannot point the next version of %r at the item it replaces: %s", file.target.title, exc)
 
-    async def _quietly(self, doing: str, call: object) -> object:
+    async def _quietly(self, doing: str, call: Awaitable[T]) -> T | StorageError:
         """A server call after an upload landed: the item exists, so a failure is logged (the
         upload must not be repeated), never raised."""
         try:
@@ -671,4 +673,4 @@ class WriteOps:
             await file.upload_ended.wait()
 
 
-__all__ = ["WriteOps", "WriteFd", "PendingReader", "Local", "TEMP_NAME_GRACE"]
+__all__ = ["TEMP_NAME_GRACE", "Local", "PendingReader", "WriteFd", "WriteOps"]

@@ -13,9 +13,10 @@ import errno
 import functools
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from encordfs.fs import locations
 from encordfs.fs.errors import FsError

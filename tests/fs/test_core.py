@@ -20,6 +20,7 @@ from encordfs.wire.enums import StorageItemType
 
 from .fake_storage import FakeStorage
 
+
 def _png() -> bytes:
     """A small PNG that decodes (close() refuses an image that does not)."""
     import io

@@ -13,8 +13,9 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -233,7 +234,7 @@ def _save_and_watch(folder: Any, mnt: Path, save: Callable[[], Any], expected: b
             items = server_items(folder)
             if len(items) == 1 and items[0].name == TITLE and sdk_bytes(items[0]) == expected:
                 settled_at = now
-        if settled_at is not None and now > settled_at + WATCH_AFTER or now > deadline:
+        if (settled_at is not None and now > settled_at + WATCH_AFTER) or now > deadline:
             break
         time.sleep(0.01)
     return result, server_items(folder), seen
@@ -255,12 +256,12 @@ def _save_over_and_over(tool: Callable[[Path, bytes], Any], saves: int, folder: 
     for n in range(saves):
         line = b"saved %d\n" % n
         expected = _after(tool, content, line)
-        result, items, seen = _save_and_watch(folder, mounted.path, lambda: tool(path, line), expected)
+        result, items, seen = _save_and_watch(folder, mounted.path, lambda line=line: tool(path, line), expected)
         assert getattr(result, "returncode", 0) == 0, result
         assert [i.name for i in items] == [TITLE], (n, [(i.name, i.uuid) for i in items])
         assert sdk_bytes(items[0]) == expected and path.read_bytes() == expected, n
         if "refusing '." in mounted.log():
-            raise ScratchRefused([line for line in mounted.log().splitlines() if "refusing" in line][0])
+            raise ScratchRefused(next(entry for entry in mounted.log().splitlines() if "refusing" in entry))
         if seen:
             raise PhantomEntry(f"save {n}: {sorted(seen)} listed next to {TITLE}")
         if items[0].client_metadata != KEPT:

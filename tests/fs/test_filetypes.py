@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import logging
 import struct
 from fractions import Fraction
 from pathlib import Path

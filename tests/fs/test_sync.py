@@ -117,3 +117,19 @@ def test_fsync_uploads_now_and_returns_the_failure(emulator, fs_root, sdk_user, 
         os.fsync(fd)
     assert refused.value.errno == errno.EACCES
     os.close(fd)
+
+
+def test_fstat_of_a_file_unlinked_while_open_says_nlink_0(emulator, fs_root, mount_fs) -> None:
+    mounted = mount_fs(emulator, fs_root.uuid)
+    (mounted.path / "landed.txt").write_text("on the server\n")
+    assert encordfs("sync", str(mounted.path)).returncode == 0
+    for name in ("landed.txt", "pending.txt"):
+        path = mounted.path / name
+        if not path.exists():
+            path.write_text("still local\n")
+        fd = os.open(path, os.O_RDONLY)
+        first = os.pread(fd, 100, 0)  # an item's bytes are gone with it: what was read stays readable
+        os.unlink(path)
+        assert os.fstat(fd).st_nlink == 0, name
+        assert os.pread(fd, 100, 0) == first, "an open fd still reads it"
+        os.close(fd)

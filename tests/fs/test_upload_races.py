@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from tests.fs.conftest import encordfs
 from tests.fs.landing import items_named, mount_tree, pending, server_tree, settled_tree, wait_journal_empty
 
 pytestmark = pytest.mark.fuse

@@ -57,7 +57,7 @@ async def test_setting_a_key_patches_the_newest_metadata_once(storage, staging, 
 
 @pytest.mark.parametrize("value", [b'{"a": 1', b"[1,", b'"unterminated', b"\xff"])
 async def test_a_value_that_is_broken_json_is_refused(storage, staging, nursery, value) -> None:
-    fs, ino, uuid = await _file(storage, staging, nursery, {"keep": True})
+    fs, ino, _uuid = await _file(storage, staging, nursery, {"keep": True})
     storage.calls.clear()
     with pytest.raises(FsError) as bad:
         await fs.setxattr(ino, META + "x", value)
@@ -89,7 +89,7 @@ async def test_descriptions_are_set_on_folders_and_refused_on_items(storage, sta
     storage.add_item(top.uuid, "n.txt", b"hi")
     fs = make_fs(storage, staging, nursery, root=top)
     sub_ino = (await fs.lookup(ROOT_INO, "sub")).ino
-    await fs.setxattr(sub_ino, "user.encord.description", "cars, day".encode())
+    await fs.setxattr(sub_ino, "user.encord.description", b"cars, day")
     assert storage.folders[sub.uuid].description == "cars, day"
     assert await fs.getxattr(sub_ino, "user.encord.description") == b"cars, day"
     await fs.setxattr(sub_ino, META + "owner", b"ana")

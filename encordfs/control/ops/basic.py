@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 @operation("ping")
-async def ping(fs: "Filesystem", args: Json, emit: Emit) -> Any:
+async def ping(fs: Filesystem, args: Json, emit: Emit) -> Any:
     """The mount's version, pid and root folder; ``args["path"]`` (if given) must resolve."""
     node = await fs.resolve_path(str(args.get("path", "")))
     root = fs.inodes[ROOT_INO].uuid

@@ -17,7 +17,7 @@ PROGRESS_EVERY = 0.25  # seconds between progress lines
 
 
 @operation("sync")
-async def sync(fs: "Filesystem", args: Json, emit: Emit) -> Any:
+async def sync(fs: Filesystem, args: Json, emit: Emit) -> Any:
     """Wait (up to ``args["timeout"]`` seconds, if given) for the files pending under
     ``args["path"]`` when the call began; ``args["retry"]``: failed ones are tried again first.
     The result counts what landed and names each failed file with its reason."""
@@ -49,7 +49,7 @@ def _ended(file: PendingFile) -> bool:
     return isinstance(file.state, (Landed, Gone, Failed))
 
 
-def _progress(fs: "Filesystem", files: list[PendingFile], waiting: list[PendingFile], total_bytes: int) -> Json:
+def _progress(fs: Filesystem, files: list[PendingFile], waiting: list[PendingFile], total_bytes: int) -> Json:
     left = sum(fs.pending_size(f) for f in waiting)
     return {"done_files": len(files) - len(waiting), "total_files": len(files),
             "done_bytes": max(0, total_bytes - left), "total_bytes": total_bytes}
