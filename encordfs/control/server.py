@@ -65,6 +65,8 @@ class ControlServer:
         self.socket_path = socket_path
         self.owner_uid = os.getuid() if owner_uid is None else owner_uid
         self.answering = 0  # requests being answered now
+        self._idle = trio.Event()  # set while none is
+        self._idle.set()
 
     def _prepare(self) -> trio.socket.SocketType:
         directory = self.socket_path.parent
@@ -101,6 +103,8 @@ class ControlServer:
 
     async def _connection(self, stream: trio.SocketStream) -> None:
         self.answering += 1
+        if self._idle.is_set():
+            self._idle = trio.Event()
         try:
             async with stream:
                 try:
@@ -109,13 +113,14 @@ class ControlServer:
                     log.debug("control client went away")
         finally:
             self.answering -= 1
+            if not self.answering:
+                self._idle.set()
 
     async def settle(self, limit: float) -> None:
         """Wait up to ``limit`` seconds for the requests being answered to end: after the drain,
         a command following it (``encordfs unmount`` on a terminal) gets its final answer."""
         with trio.move_on_after(limit):
-            while self.answering:
-                await trio.sleep(0.05)
+            await self._idle.wait()
 
     async def _answer(self, stream: trio.SocketStream) -> None:
         uid = peer_uid(stream.socket)
