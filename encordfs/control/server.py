@@ -75,6 +75,9 @@ class ControlServer:
         self.fs = fs
         self.socket_path = socket_path
         self.owner_uid = os.getuid() if owner_uid is None else owner_uid
+        self.answering = 0  # requests being answered now
+        self._idle = trio.Event()  # set while none is
+        self._idle.set()
 
     def _prepare(self) -> trio.socket.SocketType:
         directory = self.socket_path.parent
@@ -107,11 +110,25 @@ class ControlServer:
             self.socket_path.unlink(missing_ok=True)
 
     async def _connection(self, stream: trio.SocketStream) -> None:
-        async with stream:
-            try:
-                await self._answer(stream)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                log.debug("control client went away")
+        self.answering += 1
+        if self._idle.is_set():
+            self._idle = trio.Event()
+        try:
+            async with stream:
+                try:
+                    await self._answer(stream)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    log.debug("control client went away")
+        finally:
+            self.answering -= 1
+            if not self.answering:
+                self._idle.set()
+
+    async def settle(self, limit: float) -> None:
+        """Wait up to ``limit`` seconds for the requests being answered to end: after the drain,
+        a command following it (``encordfs unmount`` on a terminal) gets its final answer."""
+        with trio.move_on_after(limit):
+            await self._idle.wait()
 
     async def _answer(self, stream: trio.SocketStream) -> None:
         uid = peer_uid(stream.socket)

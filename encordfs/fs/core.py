@@ -293,13 +293,21 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             raise unwrap(failed) from None
         return found_folders + found_items
 
-    async def _search_name(self, dir_node: Node, name: str, text: str | None, exact: bool) -> Node | None:
+    async def _search_name(
+        self, dir_node: Node, name: str, text: str | None, exact: bool, *, listed: bool
+    ) -> Node | None:
         """The entry named ``name``, from a search for ``text`` (``exact``: only titles equal to it
         can carry the name). A name without a media extension is most likely a folder (a typed
         path is folders but its last part): its folders are searched alone first, which settles
         it when one has the name (a folder keeps the plain name before any item). Other names
-        search folders and items at once."""
-        alone = exact and judge_name(name)[1] is None and dir_node.uuid is not None
+        search folders and items at once; only items when confirming a name missing from a cached
+        listing (``listed``): a folder of that title would be listed under it already, so only a
+        folder made elsewhere since, and named like a media file, waits for ``dir_ttl`` (a new
+        file written into a listed folder costs one request, not two)."""
+        media = judge_name(name)[1] is not None
+        alone = exact and not media and dir_node.uuid is not None
+        if exact and media and listed and dir_node.uuid is not None:
+            return self._named(dir_node, name, await self._search(dir_node, text, folders=False), text)
         found = await self._search(dir_node, text, items=not alone)
         node = self._named(dir_node, name, found, text if exact else None)
         if node is None and alone:
@@ -367,7 +375,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             self._walk.list_ahead(self._require_nursery(), [dir_node.ino], hot=True)
         _NAME_MISS.inc()
         try:
-            node = await self._search_name(dir_node, name, text, suffixed is None)
+            node = await self._search_name(dir_node, name, text, suffixed is None, listed=listing is not None)
         except StorageError as exc:
             stale = listing if listing is not None else self.caches.stale_listing(dir_node.ino)
             if stale is None or not is_outage(exc):

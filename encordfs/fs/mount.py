@@ -40,9 +40,9 @@ log = logging.getLogger(__name__)
 
 LOG_NAME = "mount.log"
 STATUS_EVERY = 1.0  # seconds between systemd STATUS= lines while uploads drain
-# seconds the control socket stays up after the drain, so a command following it (`encordfs
-# unmount` on a terminal) gets its final answer (the sync operation looks every 0.25 s)
-CONTROL_LINGER = 0.5
+# at most this many seconds after the drain for the control requests being answered (`encordfs
+# unmount` on a terminal follows the drain; the sync operation looks every 0.25 s)
+CONTROL_SETTLE = 1.0
 
 
 def _fuse_options(options: MountOptions) -> set[str]:
@@ -82,7 +82,6 @@ async def drain(fs: Filesystem) -> None:
         await fs.drain()
         nursery.cancel_scope.cancel()
     sd_notify.notify("STATUS=uploads finished, unmounting")
-    await trio.sleep(CONTROL_LINGER)
 
 
 def _metrics(fs: Filesystem, options: MountOptions) -> None:
@@ -163,6 +162,7 @@ async def serve(options: MountOptions, credentials: Credentials, root: StorageFo
                     nursery.start_soon(fs.resume_uploads)
                     await pyfuse3.main()
                     await drain(fs)
+                    await control.settle(CONTROL_SETTLE)
                     nursery.cancel_scope.cancel()
             finally:
                 pyfuse3.close(unmount=True)
