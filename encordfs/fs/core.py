@@ -293,9 +293,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             raise unwrap(failed) from None
         return found_folders + found_items
 
-    async def _search_name(
-        self, dir_node: Node, name: str, text: str | None, exact: bool, *, listed: bool
-    ) -> Node | None:
+    async def _search_name(self, dir_node: Node, name: str, text: str | None, exact: bool, *, listed: bool) -> Node | None:
         """The entry named ``name``, from a search for ``text`` (``exact``: only titles equal to it
         can carry the name). A name without a media extension is most likely a folder (a typed
         path is folders but its last part): its folders are searched alone first, which settles
