@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 from pathlib import Path
 
 import pytest
 import trio
+from PIL import Image
 
 from encordfs.fs.core import Filesystem
 from encordfs.fs.directories import AHEAD, BATCH
@@ -20,7 +22,14 @@ from encordfs.wire.enums import StorageItemType
 
 from .fake_storage import FakeStorage
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+def _png() -> bytes:
+    """A real 4x3 PNG: close() refuses an image that does not decode, as the server would."""
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (10, 200, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 
 
 @pytest.fixture
