@@ -9,15 +9,15 @@ and uses only ``encordfs.wire.signing`` from the project.
 from __future__ import annotations
 
 import time
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Generator, Iterator
+from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from encordfs.wire.signing import sign_headers
-
 
 PAGE_SIZE = 1000
 UPLOAD_BATCH = 500
@@ -54,7 +54,7 @@ class EncordApi:
         self.api.close()
         self.blobs.close()
 
-    def __enter__(self) -> "EncordApi":
+    def __enter__(self) -> EncordApi:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -10,7 +10,6 @@ import httpx
 
 from bench.procs import Child, MountChild, free_port, wait_until
 
-
 REMOTE = "bench"
 
 

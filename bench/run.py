@@ -16,9 +16,9 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import httpx
 
@@ -131,21 +131,25 @@ def _run_probe(bench: Bench, result: RegimeResult, side: str, probe: Probe, webd
     return True
 
 
+def _raw_measures(bench: Bench, target: raw.RawTarget, tag: str) -> list[tuple[str, str, Callable[[], float | None]]]:
+    return [
+        ("curl", "seq_read", lambda: raw.curl_seq_read(target, bench.dataset)),
+        ("httpx", "seq_read", lambda: raw.httpx_seq_read(target, bench.dataset)),
+        ("curl", "small_read_1", lambda: raw.curl_small_reads(target, bench.dataset, 1)),
+        ("curl", "small_read_8", lambda: raw.curl_small_reads(target, bench.dataset, 8)),
+        ("httpx", "small_read_1", lambda: raw.httpx_small_reads(target, bench.dataset, 1)),
+        ("httpx", "small_read_8", lambda: raw.httpx_small_reads(target, bench.dataset, 8)),
+        ("curl", "ls_cold", lambda: raw.curl_listing(target)),
+        ("httpx", "ls_cold", lambda: raw.listing(target, bench.dataset)),
+        ("httpx", "stat_cold", lambda: raw.timed(target.stat_one) * 1000),
+        ("httpx", "cp_r", lambda: raw.upload_small(target, bench.dataset, tag)),
+        ("httpx", "cp_big", lambda: raw.upload_big(target, bench.dataset, tag)),
+    ]
+
+
 def _raw_run(bench: Bench, result: RegimeResult, targets: list[raw.RawTarget], tag: str) -> None:
     for target in targets:
-        measures: list[tuple[str, str, Callable[[], float | None]]] = [
-            ("curl", "seq_read", lambda: raw.curl_seq_read(target, bench.dataset)),
-            ("httpx", "seq_read", lambda: raw.httpx_seq_read(target, bench.dataset)),
-            ("curl", "small_read_1", lambda: raw.curl_small_reads(target, bench.dataset, 1)),
-            ("curl", "small_read_8", lambda: raw.curl_small_reads(target, bench.dataset, 8)),
-            ("httpx", "small_read_1", lambda: raw.httpx_small_reads(target, bench.dataset, 1)),
-            ("httpx", "small_read_8", lambda: raw.httpx_small_reads(target, bench.dataset, 8)),
-            ("curl", "ls_cold", lambda: raw.curl_listing(target)),
-            ("httpx", "ls_cold", lambda: raw.listing(target, bench.dataset)),
-            ("httpx", "stat_cold", lambda: raw.timed(target.stat_one) * 1000),
-            ("httpx", "cp_r", lambda: raw.upload_small(target, bench.dataset, tag)),
-            ("httpx", "cp_big", lambda: raw.upload_big(target, bench.dataset, tag)),
-        ]
+        measures = _raw_measures(bench, target, tag)
         for tool, key, measure in measures:
             try:
                 result.add_raw(target.name, tool, key, measure())
@@ -259,7 +263,7 @@ def run(args: argparse.Namespace) -> dict:
     work = args.work.resolve()
     dataset = ensure_dataset(work, scale)
     key_path = ensure_key(work / "keys")
-    document: dict = {"started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "scale": asdict(scale),
+    document: dict = {"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "scale": asdict(scale),
                       "runs": runs, "settings": {"api_ms": args.api_ms, "blob_ms": args.blob_ms,
                                                  "rclone_cache_mode": args.rclone_cache_mode},
                       "versions": _versions(), "cpus": os.cpu_count(), "regimes": {}}

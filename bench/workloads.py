@@ -7,10 +7,10 @@ import os
 import subprocess
 import time
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from bench.dataset import FLAT, IMAGES, LISTING, TREE, UPLOADS, VIDEO, Dataset, crc32_of
 from bench.procs import peak_rss_bytes
@@ -35,7 +35,7 @@ class Probe:
     """One mount's worth of work. ``run`` returns {metric key: value}."""
 
     name: str
-    run: Callable[["MountContext"], dict[str, float]]
+    run: Callable[[MountContext], dict[str, float]]
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,11 @@ import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -40,6 +41,22 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 START_TIMEOUT = 30.0
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every mount the tests start (and every ``encordfs status`` they run) uses a registry of
+    its own, never the system's (``$ENCORDFS_RUNTIME_DIR``, inherited by the subprocesses)."""
+    path = tmp_path_factory.mktemp("runtime")
+    saved = os.environ.get("ENCORDFS_RUNTIME_DIR")
+    os.environ["ENCORDFS_RUNTIME_DIR"] = str(path)
+    try:
+        yield path
+    finally:
+        if saved is None:
+            os.environ.pop("ENCORDFS_RUNTIME_DIR", None)
+        else:
+            os.environ["ENCORDFS_RUNTIME_DIR"] = saved
 
 
 def write_keypair(directory: Path, name: str) -> tuple[Path, Path]:
@@ -138,7 +155,7 @@ def start_emulator(
         if line.startswith("listening on "):
             url = line.split()[-1]
             break
-        if not line and process.poll() is not None or time.monotonic() > deadline:
+        if (not line and process.poll() is not None) or time.monotonic() > deadline:
             process.kill()
             raise RuntimeError(f"emulator did not start: {log_path.read_text()[-2000:]}")
     return RunningEmulator(url, data_dir, key_path, public_key_path, process, log_path)

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from . import routes_admin, routes_blobs, routes_folders, routes_items, routes_uploads, routes_user
+from . import routes_admin, routes_blobs, routes_folders, routes_groups, routes_integrations, routes_items, routes_uploads, routes_user
 from .api_errors import ApiError
 from .context import Emulator, Settings
 from .faults import FaultConfig, FaultMiddleware
@@ -24,11 +24,13 @@ log = logging.getLogger(__name__)
 DEFAULT_SIGNED_URL_TTL = 3600
 
 
-async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)  # (starlette types every handler for Exception)
     return JSONResponse({"message": exc.message}, status_code=exc.status, headers=exc.headers)
 
 
-async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
     messages = {404: f"no such endpoint: {request.url.path}", 405: f"{request.method} is not allowed on {request.url.path}"}
     return JSONResponse({"message": messages.get(exc.status_code, exc.detail)}, status_code=exc.status_code)
 
@@ -40,8 +42,11 @@ async def _crash(request: Request, exc: Exception) -> JSONResponse:
 
 def open_emulator(data_dir: Path, settings: Settings | None = None, signed_url_ttl: int = DEFAULT_SIGNED_URL_TTL) -> Emulator:
     """The emulator's state for ``data_dir`` (created if missing)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return Emulator(Store(data_dir), UrlSigner(load_secret(data_dir), signed_url_ttl), settings or Settings())
+    store = Store(data_dir)
+    removed = store.remove_partial_blobs()
+    if removed:
+        log.info("removed %d partial upload(s) an earlier run left in %s", removed, store.blob_dir)
+    return Emulator(store, UrlSigner(load_secret(data_dir), signed_url_ttl), settings or Settings())
 
 
 def build_app(emulator: Emulator, faults: FaultConfig | None = None, request_log: Path | None = None) -> Any:
@@ -52,6 +57,8 @@ def build_app(emulator: Emulator, faults: FaultConfig | None = None, request_log
             *routes_items.routes,
             *routes_uploads.routes,
             *routes_user.routes,
+            *routes_groups.routes,
+            *routes_integrations.routes,
             *routes_blobs.routes,
             *routes_admin.routes,
         ],

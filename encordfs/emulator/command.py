@@ -12,7 +12,6 @@ from uuid import UUID
 from .auth import DEFAULT_OWNER, Role, register_key
 from .faults import FaultConfig, FaultConfigError
 
-
 FAULT_FLAGS = {
     "latency_ms": ("--fault-latency-ms", float, "added latency before every API answer"),
     "blob_latency_ms": ("--fault-blob-latency-ms", float, "added time to first byte of signed-URL answers"),
@@ -43,7 +42,11 @@ def register(sub: Any) -> None:
         help="serve DIR as the bucket of integration UUID for private-data imports (repeatable)",
     )
     serve.add_argument("--job-delay", type=float, default=0.0, metavar="SECONDS", help="keep upload jobs PENDING this long")
+    serve.add_argument("--job-unit-seconds", type=float, default=0.0, metavar="SECONDS",
+                       help="each unit of an upload job takes this long; polls show the progress")
     serve.add_argument("--reencode-delay", type=float, default=0.0, metavar="SECONDS")
+    serve.add_argument("--recursive-summaries", action="store_true",
+                       help="folder summaries count everything below a folder (default: its direct contents)")
     serve.add_argument("--max-poll-seconds", type=float, default=20.0, help="longest hold of an upload-job long poll")
     serve.add_argument("--unique-folder-names", action="store_true", help="409 on a duplicate folder name under one parent")
     for name, (flag, kind, text) in FAULT_FLAGS.items():
@@ -84,12 +87,16 @@ def _fault_config(args: argparse.Namespace) -> FaultConfig:
 def run_serve(args: argparse.Namespace) -> int:
     from .app import build_app, open_emulator
     from .context import Settings
+    from .request_log import redact_every_log_line
     from .server import serve
 
+    redact_every_log_line()
     settings = Settings(
         integrations=_integrations(args.integration),
         job_delay_seconds=args.job_delay,
+        job_unit_seconds=args.job_unit_seconds,
         reencode_delay_seconds=args.reencode_delay,
+        recursive_summaries=args.recursive_summaries,
         unique_folder_names=args.unique_folder_names,
         max_poll_seconds=args.max_poll_seconds,
     )

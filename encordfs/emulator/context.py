@@ -6,9 +6,10 @@ body, checks the Ed25519 signature against the raw request target, and answers 2
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,7 +27,9 @@ class Settings:
 
     integrations: dict[str, Path] = field(default_factory=dict)
     job_delay_seconds: float = 0.0
+    job_unit_seconds: float = 0.0  # each unit of an upload job takes this long (after the delay)
     reencode_delay_seconds: float = 0.0
+    recursive_summaries: bool = False  # folder summaries count everything below, not direct contents
     unique_folder_names: bool = False
     max_poll_seconds: float = 20.0
 
@@ -67,7 +70,7 @@ def base_url(request: Request) -> str:
 
 
 def raw_target(request: Request) -> str:
-    raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
+    raw_path: bytes = request.scope.get("raw_path") or request.scope["path"].encode()
     query = request.scope.get("query_string", b"")
     return raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
 

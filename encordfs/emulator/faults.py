@@ -50,7 +50,7 @@ class FaultConfig:
             raise FaultConfigError("scope must be all, api or blobs")
 
     @classmethod
-    def from_mapping(cls, values: dict[str, Any], base: "FaultConfig | None" = None) -> "FaultConfig":
+    def from_mapping(cls, values: dict[str, Any], base: FaultConfig | None = None) -> FaultConfig:
         known = {f.name: f for f in fields(cls)}
         unknown = set(values) - set(known)
         if unknown:

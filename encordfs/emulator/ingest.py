@@ -161,7 +161,7 @@ class Planner:
             uuid = self._claim(_placeholder_uuid(placeholder)) if placeholder else str(uuidlib.uuid4())
             path = resolve_in_integration(self.source.integration_dir, url)
             blob_path = str(path)
-            location = StorageLocationName.S3_COMPATIBLE
+            location = location_of_url(url)
         try:
             info = probe(path, item_type)
         except UnsupportedMedia as exc:
@@ -214,6 +214,20 @@ def commit_plan(store: Store, db: sqlite3.Connection, plan: Plan) -> None:
         store.insert_item(db, row)
     db.executemany("DELETE FROM slots WHERE uuid=?", [(r["uuid"],) for r in plan.rows])
     db.executemany("UPDATE items SET client_metadata=? WHERE uuid=?", [(m, u) for u, m in plan.metadata_updates])
+
+
+_SCHEME_LOCATIONS = {"s3": StorageLocationName.S3, "gs": StorageLocationName.GCP, "az": StorageLocationName.AZURE}
+
+
+def location_of_url(url: str) -> StorageLocationName:
+    """The cloud an object URL names, as Encord reports it: ``s3://`` S3, ``gs://`` GCP, an Azure
+    blob URL (``https://<account>.blob.core.windows.net/...``) Azure, anything else S3-compatible."""
+    scheme, _, rest = url.partition("://")
+    if scheme in _SCHEME_LOCATIONS:
+        return _SCHEME_LOCATIONS[scheme]
+    if scheme == "https" and rest.split("/", 1)[0].endswith(".blob.core.windows.net"):
+        return StorageLocationName.AZURE
+    return StorageLocationName.S3_COMPATIBLE
 
 
 def resolve_in_integration(root: Path, url: str) -> Path:

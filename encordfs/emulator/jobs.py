@@ -1,4 +1,9 @@
-"""Upload jobs: created PENDING, processed once ready (immediately unless ``--job-delay`` is set), cancellable.
+"""Upload jobs: created PENDING, processed once ready (immediately unless ``--job-delay`` or
+``--job-unit-seconds`` is set), cancellable.
+
+With ``--job-unit-seconds S`` a job of N units takes N * S seconds after its delay, and a poll of
+the PENDING job reports the units done so far (``reported_state``), as a real job's progress
+would; its rows are still registered all at once, when it ends.
 
 Processing plans the rows outside the lock (media probing is slow), then in one transaction flips
 the job from PENDING to its final state and inserts the rows, so a job that was cancelled meanwhile,
@@ -28,22 +33,43 @@ def unit_count(lists: dict[str, list[Any]]) -> int:
     return sum(len(v) for v in lists.values())
 
 
-def create_job(store: Store, source: JobSource, lists: dict[str, list[Any]], options: dict[str, Any], delay: float) -> str:
+def create_job(
+    store: Store, source: JobSource, lists: dict[str, list[Any]], options: dict[str, Any], delay: float,
+    unit_seconds: float = 0.0,
+) -> str:
     job = str(uuidlib.uuid4())
+    now = time.time()
     request = {
+        "startsAt": now + delay,
+        "unitSeconds": unit_seconds,
         "lists": lists,
         "integrationHash": source.integration_hash,
         "integrationDir": str(source.integration_dir) if source.integration_dir else None,
         **options,
     }
     state = UploadJobState(status=UploadJobStatus.PENDING, units_pending_count=unit_count(lists), file_name=options.get("fileName"))
-    now = time.time()
+    ready_at = now + delay + unit_seconds * unit_count(lists)
     with store.tx() as db:
         db.execute(
             "INSERT INTO jobs (uuid, folder, owner, status, state, request, ready_at, created_at) VALUES (?,?,?,?,?,?,?,?)",
-            (job, source.folder, source.owner, state.status.value, json.dumps(state.to_wire()), json.dumps(request), now + delay, now),
+            (job, source.folder, source.owner, state.status.value, json.dumps(state.to_wire()), json.dumps(request), ready_at, now),
         )
     return job
+
+
+def reported_state(job: Row) -> dict[str, Any]:
+    """The job's state as a poll answers it: a PENDING job with ``--job-unit-seconds`` shows the
+    units its elapsed time has done."""
+    state = json.loads(job["state"])
+    if job["status"] != UploadJobStatus.PENDING.value:
+        return state
+    request = json.loads(job["request"])
+    per_unit = request.get("unitSeconds") or 0.0
+    if per_unit <= 0:
+        return state
+    units = state.get("unitsPendingCount", 0)
+    done = max(0, min(units - 1, int((time.time() - request.get("startsAt", 0.0)) / per_unit)))
+    return {**state, "unitsDoneCount": done, "unitsPendingCount": units - done}
 
 
 def advance(store: Store, job: Row) -> Row:

@@ -195,7 +195,8 @@ def _audio_bit_depth(path: Path, codec: str) -> int | None:
         return 8
     if codec == "flac":
         try:
-            return mutagen.flac.FLAC(path).info.bits_per_sample
+            bits: int = mutagen.flac.FLAC(path).info.bits_per_sample  # type: ignore[no-untyped-call]
+            return bits
         except mutagen.MutagenError:
             return None
     return None
@@ -342,14 +343,12 @@ def _nifti_header(path: Path) -> bytes:
 def _nifti_dims(header: bytes) -> tuple[int, int] | None:
     """(width, height) of a NIfTI-1/2 header, or None when the header is not NIfTI."""
     for endian in "<>":
-        if len(header) >= 348 and struct.unpack_from(endian + "i", header)[0] == 348:
-            if header[344:348] in (b"n+1\0", b"ni1\0"):
-                dims = struct.unpack_from(endian + "8h", header, 40)
-                return dims[1], dims[2]
-        if len(header) >= 540 and struct.unpack_from(endian + "i", header)[0] == 540:
-            if header[4:8] in (b"n+2\0", b"ni2\0"):
-                dims = struct.unpack_from(endian + "8q", header, 16)
-                return dims[1], dims[2]
+        if len(header) >= 348 and struct.unpack_from(endian + "i", header)[0] == 348 and header[344:348] in (b"n+1\0", b"ni1\0"):
+            dims = struct.unpack_from(endian + "8h", header, 40)
+            return dims[1], dims[2]
+        if len(header) >= 540 and struct.unpack_from(endian + "i", header)[0] == 540 and header[4:8] in (b"n+2\0", b"ni2\0"):
+            dims = struct.unpack_from(endian + "8q", header, 16)
+            return dims[1], dims[2]
     return None
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 from PIL import Image, ImageDraw
@@ -24,7 +25,6 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
 from encordfs.wire.enums import StorageItemType
-
 
 # Muxer options that leave out random IDs (Matroska segment UID, Ogg serial numbers): same seed, same bytes.
 BITEXACT = {"fflags": "+bitexact"}
@@ -49,7 +49,7 @@ def _textured(width: int, height: int, seed: int, grain: int = 48) -> Image.Imag
     return picture
 
 
-def _save_image(path: Path, picture: Image.Image, **options: object) -> Path:
+def _save_image(path: Path, picture: Image.Image, **options: Any) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     picture.save(path, **options)
@@ -89,7 +89,7 @@ def _frames(count: int, width: int, height: int, seed: int) -> Iterable[av.Video
         picture = scene.crop((offset, 0, offset + width, height))
         box = (index * 2) % max(1, width - 8)
         ImageDraw.Draw(picture).rectangle((box, height // 3, box + 8, height // 3 + 8), fill=(255, 255, 255))
-        yield av.VideoFrame.from_image(picture)
+        yield av.VideoFrame.from_image(picture)  # type: ignore[no-untyped-call]
 
 
 # container format of each video suffix, and a codec PyAV's wheel can encode into it
@@ -102,6 +102,7 @@ def _encode_video(path: Path, fmt: str, codec: str, seconds: float, fps: int, wi
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), mode="w", format=fmt, options=BITEXACT) as container:
         stream = container.add_stream(codec, rate=fps)
+        assert isinstance(stream, av.VideoStream)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for frame in _frames(round(seconds * fps), width, height, seed):
             container.mux(stream.encode(frame))
@@ -135,7 +136,7 @@ def large_video(path: Path, approx_bytes: int, seed: int = 0, fps: int = 30) -> 
         packets = []
         for index in range(distinct):
             noise = Image.frombytes("RGB", (width, height), rng.randbytes(width * height * 3))
-            frame = av.VideoFrame.from_image(noise)
+            frame = av.VideoFrame.from_image(noise)  # type: ignore[no-untyped-call]
             frame.pts = index
             packets.extend(stream.encode(frame))
         packets.extend(stream.encode())
@@ -201,6 +202,7 @@ def _encode_audio(path: Path, fmt: str, codec: str, seconds: float, rate: int, c
     samples = _tone(seconds, rate, channels, seed)
     with av.open(str(path), mode="w", format=fmt, options=BITEXACT) as container:
         stream = container.add_stream(codec, rate=rate, layout=layout)
+        assert isinstance(stream, av.AudioStream)
         frame = av.AudioFrame(format="s16", layout=layout, samples=len(samples[0]))
         frame.planes[0].update(_pcm(samples, 16))
         frame.sample_rate, frame.pts = rate, 0
@@ -359,10 +361,7 @@ class SampleFolder:
     folders: list[SampleFolder] = field(default_factory=list)
 
 
-_WORDS = (
-    "camera lidar frame label annotate review queue batch export model train validate street car cyclist "
-    "pedestrian lane signal night rain crossing dataset ontology workflow consensus ground truth"
-).split()
+_WORDS = ["camera", "lidar", "frame", "label", "annotate", "review", "queue", "batch", "export", "model", "train", "validate", "street", "car", "cyclist", "pedestrian", "lane", "signal", "night", "rain", "crossing", "dataset", "ontology", "workflow", "consensus", "ground", "truth"]
 
 
 class _TreeWriter:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .api_errors import BadRequest
 from .store import ITEM_ORDER, Cursor, Row

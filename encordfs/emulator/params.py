@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
 import json
+from collections.abc import Mapping, Sequence
 from enum import Enum
-from typing import Any, Mapping, Sequence, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 from uuid import UUID
 
@@ -49,7 +51,7 @@ class Query:
         value = self.get(name)
         return default if value is None else parse_enum(name, value, enum)
 
-    def page_size(self) -> int:
+    def page_size(self) -> builtins.int:  # (``int`` is the method above here)
         size = self.int("pageSize", DEFAULT_PAGE_SIZE)
         if not 1 <= size <= MAX_PAGE_SIZE:
             raise BadRequest(f"pageSize must be between 1 and {MAX_PAGE_SIZE}, got {size}")
@@ -78,7 +80,7 @@ def parse_enum(name: str, value: Any, enum: type[E]) -> E:
     try:
         return enum(value)
     except ValueError:
-        allowed = ", ".join(str(m.value) for m in enum)  # type: ignore[attr-defined]
+        allowed = ", ".join(str(m.value) for m in enum)
         raise BadRequest(f"{name} must be one of {allowed}; got {value!r}") from None
 
 

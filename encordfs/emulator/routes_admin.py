@@ -4,25 +4,34 @@
   ``{"reset": true}`` first returns every knob to off).
 * ``POST /_emulator/items/{uuid}/datasets`` ``{"count": N}``: pretend the item backs N dataset data
   units (``backedDataUnitsCount``; such items cannot be deleted).
-* ``GET /_emulator/health``.
+* ``GET /_emulator/health``: ``{"ok": true, "service": "encordfs-emulator", "version", "pid",
+  "data_dir"}``, so a script can tell this emulator (and which one) from any other web server.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from encordfs import __version__
+
 from .api_errors import BadRequest, Forbidden
 from .context import Emulator
 from .faults import FaultConfig, FaultConfigError, FaultMiddleware
 from .params import parse_json_object, parse_uuid, required
 
+SERVICE = "encordfs-emulator"
+
 
 async def health(request: Request) -> JSONResponse:
-    return JSONResponse({"ok": True})
+    emulator: Emulator = request.app.state.emulator
+    return JSONResponse(
+        {"ok": True, "service": SERVICE, "version": __version__, "pid": os.getpid(), "data_dir": str(emulator.store.data_dir.resolve())}
+    )
 
 
 async def faults(request: Request) -> JSONResponse:

@@ -189,20 +189,26 @@ SUMMARY_FIELDS = {
 
 
 async def folder_summary(ctx: Ctx) -> Any:
-    """Counts of the folder's direct contents (not recursive); totalSize includes frames of composites."""
+    """Counts of the folder's direct contents, or (``--recursive-summaries``) of everything below
+    it; totalSize includes frames of composites."""
     uuid = existing_folder(ctx, ctx.path_uuid("folder"))["uuid"]
+    below = ctx.store.descendant_folders(uuid) if ctx.emulator.settings.recursive_summaries else []
+    scope = [uuid, *below]
+    marks = ",".join("?" * len(scope))
     counts: dict[str, Any] = {}
     for row in ctx.store.query(
-        "SELECT item_type, COUNT(*) AS n FROM items WHERE folder=? AND composite IS NULL GROUP BY item_type", (uuid,)
+        f"SELECT item_type, COUNT(*) AS n FROM items WHERE folder IN ({marks}) AND composite IS NULL GROUP BY item_type", scope
     ):
         name = SUMMARY_FIELDS.get(StorageItemType(row["item_type"]))
         if name:
             counts[name] = counts.get(name, 0) + row["n"]
     files = sum(counts.values())
-    sizes = ctx.store.query("SELECT media FROM items WHERE folder=?", (uuid,))
+    sizes = ctx.store.query(f"SELECT media FROM items WHERE folder IN ({marks})", scope)
     total = sum(json.loads(r["media"]).get("file_size") or 0 for r in sizes)
-    folders = ctx.store.one("SELECT COUNT(*) AS n FROM folders WHERE parent=?", (uuid,))
-    jobs = ctx.store.one("SELECT COUNT(*) AS n FROM jobs WHERE folder=? AND status=?", (uuid, UploadJobStatus.PENDING.value))
+    folders = {"n": len(below)} if below else ctx.store.one("SELECT COUNT(*) AS n FROM folders WHERE parent=?", (uuid,))
+    jobs = ctx.store.one(
+        f"SELECT COUNT(*) AS n FROM jobs WHERE folder IN ({marks}) AND status=?", (*scope, UploadJobStatus.PENDING.value)
+    )
     summary = FolderSummary(
         files=files,
         folders=folders["n"] if folders else 0,
@@ -216,8 +222,8 @@ async def folder_summary(ctx: Ctx) -> Any:
 def _group_wire(row: Row) -> dict[str, Any]:
     return {
         "groupHash": row["group_hash"],
-        "name": f"group-{row['group_hash'][:8]}",
-        "description": "",
+        "name": row["name"],
+        "description": row["description"],
         "createdAt": timestamp(row["created_at"]).isoformat(),
         "isSameOrganisation": True,
         "userRole": row["user_role"],
@@ -234,6 +240,9 @@ async def add_groups(ctx: Ctx) -> Any:
     data = ctx.json()
     groups = uuid_list(data, "groupHashList")
     role = parse_enum("userRole", required(data, "userRole"), StorageUserRole)
+    unknown = [g for g in groups if ctx.store.org_group(g) is None]
+    if unknown:
+        raise BadRequest(f"groupHashList: no group {', '.join(unknown)} in the organisation")
     now = time.time()
     with ctx.store.tx() as db:
         for group in groups:

@@ -220,24 +220,43 @@ async def start_reencode(ctx: Ctx) -> Any:
         if existing_item(ctx, uuid)["item_type"] != StorageItemType.VIDEO.value:
             raise BadRequest(f"item {uuid} is not a video")
     process = str(uuidlib.uuid4())
-    result = [{"itemUuid": u, "status": ReencodeStatus.DONE.value} for u in uuids]
     ready_at = time.time() + ctx.emulator.settings.reencode_delay_seconds
     with ctx.store.tx() as db:
         db.execute(
             "INSERT INTO reencodes (uuid, status, result, ready_at) VALUES (?,?,?,?)",
-            (process, ReencodeStatus.SUBMITTED.value, json.dumps(result), ready_at),
+            (process, ReencodeStatus.SUBMITTED.value, json.dumps(uuids), ready_at),
         )
     return process
 
 
+def _reencoded(ctx: Ctx, uuid: str) -> dict[str, Any]:
+    """One video's outcome, decided when the process finishes: its bytes must still be there
+    (a private-data video whose object left the bucket fails, as a real transcoder would)."""
+    item = ctx.store.item(uuid)
+    path = None if item is None else ctx.store.blob_file(item)
+    if path is None or not path.is_file():
+        return {"itemUuid": uuid, "status": ReencodeStatus.ERROR.value, "error": "the video's content cannot be read"}
+    return {"itemUuid": uuid, "status": ReencodeStatus.DONE.value}
+
+
 async def reencode_status(ctx: Ctx) -> Any:
+    """``submitted`` until ``--reencode-delay`` has passed, then ``done`` (or ``error`` when a video
+    failed) with one result per video; the outcome is kept, so later polls agree."""
     process = ctx.path_uuid("process")
     row = ctx.store.one("SELECT * FROM reencodes WHERE uuid=?", (process,))
     if row is None:
         raise Forbidden(f"re-encoding process {process} does not exist")
     if time.time() < row["ready_at"]:
         return {"status": ReencodeStatus.SUBMITTED.value, "result": None}
-    return {"status": ReencodeStatus.DONE.value, "result": json.loads(row["result"])}
+    if row["status"] == ReencodeStatus.SUBMITTED.value:
+        result = [_reencoded(ctx, uuid) for uuid in json.loads(row["result"])]
+        failed = any(r["status"] == ReencodeStatus.ERROR.value for r in result)
+        status = ReencodeStatus.ERROR.value if failed else ReencodeStatus.DONE.value
+        with ctx.store.tx() as db:
+            db.execute("UPDATE reencodes SET status=?, result=? WHERE uuid=? AND status=?",
+                       (status, json.dumps(result), process, ReencodeStatus.SUBMITTED.value))
+        row = ctx.store.one("SELECT * FROM reencodes WHERE uuid=?", (process,)) or row
+    return {"status": row["status"], "result": json.loads(row["result"])}
 
 
 routes = [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid as uuidlib
 from typing import Any
@@ -16,8 +15,9 @@ from encordfs.wire.models import UploadSignedUrl
 
 from .api_errors import BadRequest, Forbidden
 from .context import Ctx, api
+from .external_files import as_data_items
 from .ingest import JobSource, MalformedJob, validate_items
-from .jobs import advance, cancel, create_job
+from .jobs import advance, cancel, create_job, reported_state
 from .pages import single_page
 from .params import parse_bool, parse_enum, parse_uuid, required
 from .routes_folders import PREFIX, existing_folder
@@ -66,8 +66,13 @@ async def start_job(ctx: Ctx) -> Any:
     items = data.get("dataItems") if data.get("dataItems") is not None else data.get("externalFiles")
     if items is None:
         raise BadRequest("one of dataItems or externalFiles is required")
-    if data.get("externalFiles") is not None and integration is None:
-        raise BadRequest("externalFiles needs an integrationHash")
+    if data.get("dataItems") is None:
+        if integration is None:
+            raise BadRequest("externalFiles needs an integrationHash")
+        try:
+            items = as_data_items(items)
+        except MalformedJob as exc:
+            raise BadRequest(str(exc)) from None
     integration_dir = None
     if integration is not None:
         integration_dir = ctx.emulator.settings.integrations.get(integration)
@@ -84,7 +89,8 @@ async def start_job(ctx: Ctx) -> Any:
         "fileName": data.get("fileName") if isinstance(data.get("fileName"), str) else None,
     }
     source = JobSource(folder, ctx.principal.owner, integration, integration_dir)
-    job = create_job(ctx.store, source, lists, options, ctx.emulator.settings.job_delay_seconds)
+    settings = ctx.emulator.settings
+    job = create_job(ctx.store, source, lists, options, settings.job_delay_seconds, settings.job_unit_seconds)
     row = _job(ctx, folder, job)
     await to_thread.run_sync(advance, ctx.store, row)
     return job
@@ -109,7 +115,7 @@ async def poll_job(ctx: Ctx) -> Any:
     while row["status"] == UploadJobStatus.PENDING.value and time.monotonic() < deadline:
         await asyncio.sleep(POLL_INTERVAL)
         row = await to_thread.run_sync(advance, ctx.store, _job(ctx, folder, job))
-    return json.loads(row["state"])
+    return reported_state(row)
 
 
 async def cancel_job(ctx: Ctx) -> Any:

@@ -8,6 +8,8 @@ from typing import Any
 
 import uvicorn
 
+from .request_log import redact_every_log_line
+
 
 def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -34,6 +36,7 @@ def serve(app: Any, host: str, port: int) -> None:
         timeout_keep_alive=30,
         timeout_graceful_shutdown=2,
     )
+    redact_every_log_line()  # uvicorn's handlers exist now
     server = uvicorn.Server(config)
     shown = f"[{real_host}]" if ":" in real_host else real_host
     print(f"listening on http://{shown}:{real_port}", flush=True)

@@ -8,13 +8,15 @@ Rows come back as plain dicts; turning them into wire models is :mod:`encordfs.e
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
 import uuid as uuidlib
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 Row = dict[str, Any]
 
@@ -75,6 +77,12 @@ CREATE TABLE IF NOT EXISTS reencodes (
     result TEXT NOT NULL,
     ready_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS org_groups (
+    group_hash TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS folder_groups (
     folder TEXT NOT NULL,
     group_hash TEXT NOT NULL,
@@ -82,8 +90,11 @@ CREATE TABLE IF NOT EXISTS folder_groups (
     created_at REAL NOT NULL,
     PRIMARY KEY (folder, group_hash)
 );
-CREATE TABLE IF NOT EXISTS tokens (
-    token TEXT PRIMARY KEY,
+DROP TABLE IF EXISTS tokens;
+CREATE TABLE IF NOT EXISTS token_hashes (
+    id TEXT PRIMARY KEY,
+    salt BLOB NOT NULL,
+    digest BLOB NOT NULL,
     keyid TEXT NOT NULL,
     created_at REAL NOT NULL
 );
@@ -108,14 +119,21 @@ def escape_like(text: str) -> str:
 
 
 class Store:
-    """SQLite in WAL mode at ``DATA/emulator.sqlite3``; blobs under ``DATA/blobs``."""
+    """SQLite in WAL mode at ``DATA/emulator.sqlite3``; blobs under ``DATA/blobs``. The data dir is
+    made private (0700) and the database 0600 (SQLite gives its -wal and -shm files the same mode):
+    it holds the users' files and the keys' roles."""
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.blob_dir = data_dir / "blobs"
-        self.blob_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        data_dir.chmod(0o700)
+        self.blob_dir.mkdir(mode=0o700, exist_ok=True)
+        database = data_dir / "emulator.sqlite3"
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+        database.chmod(0o600)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(data_dir / "emulator.sqlite3", check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(database, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -157,13 +175,30 @@ class Store:
     def key(self, keyid: str) -> Row | None:
         return self.one("SELECT * FROM keys WHERE keyid=?", (keyid,))
 
-    def add_token(self, token: str, keyid: str) -> None:
+    def add_token(self, token_id: str, salt: bytes, digest: bytes, keyid: str) -> None:
+        """A bearer token, kept as its id and a salted hash of its secret (see ``auth.issue_token``)."""
         with self.tx() as db:
-            db.execute("INSERT INTO tokens (token, keyid, created_at) VALUES (?,?,?)", (token, keyid, time.time()))
+            db.execute(
+                "INSERT INTO token_hashes (id, salt, digest, keyid, created_at) VALUES (?,?,?,?,?)",
+                (token_id, salt, digest, keyid, time.time()),
+            )
 
-    def token_key(self, token: str) -> Row | None:
-        """The key a bearer token was issued to."""
-        return self.one("SELECT k.* FROM tokens t JOIN keys k ON k.keyid = t.keyid WHERE t.token=?", (token,))
+    def token(self, token_id: str) -> Row | None:
+        """The token's salt and digest with the key it was issued to (its columns prefixed)."""
+        return self.one(
+            "SELECT t.salt AS token_salt, t.digest AS token_digest, k.* FROM token_hashes t "
+            "JOIN keys k ON k.keyid = t.keyid WHERE t.id=?",
+            (token_id,),
+        )
+
+    def remove_partial_blobs(self) -> int:
+        """Delete the ``.part`` files uploads cut short by a crash left (only the server may: an
+        upload in flight writes one). Returns how many."""
+        removed = 0
+        for partial in self.blob_dir.glob("*.part"):
+            partial.unlink(missing_ok=True)
+            removed += 1
+        return removed
 
     # ---- folders ----------------------------------------------------------------------------
     def folder(self, uuid: str) -> Row | None:
@@ -294,7 +329,7 @@ class Store:
         """Where an item's bytes live: under ``DATA/blobs`` (relative path) or in an integration (absolute)."""
         if not row["blob_path"]:
             return None
-        return self.data_dir / row["blob_path"]
+        return self.data_dir / str(row["blob_path"])
 
     def items_with_url(self, folder: str, url: str) -> list[Row]:
         return self.query("SELECT * FROM items WHERE folder=? AND url=? AND composite IS NULL", (folder, url))
@@ -313,4 +348,12 @@ class Store:
 
     # ---- groups -----------------------------------------------------------------------------
     def folder_groups(self, folder: str) -> list[Row]:
-        return self.query("SELECT * FROM folder_groups WHERE folder=? ORDER BY created_at, group_hash", (folder,))
+        return self.query(
+            "SELECT f.*, g.name, g.description FROM folder_groups f JOIN org_groups g USING (group_hash) "
+            "WHERE f.folder=? ORDER BY f.created_at, f.group_hash", (folder,))
+
+    def org_groups(self) -> list[Row]:
+        return self.query("SELECT * FROM org_groups ORDER BY created_at, group_hash")
+
+    def org_group(self, group_hash: str) -> Row | None:
+        return self.one("SELECT * FROM org_groups WHERE group_hash=?", (group_hash,))

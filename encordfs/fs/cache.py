@@ -3,6 +3,10 @@
 * ``fresh``: inodes whose attributes were fetched or listed within ``attr_ttl`` (deadlines in a dict).
 * ``listings``: complete directory listings (name -> inode) younger than ``dir_ttl``.
 * ``negative``: (directory inode, name) known not to exist, for ``negative_ttl``.
+* ``found_names``: (directory inode, name) -> inode found by a search, for ``dir_ttl`` (a folder
+  not listed: its names looked up one by one are not searched again each time).
+* the last listing of each directory, past its TTL (``stale_listing``): what the filesystem
+  answers from while the server cannot be reached.
 
 Our own changes call the ``note_*`` methods, so the next lookup or ``ls`` sees them at once; changes
 made elsewhere appear when the entries expire.
@@ -11,11 +15,13 @@ made elsewhere appear when the entries expire.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 
 from cachetools import TTLCache
 
 _MAX_LISTINGS = 4096
 _MAX_NEGATIVE = 100_000
+_MAX_FOUND = 100_000
 _DEADLINE_SHARED = 0.001  # seconds one computed deadline is reused for
 
 
@@ -29,6 +35,9 @@ class Caches:
         self._versions: dict[int, int] = {}  # dir ino -> how many of our own changes it has seen
         self.listings: TTLCache[int, dict[str, int]] = TTLCache(_MAX_LISTINGS, max(dir_ttl, 1e-9))
         self.negative: TTLCache[tuple[int, str], bool] = TTLCache(_MAX_NEGATIVE, max(negative_ttl, 1e-9))
+        self.found_names: TTLCache[tuple[int, str], int] = TTLCache(_MAX_FOUND, max(dir_ttl, 1e-9))
+        # dir ino -> its last listing, oldest first (the same dict objects as in ``listings``)
+        self._last: OrderedDict[int, dict[str, int]] = OrderedDict()
 
     def is_fresh(self, ino: int) -> bool:
         until = self._fresh_until.get(ino)
@@ -68,14 +77,34 @@ class Caches:
         if version is not None and version != self.version(dir_ino):
             return
         self.listings[dir_ino] = names
+        self._last[dir_ino] = names
+        self._last.move_to_end(dir_ino)
+        if len(self._last) > _MAX_LISTINGS:
+            self._last.popitem(last=False)
         for key in [k for k in self.negative if k[0] == dir_ino]:
             self.negative.pop(key, None)
+
+    def stale_listing(self, dir_ino: int) -> dict[str, int] | None:
+        """The directory's last complete listing, however old (None if it was never listed or a
+        change made it wrong). Only for when the server cannot be asked."""
+        return self._last.get(dir_ino)
+
+    def _copies(self, dir_ino: int) -> list[dict[str, int]]:
+        fresh, last = self.listings.get(dir_ino), self._last.get(dir_ino)
+        return [listing for listing in (fresh, last if last is not fresh else None) if listing is not None]
 
     def is_negative(self, dir_ino: int, name: str) -> bool:
         return (dir_ino, name) in self.negative
 
     def note_missing(self, dir_ino: int, name: str) -> None:
         self.negative[(dir_ino, name)] = True
+        self.found_names.pop((dir_ino, name), None)
+
+    def found(self, dir_ino: int, name: str) -> int | None:
+        return self.found_names.get((dir_ino, name))
+
+    def note_found(self, dir_ino: int, name: str, ino: int) -> None:
+        self.found_names[(dir_ino, name)] = ino
 
     def _changed(self, dir_ino: int) -> None:
         self._versions[dir_ino] = self._versions.get(dir_ino, 0) + 1
@@ -83,16 +112,29 @@ class Caches:
     def note_added(self, dir_ino: int, name: str, ino: int) -> None:
         self._changed(dir_ino)
         self.negative.pop((dir_ino, name), None)
-        listing = self.listings.get(dir_ino)
-        if listing is not None:
+        for listing in self._copies(dir_ino):
             listing[name] = ino
+        self.found_names[(dir_ino, name)] = ino  # for when no listing is cached
 
     def note_removed(self, dir_ino: int, name: str) -> None:
         self._changed(dir_ino)
-        listing = self.listings.get(dir_ino)
-        if listing is not None:
+        self.found_names.pop((dir_ino, name), None)
+        for listing in self._copies(dir_ino):
             listing.pop(name, None)
 
     def forget_listing(self, dir_ino: int) -> None:
         self._changed(dir_ino)
         self.listings.pop(dir_ino, None)
+        for key in [k for k in self.found_names if k[0] == dir_ino]:
+            self.found_names.pop(key, None)
+        self._last.pop(dir_ino, None)
+
+    def forget_dir(self, dir_ino: int) -> list[str]:
+        """Drop the directory's listing and its known-missing names (a refresh); the names that were
+        cached, so the kernel can be told to drop its entries for them too."""
+        listed = list(self.listings.get(dir_ino) or ())
+        missing = [name for d, name in list(self.negative) if d == dir_ino]
+        for name in missing:
+            self.negative.pop((dir_ino, name), None)
+        self.forget_listing(dir_ino)
+        return listed + missing

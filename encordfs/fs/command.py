@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import sys
 from pathlib import Path
 
 from encordfs.fs.options import OptionError, add_mount_arguments, options_from_args
@@ -11,7 +13,7 @@ from encordfs.fs.options import OptionError, add_mount_arguments, options_from_a
 log = logging.getLogger(__name__)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     mount = subparsers.add_parser("mount", help="mount Encord storage on a directory")
     add_mount_arguments(mount)
     mount.set_defaults(func=_mount)
@@ -42,31 +44,65 @@ def _mount(args: argparse.Namespace) -> int:
 
 
 def _unmount(args: argparse.Namespace) -> int:
+    """On a terminal, follow the uploads the filesystem finishes after the unmount."""
+    from encordfs.control.drain_progress import drain_target, follow_drain
     from encordfs.fs.mount import unmount
 
-    return unmount(args.mountpoint.absolute(), lazy=args.lazy, wait=args.wait)
+    target = drain_target(args.mountpoint)
+    code = unmount(args.mountpoint.absolute(), lazy=args.lazy, wait=args.wait)
+    if code == 0 and target is not None:
+        follow_drain(target)
+    return code
+
+
+MAX_PENDING_SHOWN = 10  # pending files listed per cache dir; the rest is "... and N more"
+MAX_REFUSALS_SHOWN = 5
 
 
 def _status(args: argparse.Namespace) -> int:
-    """Each encordfs mount with the uploads pending in its cache dir (and in ``--cache-dir``)."""
-    from encordfs.fs.mount_registry import active_mounts
-
-    for entry in active_mounts():
-        if entry.cache_dir is None:
-            print(f"mounted: {entry.mountpoint} (its cache dir is unknown)")
-        else:
-            print(f"mounted: {entry.mountpoint} (cache dir {entry.cache_dir})")
-            _print_pending(entry.cache_dir)
-    if args.cache_dir is not None:
-        _print_pending(args.cache_dir.absolute())
+    """Each encordfs mount with the uploads pending in its cache dir (and in ``--cache-dir``) and
+    its last refusals. A reader that stops reading (``status | head``) ends it quietly."""
+    try:
+        _print_status(args.cache_dir.absolute() if args.cache_dir is not None else None)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
     return 0
 
 
-def _print_pending(cache_dir: Path) -> None:
+def _print_status(extra_cache_dir: Path | None) -> None:
+    from encordfs.fs.mount_registry import active_mounts
+
+    shown: set[Path] = set()
+    for entry in active_mounts():
+        if entry.cache_dir is None:
+            print(f"mounted: {entry.mountpoint} (its cache dir is unknown)")
+            continue
+        print(f"mounted: {entry.mountpoint} (cache dir {entry.cache_dir})")
+        if entry.cache_dir not in shown:
+            shown.add(entry.cache_dir)
+            _print_cache_dir(entry.cache_dir)
+    if extra_cache_dir is not None and extra_cache_dir not in shown:
+        _print_cache_dir(extra_cache_dir)
+
+
+def _print_cache_dir(cache_dir: Path) -> None:
+    from encordfs.fs.refusals import read_refusals
     from encordfs.fs.staging import read_pending
 
-    pending = read_pending(cache_dir)
-    print(f"  pending uploads in {cache_dir}: {len(pending)}")
-    for record in pending:
-        failed = f", {record.attempts} failed attempt(s), last error: {record.last_error}" if record.attempts else ""
-        print(f"    {record.title} ({record.size} bytes, folder {record.folder_uuid}){failed}")
+    pending = sorted(read_pending(cache_dir), key=lambda r: r.failure is None)  # failed first: they wait for the user
+    failed = sum(1 for r in pending if r.failure)
+    print(f"  pending uploads in {cache_dir}: {len(pending)}" + (f", {failed} failed for good" if failed else ""))
+    for record in pending[:MAX_PENDING_SHOWN]:
+        if record.failure:
+            print(f"    FAILED {record.title} ({record.size} bytes, folder {record.folder_uuid}): {record.failure}")
+            continue
+        retried = f", {record.attempts} failed attempt(s), last error: {record.last_error}" if record.attempts else ""
+        print(f"    {record.title} ({record.size} bytes, folder {record.folder_uuid}){retried}")
+    if len(pending) > MAX_PENDING_SHOWN:
+        print(f"    ... and {len(pending) - MAX_PENDING_SHOWN} more")
+    refusals = read_refusals(cache_dir)
+    if refusals:
+        print(f"  last refusals ({len(refusals)}, newest last):")
+        for refusal in refusals[-MAX_REFUSALS_SHOWN:]:
+            print(f"    {refusal.line()}")

@@ -33,7 +33,7 @@ from PIL import Image, UnidentifiedImageError
 
 from encordfs.wire.enums import StorageItemType
 
-__all__ = ["why_not", "IMAGE_FORMATS"]
+__all__ = ["IMAGE_FORMATS", "why_not"]
 
 IMAGE_FORMATS = ("BMP", "GIF", "JPEG", "PNG", "TIFF", "WEBP")
 _VIDEO_CONTAINERS = frozenset({"mov", "mp4", "matroska", "webm", "avi", "mpegts", "mpeg", "flv", "ogg"})

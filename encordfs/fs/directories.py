@@ -7,39 +7,40 @@ each title group named once all its members (adjacent, by name) have arrived.
 from __future__ import annotations
 
 import errno
-from typing import AsyncIterator, Callable
-
-import trio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from encordfs.fs import names
 from encordfs.fs.attrs import Attrs, Ownership, attrs_for
-from encordfs.fs.cache import Caches
-from encordfs.fs.errors import FsError
-from encordfs.fs.inodes import InodeTable, Kind, Node
+from encordfs.fs.base import FsBase
+from encordfs.fs.errors import FsError, unwrap
+from encordfs.fs.inodes import Kind, Node
 from encordfs.fs.listing import Entry, Listing, Prefetched
 from encordfs.fs.walkahead import WalkAhead
-from encordfs.storage.interface import Storage
+from encordfs.storage.errors import StorageError, is_outage
 from encordfs.wire.models import StorageFolder, StorageItem
+
+if TYPE_CHECKING:
+    pass
 
 PAGE_SIZE = 1000
 BATCH = PAGE_SIZE // 4  # divides a page, so each page is handed over as it arrives
 AHEAD = 8  # batches fetched ahead of the reader: two pages
+
+log = logging.getLogger(__name__)
 
 
 def candidate_of(model: StorageFolder | StorageItem) -> names.Candidate:
     return names.Candidate(model.uuid, model.name, isinstance(model, StorageFolder), model.created_at)
 
 
-class DirectoryOps:
+class DirectoryOps(FsBase):
     """opendir/readdir/releasedir, mkdir, rmdir."""
 
-    storage: Storage
-    inodes: InodeTable
-    caches: Caches
-    _pending: dict[int, dict[str, Node]]
     _own: Ownership
     _mount_ns: int
-    _require_nursery: Callable[[], trio.Nursery]
     _walk: WalkAhead
 
     async def opendir(self, ino: int) -> int:
@@ -54,18 +55,25 @@ class DirectoryOps:
                 self._walk_children(listing)
         if listing is not None:
             entries = list(map(Entry._make, listing.items()))  # readdir skips inodes that went away
-            return self._add_handle(Listing.complete(self._with_pending(ino, entries), directory=ino))
+            return self._add_handle(Listing.complete(self._with_local(node, entries), directory=ino))
         if node.kind is Kind.GROUP:
             return self._add_handle(Listing(self._group_entries(node), directory=ino))
 
         version = self.caches.version(ino)
+        source = self._folder_entries(node)
+        stale = self.caches.stale_listing(ino)
+        fallback = _StaleFallback(self._with_local(node, list(map(Entry._make, stale.items())))) if stale is not None else None
+        if fallback is not None:
+            source = fallback.entries(source)
 
         def complete(entries: list[Entry]) -> None:
+            if fallback is not None and fallback.served:
+                return  # the old listing was served: it must not pass for a fresh one
             self._store_listing(ino, entries, version)
             if walking:
                 self._walk_children({e.name: e.ino for e in entries})
 
-        return self._add_handle(Listing(self._folder_entries(node), on_complete=complete, directory=ino))
+        return self._add_handle(Listing(source, on_complete=complete, directory=ino))
 
     def _walk_siblings(self, node: Node) -> bool:
         """``node``, a folder not listed yet, is being opened: if its parent is listed and another
@@ -112,17 +120,18 @@ class DirectoryOps:
             (Entry("..", parent.ino), attrs_for(parent, 0, self._own, self._mount_ns)),
         ]
 
-    def _with_pending(self, ino: int, entries: list[Entry]) -> list[Entry]:
-        pending = self._pending.get(ino)
-        if not pending:  # the usual case: the cached listing as it is, no sort of a big folder
+    def _with_local(self, dir_node: Node, entries: list[Entry]) -> list[Entry]:
+        """A cached listing with the files written here that the server does not have yet."""
+        local = {name: file.node.ino for name, file in self._local_entries(dir_node)}
+        if not local:  # the usual case: the cached listing as it is, no sort of a big folder
             return entries
-        seen = {e.name for e in entries}
-        extra = [Entry(n, node.ino) for n, node in pending.items() if n not in seen]
-        return sorted(entries + extra, key=lambda e: e.name)
+        kept = [e for e in entries if e.name not in local and e.ino not in local.values()]
+        return sorted(kept + [Entry(n, ino) for n, ino in local.items()], key=lambda e: e.name)
 
     def _store_listing(self, ino: int, entries: list[Entry], version: int) -> None:
-        pending = self._pending.get(ino, {})
-        self.caches.store_listing(ino, {e.name: e.ino for e in entries if e.name not in pending}, version)
+        node = self.inodes.get(ino)
+        local = {name for name, _ in self._local_entries(node)} if node is not None else set()
+        self.caches.store_listing(ino, {e.name: e.ino for e in entries if e.name not in local}, version)
 
     async def _folder_entries(self, dir_node: Node, *, sign_urls: bool = False) -> AsyncIterator[Entry]:
         """Folders first (all of them: their names never depend on items), then items page by page,
@@ -156,10 +165,12 @@ class DirectoryOps:
                     group.append(item)
             for entry in self._item_group(dir_node, group, by_title):
                 yield entry
-        for name, node in sorted(self._pending.get(dir_node.ino, {}).items()):
-            yield Entry(name, node.ino)
+        for name, file in sorted(self._local_entries(dir_node), key=lambda pair: pair[0]):
+            yield Entry(name, file.node.ino)
 
     def _item_group(self, dir_node: Node, group: list[StorageItem], folders: dict[str, list[StorageFolder]]) -> list[Entry]:
+        if self._hidden:
+            group = [i for i in group if i.uuid not in self._hidden]
         if not group:
             return []
         if len(group) == 1 and group[0].name not in folders:  # the usual case: a title of its own
@@ -168,11 +179,13 @@ class DirectoryOps:
             same_title = [candidate_of(f) for f in folders.get(group[0].name, [])] + [candidate_of(i) for i in group]
             items = {i.uuid: i for i in group}
             named = [(name, items[c.uuid]) for name, c in names.name_group(same_title) if c.uuid in items]
-        pending = self._pending.get(dir_node.ino, {})
+        local = {name for name, _ in self._local_entries(dir_node)}
         entries = []
         for name, item in named:
-            if name not in pending:
+            if name not in local:
                 node = self.inodes.for_item(item, dir_node.ino)
+                if self._shadowed(node):  # an older version of a file written here, listed as that file
+                    continue
                 self.caches.mark_fresh(node.ino)
                 entries.append(Entry(name, node.ino))
         return entries
@@ -187,7 +200,7 @@ class DirectoryOps:
 
     async def _group_entries(self, group_node: Node) -> AsyncIterator[Entry]:
         assert group_node.item is not None
-        children = await self.storage.child_items(group_node.item)
+        children = await self.storage.child_items(group_node.item, sign_urls=True)  # frames are read next
         by_uuid = {c.uuid: c for c in children}
         for name, candidate in names.assign_names(candidate_of(c) for c in children):
             node = self.inodes.for_frame(group_node.item.uuid, by_uuid[candidate.uuid], group_node.ino)
@@ -237,13 +250,43 @@ class DirectoryOps:
         self._removed(parent, name, node)
 
     async def _has_children(self, node: Node) -> bool:
-        if self._pending.get(node.ino):
+        """Entries written here count; files deleted here whose upload is still landing do not
+        (rmdir waits for them to delete what they made)."""
+        if any(True for _ in self._local_entries(node)):
             return True
+        if node.uuid is not None:
+            await self._wait_for_uploads_into(node.uuid)
         async for _ in self.storage.iter_folders(node.uuid, page_size=1):
             return True
         async for _ in self.storage.iter_items(node.uuid, page_size=1):  # type: ignore[arg-type]
             return True
         return False
+
+
+@dataclass
+class _StaleFallback:
+    """A folder's last listing, served in place of a fresh one the server cannot give."""
+
+    stale: list[Entry]
+    served: bool = False
+
+    async def entries(self, source: AsyncIterator[Entry]) -> AsyncIterator[Entry]:
+        """``source``, or the stale listing if the server cannot be reached before its first entry
+        (a listing that broke off half-way fails: half a fresh listing and half an old one would
+        be neither)."""
+        started = False
+        try:
+            async for entry in source:
+                started = True
+                yield entry
+        except (StorageError, BaseExceptionGroup) as exc:
+            error = unwrap(exc)
+            if started or not is_outage(error):
+                raise
+            log.info("listing served from before the outage (%s)", error)
+            self.served = True
+            for entry in self.stale:
+                yield entry
 
 
 async def _no_items() -> AsyncIterator[StorageItem]:

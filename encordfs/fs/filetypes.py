@@ -67,6 +67,7 @@ Content rules in ``detect`` (the content wins where the name is silent or wrong,
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import mimetypes
 import re
@@ -82,15 +83,19 @@ from encordfs.wire.enums import StorageItemType
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "NameVerdict",
-    "UnsupportedType",
-    "EmptyFile",
-    "judge_name",
-    "is_temporary_name",
-    "detect",
-    "mime_type",
     "STORABLE_EXTENSIONS",
     "UNSTORABLE_EXTENSIONS",
+    "EmptyFile",
+    "NameVerdict",
+    "UnsupportedType",
+    "detect",
+    "is_temporary_name",
+    "judge_name",
+    "may_truncate",
+    "mime_type",
+    "stored_types",
+    "type_of_name",
+    "unstorable_name_message",
 ]
 
 
@@ -106,7 +111,7 @@ class UnsupportedType(ValueError):
     errno = errno.ENOTSUP
 
     def __init__(self, name: str, found: str) -> None:
-        super().__init__(f"{name!r}: {found}; Encord storage cannot hold this type of file")
+        super().__init__(f"{name!r}: {found}; Encord storage cannot hold this type of file ({stored_types()})")
         self.name = name
         self.found = found
 
@@ -174,6 +179,28 @@ TEMP_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
 _PLACEHOLDER_NAME = re.compile(r"^(untitled|new file|new document|new text document)\b", re.IGNORECASE)
 
 
+_TYPE_WORDS = {_IMAGE: "images", _VIDEO: "videos", _AUDIO: "audio", _TEXT: "text", _PDF: "PDF", _NIFTI: "NIfTI"}
+
+
+@functools.cache
+def stored_types() -> str:
+    """What Encord stores, for refusal messages: "it stores images (.jpg ...), videos (...), ..."."""
+    by_type: dict[StorageItemType, list[str]] = {}
+    for ext, item_type in STORABLE_EXTENSIONS.items():
+        by_type.setdefault(item_type, []).append("." + ext)
+    by_type[_TEXT].append("or any UTF-8 text")
+    kinds = ", ".join(f"{_TYPE_WORDS[t]} ({' '.join(exts)})" for t, exts in by_type.items())
+    return f"it stores {kinds}; DICOM goes up as a series: encordfs group create NAME --dicom-series FILE..."
+
+
+def unstorable_name_message(name: str) -> str:
+    """Why a name is refused at create/rename (an UNSTORABLE verdict), saying what Encord stores, so
+    a refused ``.npy`` or ``.parquet`` reads as a limit of Encord storage, not as a bug."""
+    ext = _extension(name)
+    what = f".{ext} files" if ext in UNSTORABLE_EXTENSIONS else "operating-system metadata files"
+    return f"{name!r}: Encord storage cannot hold {what} ({stored_types()})"
+
+
 def _extension(name: str) -> str:
     """The lower-case extension, ``nii.gz`` counted as one; "" when there is none (``.bashrc``)."""
     lower = name.lower()
@@ -219,6 +246,18 @@ def judge_name(name: str) -> tuple[NameVerdict, StorageItemType | None]:
     if ext in UNSTORABLE_EXTENSIONS:
         return NameVerdict.UNSTORABLE, None
     return NameVerdict.UNDECIDED, None
+
+
+def type_of_name(name: str) -> StorageItemType | None:
+    """The type a storable name says (``photo.jpg``: IMAGE); None for any other name."""
+    verdict, item_type = judge_name(name)
+    return item_type if verdict is NameVerdict.STORABLE else None
+
+
+def may_truncate(item_type: StorageItemType | None, size: int) -> bool:
+    """Whether a file of this type can be cut to ``size`` bytes and still be an item: only plain text
+    (or a file whose type is not known yet) may be empty; no image, video, audio, PDF or NIfTI can."""
+    return size > 0 or item_type in (None, StorageItemType.PLAIN_TEXT)
 
 
 # --- content sniffing ---------------------------------------------------------------------------

@@ -1,36 +1,73 @@
-"""The pyfuse3 adapter: decode requests, call ``Filesystem``, encode replies, map errors to errno."""
+"""The pyfuse3 adapter: decode requests, call ``Filesystem``, encode replies, map errors to errno.
+
+Every name a request carries is decoded here, once (``_name``): a name over 255 bytes is
+ENAMETOOLONG and one that is not UTF-8 is EINVAL (Encord titles are text), whatever the operation.
+"""
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
-from typing import Any, Awaitable, Callable, TypeVar
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pyfuse3
 import trio
 
+from encordfs import metrics
+from encordfs.fs import names
 from encordfs.fs.attrs import Attrs
 from encordfs.fs.core import Filesystem
-from encordfs.fs.errors import errno_for
+from encordfs.fs.errors import FsError, errno_for
+from encordfs.fs.refusals import RefusalLog
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = ParamSpec("P")
 DOTS = (".", "..")
 
 
-def _errors(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+def _name(raw: bytes) -> str:
+    """A name from the kernel as text, or the errno that refuses it."""
+    if len(raw) > names.NAME_MAX:
+        raise FsError(errno.ENAMETOOLONG, f"a name of {len(raw)} bytes (at most {names.NAME_MAX})")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FsError(errno.EINVAL, f"{raw!r} is not UTF-8: Encord titles are text") from None
+
+
+# Operations whose first two arguments are a directory inode and a name in it.
+_ENTRY_OPERATIONS = frozenset({"lookup", "mkdir", "rmdir", "unlink", "create", "rename"})
+# Operations whose first argument is a file handle; the others' is an inode (statfs has none).
+_HANDLE_OPERATIONS = frozenset({"readdir", "releasedir", "read", "write", "flush", "fsync", "release"})
+
+
+def _errors(
+    method: Callable[Concatenate[FuseOperations, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[FuseOperations, P], Coroutine[Any, Any, T]]:
     """Turn whatever escapes an operation into a FUSEError through the one errno mapping."""
+    operation = method.__name__
+    observe = metrics.FUSE_OPERATIONS.labels(operation).observe
 
     @functools.wraps(method)
-    async def wrapper(self: "FuseOperations", *args: Any) -> T:
+    async def wrapper(self: FuseOperations, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        started = time.perf_counter()
         try:
-            return await method(self, *args)
-        except pyfuse3.FUSEError:
+            return await method(self, *args, **kwargs)
+        except pyfuse3.FUSEError as exc:
+            metrics.FUSE_ERRORS.labels(operation, errno.errorcode.get(exc.errno, str(exc.errno))).inc()
             raise
         except Exception as exc:
-            raise pyfuse3.FUSEError(errno_for(exc, method.__name__)) from None
+            code = errno_for(exc, operation, self._subject(operation, args), self.refusals)
+            metrics.FUSE_ERRORS.labels(operation, errno.errorcode.get(code, str(code))).inc()
+            raise pyfuse3.FUSEError(code) from None
+        finally:
+            observe(time.perf_counter() - started)
 
     return wrapper
 
@@ -64,10 +101,21 @@ class FuseOperations(pyfuse3.Operations):
     enable_writeback_cache = False
     enable_acl = False
 
-    def __init__(self, fs: Filesystem) -> None:
+    def __init__(self, fs: Filesystem, refusals: RefusalLog | None = None) -> None:
         super().__init__()
         self.fs = fs
+        self.refusals = refusals
         self._ttl = fs.options.attr_ttl
+
+    def _subject(self, operation: str, args: tuple[Any, ...]) -> str:
+        """The path an operation was about, for its log line and refusal record."""
+        if operation == "statfs" or not args or not isinstance(args[0], int):
+            return ""
+        if operation in _HANDLE_OPERATIONS:
+            return self.fs.path_of_handle(args[0])
+        if operation in _ENTRY_OPERATIONS and len(args) > 1 and isinstance(args[1], bytes):
+            return self.fs.path_of(args[0], args[1].decode("utf-8", "backslashreplace"))
+        return self.fs.path_of(args[0])
 
     def _entry(self, attrs: Attrs) -> pyfuse3.EntryAttributes:
         entry = pyfuse3.EntryAttributes()
@@ -92,9 +140,25 @@ class FuseOperations(pyfuse3.Operations):
 
     @_errors
     async def lookup(self, parent_inode: int, name: bytes, ctx: Any = None) -> pyfuse3.EntryAttributes:
-        return self._entry(await self.fs.lookup(parent_inode, os.fsdecode(name)))
+        """A missing name is answered with inode 0, which the kernel keeps as a negative entry for
+        ``negative_ttl`` (an ENOENT error it would ask again for every time: GIO looks up
+        ``.Trash`` and ``.Trash-<uid>`` for every file it shows). The mount's own creations replace
+        or invalidate these entries."""
+        try:
+            return self._entry(await self.fs.lookup(parent_inode, _name(name)))
+        except FsError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
+            metrics.NEGATIVE_LOOKUPS.inc()
+            return self._missing()
 
-    async def forget(self, inode_list: list[tuple[int, int]]) -> None:
+    def _missing(self) -> pyfuse3.EntryAttributes:
+        entry = pyfuse3.EntryAttributes()
+        entry.st_ino = 0
+        entry.entry_timeout = self.fs.options.negative_ttl
+        return entry
+
+    async def forget(self, inode_list: Sequence[tuple[int, int]]) -> None:
         self.fs.forget(inode_list)
 
     @_errors
@@ -130,6 +194,10 @@ class FuseOperations(pyfuse3.Operations):
     async def setxattr(self, inode: int, name: bytes, value: bytes, ctx: Any) -> None:
         await self.fs.setxattr(inode, os.fsdecode(name), value)
 
+    @_errors
+    async def removexattr(self, inode: int, name: bytes, ctx: Any) -> None:
+        await self.fs.removexattr(inode, os.fsdecode(name))
+
     # --- directories -------------------------------------------------------------------------
 
     @_errors
@@ -161,23 +229,23 @@ class FuseOperations(pyfuse3.Operations):
 
     @_errors
     async def mkdir(self, parent_inode: int, name: bytes, mode: int, ctx: Any) -> pyfuse3.EntryAttributes:
-        return self._entry(await self.fs.mkdir(parent_inode, os.fsdecode(name)))
+        return self._entry(await self.fs.mkdir(parent_inode, _name(name)))
 
     @_errors
     async def rmdir(self, parent_inode: int, name: bytes, ctx: Any) -> None:
-        await self.fs.rmdir(parent_inode, os.fsdecode(name))
+        await self.fs.rmdir(parent_inode, _name(name))
 
     @_errors
     async def unlink(self, parent_inode: int, name: bytes, ctx: Any) -> None:
-        await self.fs.unlink(parent_inode, os.fsdecode(name))
+        await self.fs.unlink(parent_inode, _name(name))
 
     @_errors
     async def rename(self, parent_old: int, name_old: bytes, parent_new: int, name_new: bytes, flags: int, ctx: Any) -> None:
         await self.fs.rename(
             parent_old,
-            os.fsdecode(name_old),
+            _name(name_old),
             parent_new,
-            os.fsdecode(name_new),
+            _name(name_new),
             noreplace=bool(flags & pyfuse3.RENAME_NOREPLACE),
             exchange=bool(flags & pyfuse3.RENAME_EXCHANGE),
         )
@@ -186,21 +254,26 @@ class FuseOperations(pyfuse3.Operations):
 
     @_errors
     async def open(self, inode: int, flags: int, ctx: Any) -> pyfuse3.FileInfo:
-        fh, keep_cache = await self.fs.open(inode, flags)
+        fh, keep_cache = await self.fs.open(inode, flags, ctx.pid if ctx is not None else None)
         return pyfuse3.FileInfo(fh=fh, keep_cache=keep_cache)
 
     @_errors
     async def create(self, parent_inode: int, name: bytes, mode: int, flags: int, ctx: Any) -> tuple[pyfuse3.FileInfo, pyfuse3.EntryAttributes]:
-        fh, attrs = await self.fs.create(parent_inode, os.fsdecode(name), flags)
+        fh, attrs = await self.fs.create(parent_inode, _name(name), flags)
         return pyfuse3.FileInfo(fh=fh), self._entry(attrs)
 
     @_errors
-    async def read(self, fh: int, off: int, size: int) -> bytes:
-        return await self.fs.read(fh, off, size)
+    async def read(self, fh: int, off: int, size: int) -> bytes | memoryview:  # type: ignore[override]
+        """A memoryview of a cached block saves a copy per read; pyfuse3 sends any buffer."""
+        data = await self.fs.read(fh, off, size)
+        metrics.READ_BYTES.inc(len(data))
+        return data
 
     @_errors
     async def write(self, fh: int, off: int, buf: bytes) -> int:
-        return await self.fs.write(fh, off, buf)
+        written = await self.fs.write(fh, off, buf)
+        metrics.WRITTEN_BYTES.inc(written)
+        return written
 
     @_errors
     async def flush(self, fh: int) -> None:

@@ -13,8 +13,8 @@ a listing of a big folder.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 HOT_MISSES = 2
 HOT_WINDOW = 2.0

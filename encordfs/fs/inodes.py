@@ -8,8 +8,10 @@ Files being written get a number at create and keep it when their upload gives t
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 from uuid import UUID
 
 from encordfs.wire.models import ItemRecord, StorageFolder, StorageItem
@@ -57,7 +59,7 @@ class Node:
     folder: StorageFolder | None = None
     record: ItemRecord | None = None
     lookups: int = 0
-    _extra: dict | None = None
+    _extra: dict[str, Any] | None = None
 
     @property
     def item(self) -> StorageItem | None:
@@ -68,7 +70,7 @@ class Node:
         self.record = None if item is None else ItemRecord.of(item)
 
     @property
-    def extra(self) -> dict:
+    def extra(self) -> dict[str, Any]:
         """Per-node notes (a size from a HEAD, "changed"); made on first use, since most nodes of
         a big listing never need one."""
         if self._extra is None:
@@ -123,6 +125,10 @@ class InodeTable:
     def get(self, ino: int) -> Node | None:
         return self._nodes[ino] if 0 <= ino < len(self._nodes) else None
 
+    def nodes(self) -> Iterator[Node]:
+        """Every live node, in inode order."""
+        return (node for node in self._nodes if node is not None)
+
     def by_key(self, key: Key) -> Node | None:
         ino = self._by_key.get(key)
         return None if ino is None else self.get(ino)
@@ -142,6 +148,10 @@ class InodeTable:
         node = self._ensure((group, frame.uuid), Kind.FRAME, parent)
         node.record, node.parent = ItemRecord.of(frame), parent
         return node
+
+    def for_uuid(self, uuid: UUID, kind: Kind, parent: int = 0) -> Node:
+        """The node of an entry known only by its UUID so far (its model is fetched on first use)."""
+        return self._ensure(uuid, kind, parent)
 
     def new_pending(self, parent: int) -> Node:
         return self._ensure(next(self._serials), Kind.PENDING, parent)

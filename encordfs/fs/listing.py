@@ -9,7 +9,8 @@ directory shows up on the next ``opendir``).
 
 from __future__ import annotations
 
-from typing import AsyncIterator, Callable, Generic, NamedTuple, TypeVar
+from collections.abc import AsyncIterator, Callable
+from typing import Generic, NamedTuple, TypeVar
 
 import trio
 
@@ -33,7 +34,7 @@ class Listing:
         self._filling: trio.Event | None = None  # set while one task pulls from the source
 
     @classmethod
-    def complete(cls, entries: list[Entry], *, directory: int = 0) -> "Listing":
+    def complete(cls, entries: list[Entry], *, directory: int = 0) -> Listing:
         """A listing of ``entries``, which it takes over (a cached folder's copy, made per opendir)."""
         listing = cls(_empty(), directory=directory)
         listing.entries = entries
@@ -126,7 +127,7 @@ class Prefetched(Generic[T]):
     def cancel(self) -> None:
         self._scope.cancel()
 
-    async def __aenter__(self) -> "Prefetched[T]":
+    async def __aenter__(self) -> Prefetched[T]:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

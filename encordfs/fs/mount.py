@@ -1,7 +1,8 @@
 """Mount lifecycle: connect, resolve the root, mount, serve, and on SIGINT/SIGTERM or unmount
 finish the uploads in flight before leaving.
 
-Without ``--foreground`` the command forks: the child serves the mount, the parent waits until the
+Before anything else ``preflight`` checks the mount point, the credentials and the server (one
+authenticated call). Without ``--foreground`` the command then forks: the child serves the mount, the parent waits until the
 mount answers a ``stat`` (exit 0) or the child reports why it could not mount (exit 1).
 """
 
@@ -15,47 +16,33 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from uuid import UUID
 
 import pyfuse3
 import trio
 
+from encordfs import metrics
+from encordfs.control.server import ControlServer
+from encordfs.fs import sd_notify
 from encordfs.fs.core import Filesystem
 from encordfs.fs.fuse_ops import FuseOperations, KernelNotifier
-from encordfs.fs.mount_registry import forget_mount, register_mount
+from encordfs.fs.mount_registry import control_socket_path, forget_mount, register_mount
 from encordfs.fs.options import MountOptions
+from encordfs.fs.preflight import MountError, preflight
+from encordfs.fs.reader import READ_AHEAD_BUDGET
+from encordfs.fs.refusals import FILE_NAME as REFUSALS_FILE
+from encordfs.fs.refusals import RefusalLog
 from encordfs.fs.staging import Staging, StagingError
-from encordfs.storage.auth import load_credentials
+from encordfs.storage.auth import Credentials
 from encordfs.storage.client import StorageClient
-from encordfs.storage.errors import CredentialsError, StorageError
 from encordfs.wire.models import StorageFolder
 
 log = logging.getLogger(__name__)
 
 LOG_NAME = "mount.log"
-RETRY_EVERY = 60.0
-
-
-class MountError(Exception):
-    """The mount could not start; the message says why, for the user."""
-
-
-async def resolve_root(storage: StorageClient, root: str | None) -> StorageFolder | None:
-    """The folder named by ``--root``: a UUID, or a path of folder names from the storage root."""
-    if not root:
-        return None
-    try:
-        return await storage.get_folder(UUID(root))
-    except ValueError:
-        pass
-    folder: StorageFolder | None = None
-    for part in filter(None, root.strip("/").split("/")):
-        parent = folder.uuid if folder else None
-        matches = [f async for f in storage.iter_folders(parent, search=part) if f.name == part]
-        if not matches:
-            raise MountError(f"--root {root!r}: no folder {part!r} in {folder.name if folder else 'the storage root'!r}")
-        folder = min(matches, key=lambda f: (f.created_at, f.uuid.hex))
-    return folder
+STATUS_EVERY = 1.0  # seconds between systemd STATUS= lines while uploads drain
+# seconds the control socket stays up after the drain, so a command following it (`encordfs
+# unmount` on a terminal) gets its final answer (the sync operation looks every 0.25 s)
+CONTROL_LINGER = 0.5
 
 
 def _fuse_options(options: MountOptions) -> set[str]:
@@ -75,9 +62,40 @@ async def _watch_signals(fs: Filesystem) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for signum in signals:
             log.info("%s: finishing uploads in flight, then unmounting", signal.Signals(signum).name)
-            await fs.drain()
+            await drain(fs)
             pyfuse3.terminate()
             return
+
+
+async def drain(fs: Filesystem) -> None:
+    """``fs.drain()``, telling systemd it is stopping and, every ``STATUS_EVERY`` seconds, how many
+    uploads are still pending (``systemctl status`` shows it while a stop waits)."""
+    sd_notify.notify("STOPPING=1", f"STATUS=finishing {fs.pending_uploads()} pending upload(s)")
+    async with trio.open_nursery() as nursery:
+
+        async def report() -> None:
+            while True:
+                await trio.sleep(STATUS_EVERY)
+                sd_notify.notify(f"STATUS=finishing {fs.pending_uploads()} pending upload(s)")
+
+        nursery.start_soon(report)
+        await fs.drain()
+        nursery.cancel_scope.cancel()
+    sd_notify.notify("STATUS=uploads finished, unmounting")
+    await trio.sleep(CONTROL_LINGER)
+
+
+def _metrics(fs: Filesystem, options: MountOptions) -> None:
+    """The gauges read at each scrape, and the endpoint when ``--metrics-addr`` asks for it."""
+    metrics.gauge("encordfs_uploads_pending", "uploads scheduled or running", fs.pending_uploads)
+    metrics.gauge("encordfs_uploads_failed", "files whose last upload failed, waiting for the retry", fs.failed_uploads)
+    metrics.gauge("encordfs_read_ahead_budget_used_bytes", "bytes held by chunks fetched ahead", lambda: READ_AHEAD_BUDGET.used)
+    metrics.gauge("encordfs_read_ahead_budget_bytes", "what chunks fetched ahead may hold in all", lambda: READ_AHEAD_BUDGET.limit)
+    if options.metrics_addr is not None:
+        try:
+            metrics.serve(options.metrics_addr)
+        except OSError as exc:
+            raise MountError(f"cannot serve metrics on {options.metrics_addr.host}:{options.metrics_addr.port}: {exc}") from exc
 
 
 def kernel_read_ahead_file(mountpoint: Path) -> Path:
@@ -103,43 +121,48 @@ async def _announce_ready(mountpoint: Path, ready_fd: int | None, read_ahead_kb:
     await trio.to_thread.run_sync(os.stat, mountpoint)
     await trio.to_thread.run_sync(set_kernel_read_ahead, mountpoint, read_ahead_kb)
     log.info("mounted on %s", mountpoint)
+    sd_notify.notify("READY=1", f"STATUS=mounted on {mountpoint}")
     if ready_fd is not None:
         os.write(ready_fd, b"ok\n")
         os.close(ready_fd)
 
 
-async def serve(options: MountOptions, ready_fd: int | None = None) -> None:
-    """Mount and serve until unmounted or signalled. Raises MountError before mounting."""
+def _quiet_http_logs() -> None:
     for noisy in ("httpx", "httpcore"):  # they log full URLs, signed query strings included
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def serve(options: MountOptions, credentials: Credentials, root: StorageFolder | None, ready_fd: int | None = None) -> None:
+    """Mount and serve until unmounted or signalled (``preflight`` checked the credentials and
+    found ``root``). Raises MountError before mounting."""
     try:
-        token = options.bearer_token_file.read_text().strip() if options.bearer_token_file else None
-        credentials = load_credentials(ssh_key_file=options.ssh_key, bearer_token=token)
         staging = Staging(options.staging_dir)
-    except (CredentialsError, StagingError, OSError) as exc:
+    except (StagingError, OSError) as exc:
         raise MountError(str(exc)) from exc
     try:
         async with StorageClient(credentials, options.domain) as client:
-            try:
-                root = await resolve_root(client, options.root)
-            except StorageError as exc:
-                raise MountError(f"cannot open --root {options.root!r}: {exc}") from exc
             notifier = KernelNotifier()
             fs = Filesystem(client, staging, options, root, notifier)
+            _metrics(fs, options)
+            refusals = RefusalLog(options.staging_dir / REFUSALS_FILE)
             try:
-                pyfuse3.init(FuseOperations(fs), str(options.mountpoint), _fuse_options(options))
+                pyfuse3.init(FuseOperations(fs, refusals), str(options.mountpoint), _fuse_options(options))
             except RuntimeError as exc:
                 raise MountError(f"cannot mount on {options.mountpoint}: {exc}") from exc
-            register_mount(options.mountpoint, options.staging_dir)  # for `encordfs status`
+            control = ControlServer(fs, control_socket_path(options.mountpoint))
             try:
                 async with trio.open_nursery() as nursery:
                     fs.start(nursery)
                     notifier.nursery = nursery
+                    socket = await nursery.start(control.serve)  # for the commands taking paths in the mount
+                    # for `encordfs status`, and for the commands to find the control socket
+                    register_mount(options.mountpoint, options.staging_dir, {"control_socket": str(socket)} if socket else None)
                     nursery.start_soon(_watch_signals, fs)
+                    nursery.start_soon(refusals.run)
                     nursery.start_soon(_announce_ready, options.mountpoint, ready_fd, options.read_ahead_kb)
-                    nursery.start_soon(fs.retry_pending, RETRY_EVERY)
+                    nursery.start_soon(fs.resume_uploads)
                     await pyfuse3.main()
-                    await fs.drain()
+                    await drain(fs)
                     nursery.cancel_scope.cancel()
             finally:
                 pyfuse3.close(unmount=True)
@@ -149,15 +172,11 @@ async def serve(options: MountOptions, ready_fd: int | None = None) -> None:
         staging.close()
 
 
-def _check_mountpoint(options: MountOptions) -> None:
-    if not options.mountpoint.is_dir():
-        raise MountError(f"mount point {options.mountpoint} is not a directory")
-
-
 def run_foreground(options: MountOptions) -> int:
+    _quiet_http_logs()
     try:
-        _check_mountpoint(options)
-        trio.run(serve, options)
+        credentials, root = preflight(options)
+        trio.run(serve, options, credentials, root)
     except MountError as exc:
         log.error("%s", exc)
         return 1
@@ -166,8 +185,9 @@ def run_foreground(options: MountOptions) -> int:
 
 def run_background(options: MountOptions) -> int:
     """Fork; the parent returns 0 once the mount answers, 1 with the child's reason otherwise."""
+    _quiet_http_logs()
     try:
-        _check_mountpoint(options)
+        credentials, root = preflight(options)
     except MountError as exc:
         log.error("%s", exc)
         return 1
@@ -183,10 +203,10 @@ def run_background(options: MountOptions) -> int:
         os.waitpid(pid, 0)
         return 1
     os.close(read_fd)
-    os._exit(_daemon(options, write_fd))
+    os._exit(_daemon(options, credentials, root, write_fd))
 
 
-def _daemon(options: MountOptions, ready_fd: int) -> int:
+def _daemon(options: MountOptions, credentials: Credentials, root: StorageFolder | None, ready_fd: int) -> int:
     os.setsid()
     os.chdir("/")  # never keep the caller's working directory busy
     log_path = options.staging_dir / LOG_NAME
@@ -200,7 +220,7 @@ def _daemon(options: MountOptions, ready_fd: int) -> int:
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
     try:
-        trio.run(serve, options, ready_fd)
+        trio.run(serve, options, credentials, root, ready_fd)
     except MountError as exc:
         log.error("%s", exc)
         _report(ready_fd, str(exc))

@@ -17,9 +17,10 @@ a folder. Every entry must still get a unique, valid, stable file name:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, NamedTuple, Sequence, TypeVar
+from typing import NamedTuple, TypeVar
 from uuid import UUID
 
 NAME_MAX = 255

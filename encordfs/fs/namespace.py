@@ -8,23 +8,19 @@ from __future__ import annotations
 
 import errno
 import logging
+from uuid import UUID
 
+from encordfs.fs.base import FsBase
 from encordfs.fs.errors import FsError
 from encordfs.fs.inodes import Kind, Node
-from encordfs.fs.options import MountOptions
-from encordfs.fs.writer import WriteHandle, refuse_unstorable_name
-from encordfs.storage.interface import Storage
+from encordfs.fs.upload_state import Target
+from encordfs.fs.writer import refuse_unstorable_name
 
 log = logging.getLogger(__name__)
 
 
-class NamespaceOps:
+class NamespaceOps(FsBase):
     """unlink and rename (and the dataset-link check every delete or replace goes through)."""
-
-    storage: Storage
-    options: MountOptions
-    _pending: dict[int, dict[str, Node]]
-    _writers: dict[int, WriteHandle]
 
     async def _may_drop(self, node: Node, doing: str) -> None:
         """Deleting or replacing an item loses nothing unless datasets use it."""
@@ -47,13 +43,24 @@ class NamespaceOps:
         if node.kind.is_dir:
             raise FsError(errno.EISDIR)
         self._writable(node)
-        if node.kind is Kind.PENDING:
-            self._pending.get(parent, {}).pop(name, None)
-        else:
+        await self._delete_file(node)
+        self._removed(parent, name, node)
+
+    async def _delete_file(self, node: Node) -> None:
+        """Delete what the server has of the file (refused when datasets use it) and what is
+        local of it; under the file's lock, so no upload lands in between."""
+        file = self._files.get(node.ino)
+        if file is None:
             await self._may_drop(node, "delete")
             await self._delete_item(node)
-        self._drop_writes(node)
-        self._removed(parent, name, node)
+            node.extra["unlinked"] = True  # fds still open read it; fstat says nlink 0
+            return
+        async with file.lock:
+            if node.kind is not Kind.PENDING:  # the server has a version of it: the node's item
+                await self._may_drop(node, "delete")
+                await self._delete_item(node)
+            self._drop_local(file)
+        self._settle(file)
 
     async def rename(self, old_parent: int, old_name: str, new_parent: int, new_name: str, *, noreplace: bool, exchange: bool) -> None:
         if exchange:
@@ -75,17 +82,31 @@ class NamespaceOps:
             if noreplace:
                 raise FsError(errno.EEXIST)
             await self._check_replace(node, target)
+        later = target is not None and await self._replace_on_landing(node, target)
         await self._move(node, source_dir, target_dir, title)
-        self._pending.get(old_parent, {}).pop(old_name, None)
-        if target is not None:
+        if target is not None and not later:
+            await self._take_metadata(node, target)
             await self._drop_replaced(new_parent, new_name, target)
-        if node.kind is Kind.PENDING:
-            self._pending.setdefault(new_parent, {})[new_name] = node
+        elif target is not None:
+            self.notifier.inode_changed(target.ino)
         self._removed(old_parent, old_name, node)
         self.caches.negative.pop((new_parent, new_name), None)
         node.parent = new_parent
         self._added(new_parent, new_name, node)
         self.notifier.inode_changed(node.ino)
+
+    async def _take_metadata(self, node: Node, target: Node) -> None:
+        """A saved file renamed onto the old one (GLib's and gio's save: write a temp file, fsync,
+        rename) takes the old item's client metadata when it has none of its own: to the user it
+        is the same file, edited."""
+        if node.kind is not Kind.FILE or target.kind is not Kind.FILE or node.item is None or target.item is None:
+            return
+        if node.item.metadata or not target.item.metadata:
+            return
+        node.item = await self.storage.update_item(node.item, client_metadata=target.item.metadata)
+        file = self._files.get(node.ino)
+        if file is not None:
+            file.followed(node.item)
 
     async def _check_replace(self, node: Node, target: Node) -> None:
         if target.kind.is_dir != node.kind.is_dir:
@@ -99,24 +120,16 @@ class NamespaceOps:
     async def _drop_replaced(self, parent: int, name: str, target: Node) -> None:
         if target.kind.is_dir:
             await self.storage.delete_folder(target.folder.uuid)  # type: ignore[union-attr]
-        elif target.kind is Kind.PENDING:
-            self._pending.get(parent, {}).pop(name, None)
         else:
-            await self._delete_item(target)
+            await self._delete_file(target)
         self.caches.note_removed(parent, name)
         self.notifier.inode_changed(target.ino)
 
     async def _move(self, node: Node, source_dir: Node, target_dir: Node, title: str) -> None:
-        """Server-side rename and/or move (never copy + delete)."""
+        """Server-side rename and/or move (never copy + delete). A file whose newest version is
+        local follows in the journal, or (upload in flight) when its upload lands."""
         target_folder = self._folder_uuid(target_dir)
-        if node.kind is Kind.PENDING:
-            if target_folder is None:
-                raise FsError(errno.EPERM, "files must live in a folder")
-            node.extra["target"] = (target_folder, title)
-            writer = self._writers.get(node.ino)
-            if writer is not None:
-                writer.title, writer.folder_uuid = title, target_folder
-            return
+        file = self._files.get(node.ino)
         if node.folder is not None:
             if source_dir.ino != target_dir.ino:
                 await self.storage.move_folders([node.folder.uuid], target_folder)
@@ -124,16 +137,27 @@ class NamespaceOps:
                 await self.storage.update_folder(node.folder.uuid, name=title)
             node.folder = await self.storage.get_folder(node.folder.uuid)
             return
-        assert node.item is not None
         if target_folder is None:
             raise FsError(errno.EPERM, "files must live in a folder")
+        if file is None:
+            await self._move_item(node, source_dir, target_dir, target_folder, title)
+            return
+        async with file.lock:  # decided under the lock: an upload may land while we wait for it
+            if file.listed:
+                await self._rename_local(file, Target(target_folder, title))
+            else:  # the server has its newest version; a later commit goes to the new place
+                await self._move_item(node, source_dir, target_dir, target_folder, title)
+                file.renamed(Target(target_folder, title))
+        await self._after_rename(file)
+
+    async def _move_item(self, node: Node, source_dir: Node, target_dir: Node, target_folder: UUID, title: str) -> None:
+        assert node.item is not None
         item = node.item
+        if item.client_metadata and item.client_metadata != "{}":  # a new file of the old name may take it over
+            self._renamed_away[(item.parent, item.name)] = item.client_metadata
         if source_dir.ino != target_dir.ino:
             await self.storage.move_items(item.parent, [item.uuid], target_folder)
             item = await self.storage.get_item(item.uuid)
         if title != item.name:
             item = await self.storage.update_item(item, name=title)
         node.item = item
-        writer = self._writers.get(node.ino)
-        if writer is not None:  # still open: a later close uploads under the new name and folder
-            writer.title, writer.folder_uuid = title, target_folder

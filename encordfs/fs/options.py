@@ -11,15 +11,21 @@ import argparse
 import enum
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+
+from encordfs.fs.thumbnails import ThumbnailPolicy
+from encordfs.metrics import Address, parse_address
 
 DEFAULT_DOMAIN = "https://api.encord.com"
 DEFAULT_DIR_TTL = 10.0
 DEFAULT_ATTR_TTL = 10.0
 DEFAULT_NEGATIVE_TTL = 5.0
 DEFAULT_READ_AHEAD_KB = 1024
+PROFILE = "profile"  # -o profile=NAME: the config file's table to start from
+DEFAULT_UPLOAD_RETRIES = 12  # about 3 hours of backoff
 
 IGNORED_MOUNT_OPTIONS = frozenset(
     {"rw", "dev", "nodev", "suid", "nosuid", "exec", "noexec", "auto", "noauto", "user", "nouser",
@@ -41,6 +47,11 @@ class UploadMode(enum.Enum):
 
 def _octal(text: str) -> int:
     return int(text, 8)
+
+
+def _globs(text: str) -> tuple[str, ...]:
+    """GLOB[,GLOB...] on the command line; in ``-o`` (whose items are comma-separated) GLOB[:GLOB...]."""
+    return tuple(g for g in text.replace(":", ",").split(",") if g)
 
 
 def _flag(text: str) -> bool:
@@ -69,8 +80,13 @@ class MountOptions:
     negative_ttl: float = DEFAULT_NEGATIVE_TTL
     cache_dir: Path | None = None
     allow_delete_linked: bool = False
+    allow_private_data_copy: bool = False
     upload_mode: UploadMode = UploadMode.BACKGROUND
     read_ahead_kb: int = DEFAULT_READ_AHEAD_KB
+    thumbnails: ThumbnailPolicy = ThumbnailPolicy.SMALL
+    metrics_addr: Address | None = None
+    upload_retries: int = DEFAULT_UPLOAD_RETRIES
+    local_names: tuple[str, ...] = ()  # globs of more names kept on this mount only (see local_names.py)
     debug: bool = False
 
     @property
@@ -110,27 +126,46 @@ _O_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "negative_ttl": ("negative_ttl", float),
     "cache_dir": ("cache_dir", Path),
     "allow_delete_linked": ("allow_delete_linked", _flag),
+    "allow_private_data_copy": ("allow_private_data_copy", _flag),
     "upload_mode": ("upload_mode", UploadMode),
     "read_ahead_kb": ("read_ahead_kb", int),
+    "thumbnails": ("thumbnails", ThumbnailPolicy),
+    "metrics_addr": ("metrics_addr", parse_address),
+    "upload_retries": ("upload_retries", int),
+    "local_names": ("local_names", _globs),
     "debug": ("debug", _flag),
 }
 
 
+def parse_option(name: str, raw: str) -> tuple[str, Any]:
+    """One ``-o`` option (``name`` in its -o spelling) as (dataclass field, value)."""
+    if name not in _O_PARSERS:
+        raise OptionError(f"unknown mount option {name!r}")
+    target, parse = _O_PARSERS[name]
+    try:
+        return target, parse(raw)
+    except ValueError as exc:
+        raise OptionError(f"bad value for mount option {name!r}: {raw!r}") from exc
+
+
+def option_names() -> frozenset[str]:
+    """Every option's ``-o`` spelling (also the keys of a config file's profiles)."""
+    return frozenset(_O_PARSERS) | {PROFILE}
+
+
 def parse_o(text: str) -> dict[str, Any]:
-    """``-o a,b=1,...`` into dataclass field values."""
+    """``-o a,b=1,...`` into dataclass field values (``profile`` under its own name)."""
     values: dict[str, Any] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, has_value, raw = part.partition("=")
         name = name.replace("-", "_")
         if name in IGNORED_MOUNT_OPTIONS:
             continue
-        if name not in _O_PARSERS:
-            raise OptionError(f"unknown mount option {name!r}")
-        target, parse = _O_PARSERS[name]
-        try:
-            values[target] = parse(raw if has_value else "")
-        except ValueError as exc:
-            raise OptionError(f"bad value for mount option {name!r}: {raw!r}") from exc
+        if name == PROFILE:
+            values[PROFILE] = raw
+            continue
+        target, value = parse_option(name, raw if has_value else "")
+        values[target] = value
     return values
 
 
@@ -152,21 +187,44 @@ def add_mount_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", type=Path, help="private dir for staged writes (default ~/.cache/encordfs)")
     parser.add_argument("--allow-delete-linked", action="store_true", default=None,
                         help="let rm/overwrite delete items linked to datasets")
+    parser.add_argument("--allow-private-data-copy", action="store_true", default=None,
+                        help="let a write to a private-data item (one in your cloud bucket) replace it with an "
+                        "Encord-hosted copy (otherwise EROFS)")
     parser.add_argument("--upload-mode", type=UploadMode, choices=list(UploadMode), metavar="{background,sync}",
                         help="close() returns once the file is journaled and uploads it in the background "
                         "(default), or waits for its upload and returns its failure (sync)")
     parser.add_argument("--read-ahead-kb", type=int,
                         help=f"the kernel's read-ahead for this mount, in KiB (default {DEFAULT_READ_AHEAD_KB}; "
                         "0 keeps the kernel's 128): bigger read requests cost less CPU per MiB; needs root")
+    parser.add_argument("--thumbnails", type=ThumbnailPolicy, choices=list(ThumbnailPolicy), metavar="{all,small,none}",
+                        help="what desktop thumbnailers may read: everything, files up to 8 MiB but no video "
+                        "(small, the default), or nothing (none)")
+    parser.add_argument("--metrics-addr", type=parse_address, metavar="[HOST:]PORT",
+                        help="serve Prometheus metrics on http://HOST:PORT/metrics (HOST defaults to 127.0.0.1)")
+    parser.add_argument("--profile", help="take options from this [profiles.NAME] table of the config file "
+                        "($XDG_CONFIG_HOME/encordfs/config.toml, /etc/encordfs/config.toml); flags win")
+    parser.add_argument("--upload-retries", type=int, metavar="N",
+                        help=f"tries of an upload that keeps failing transiently (5xx, 429, timeouts; backoff "
+                        f"from 2 s doubling up to 10 min) before it is failed for good (default {DEFAULT_UPLOAD_RETRIES})")
+    parser.add_argument("--local-names", type=_globs, metavar="GLOB[,GLOB...]",
+                        help="more names (besides editors' swap, backup and lock files) kept on this mount only, "
+                        "never uploaded")
     parser.add_argument("-o", dest="o", action="append", default=[], metavar="OPT[=VAL],...",
                         help="any option above as name=value (dashes as underscores), plus ro")
 
 
-def options_from_args(args: argparse.Namespace) -> MountOptions:
-    """Flags win over ``-o`` values; unset ones keep the defaults ($ENCORD_DOMAIN for the domain)."""
-    values: dict[str, Any] = {}
+def options_from_args(args: argparse.Namespace, config_files: list[Path] | None = None) -> MountOptions:
+    """The profile's values (``--profile`` or ``-o profile=``), then ``-o`` values, then flags,
+    each winning over the one before; unset ones keep the defaults ($ENCORD_DOMAIN for the domain)."""
+    from encordfs.fs.config import profile_values
+
+    from_o: dict[str, Any] = {}
     for text in args.o:
-        values.update(parse_o(text))
+        from_o.update(parse_o(text))
+    profile = getattr(args, "profile", None) or from_o.pop(PROFILE, None)
+    from_o.pop(PROFILE, None)
+    values: dict[str, Any] = profile_values(profile, config_files) if profile else {}
+    values.update(from_o)
     for f in fields(MountOptions):
         flag = getattr(args, f.name, None)
         if flag is not None and f.name != "mountpoint":
@@ -175,5 +233,5 @@ def options_from_args(args: argparse.Namespace) -> MountOptions:
         values["domain"] = os.environ["ENCORD_DOMAIN"]
     for name in ("cache_dir", "ssh_key", "bearer_token_file"):  # the background process runs from /
         if values.get(name) is not None:
-            values[name] = Path(values[name]).absolute()
+            values[name] = Path(values[name]).expanduser().absolute()
     return MountOptions(mountpoint=Path(args.mountpoint).absolute(), **values)

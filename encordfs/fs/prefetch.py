@@ -17,8 +17,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Hashable
 
 import trio
 
@@ -70,7 +70,7 @@ class _Order:
     positions: dict[int, int]
 
     @classmethod
-    def of(cls, listing: dict[str, int]) -> "_Order":
+    def of(cls, listing: dict[str, int]) -> _Order:
         inos = list(listing.values())
         return cls(listing, len(listing), inos, {ino: i for i, ino in enumerate(inos)})
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import errno
 import logging
 from collections import OrderedDict
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import trio
 

@@ -50,19 +50,19 @@ from encordfs.wire.enums import StorageItemType
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "Staging",
-    "StagedFile",
-    "UploadTarget",
+    "NotPending",
     "PendingUpload",
+    "StagedFile",
+    "Staging",
+    "StagingBusy",
     "StagingError",
     "StagingFull",
-    "StagingBusy",
-    "NotPending",
+    "UploadTarget",
     "read_pending",
 ]
 
-_RECORD_VERSION = 2  # 2 added crc32; version 1 records (no checksum) still load
-_READABLE_VERSIONS = (1, 2)
+_RECORD_VERSION = 3  # 2 added crc32, 3 slot_item and failure; older records still load
+_READABLE_VERSIONS = (1, 2, 3)
 FORGET_SECONDS = 0.05  # records forgotten within this long share one directory sync
 CHECKSUMMED_SIZE = 8 << 20  # files up to this size are checksummed; bigger ones are synced before their record
 SPARE_FILES = 32  # staged files kept made ahead
@@ -113,6 +113,13 @@ class PendingUpload:
     replaces: str | None = None  # the item (uuid) this file overwrites: deleted once the upload is done
     supersedes: str | None = None  # an earlier record of the same file, dropped if a crash left it
     crc32: int | None = None  # of the data, when the record was written before the data was synced
+    slot_item: str | None = None  # the upload slot's item (uuid), journaled before the upload registers it
+    failure: str | None = None  # the server refused the upload for good: why (kept, not retried by itself)
+    client_metadata: str | None = None  # JSON: what the new item carries over (the item it overwrites had it)
+
+    @property
+    def slot_uuid(self) -> UUID | None:
+        return UUID(self.slot_item) if self.slot_item else None
 
     @property
     def replaced_item(self) -> UUID | None:
@@ -273,6 +280,7 @@ class Staging:
         sha256: str | None = None,
         replaces: UUID | None = None,
         supersedes: PendingUpload | None = None,
+        client_metadata: str | None = None,
     ) -> PendingUpload:
         """Make ``staged`` durable and journal its upload; call BEFORE uploading, before close() returns.
 
@@ -283,7 +291,8 @@ class Staging:
         this upload overwrites, deleted after it. The steps of ``begin_commit`` may also run
         apart: the quick ones in the caller's thread, ``sync`` in a worker thread.
         """
-        commit = self.begin_commit(staged, target, sha256=sha256, replaces=replaces, supersedes=supersedes)
+        commit = self.begin_commit(staged, target, sha256=sha256, replaces=replaces, supersedes=supersedes,
+                                   client_metadata=client_metadata)
         commit.sync()
         return commit.publish()
 
@@ -295,6 +304,7 @@ class Staging:
         sha256: str | None = None,
         replaces: UUID | None = None,
         supersedes: PendingUpload | None = None,
+        client_metadata: str | None = None,
     ) -> Commit:
         """The first step of ``commit``: the record, written into the staged file's record file
         when the file is small enough to be checksummed (a few system calls, no sync)."""
@@ -313,6 +323,7 @@ class Staging:
                 replaces=str(replaces) if replaces else None,
                 supersedes=supersedes.id if supersedes else None,
                 crc32=_crc32(staged.fd, size) if size <= CHECKSUMMED_SIZE else None,
+                client_metadata=client_metadata,
             )
             commit = Commit(self, staged, record, supersedes)
             if commit.in_place and record.crc32 is not None:
@@ -335,7 +346,7 @@ class Staging:
         reuse: str | None = uuid.uuid4().hex
         with self._mutex:
             try:
-                os.rename(self._record_path(record.id), self._new_record_path(reuse))
+                os.rename(self._record_path(record.id), self._new_record_path(str(reuse)))
             except FileNotFoundError:
                 reuse = None
         self._forgetter.add(self.data_path(record), reuse)
@@ -355,8 +366,14 @@ class Staging:
 
     def failed(self, record: PendingUpload, error: str) -> PendingUpload:
         """The upload failed: keep it pending for a retry, with one more attempt and the error."""
-        updated = replace(record, attempts=record.attempts + 1, last_error=_redact(error))
-        with self._mutex, _no_space(self.root, f"recording a failed upload of {record.title!r}"):
+        return self.update(replace(record, attempts=record.attempts + 1, last_error=_redact(error)))
+
+    def update(self, record: PendingUpload) -> PendingUpload:
+        """Rewrite a record (durably) with new bookkeeping: attempts and error, the slot its upload
+        uses, a failure; ``NotPending`` if it was forgotten meanwhile."""
+        updated = replace(record, last_error=_redact(record.last_error) if record.last_error else None,
+                          failure=_redact(record.failure) if record.failure else None)
+        with self._mutex, _no_space(self.root, f"updating the journal record of {record.title!r}"):
             self._rewrite_record(updated)
         return updated
 
@@ -370,9 +387,11 @@ class Staging:
         replaces: UUID | None = None,
     ) -> PendingUpload:
         """A pending file was renamed (or moved, or its type re-detected, or found to overwrite
-        an item uploaded meanwhile): point the record there."""
+        an item uploaded meanwhile): point the record there. A failure is forgotten: the new
+        place may succeed."""
         updated = replace(
             record,
+            failure=None,
             folder_uuid=folder_uuid or record.folder_uuid,
             title=title or record.title,
             item_type=item_type or record.item_type,
@@ -461,9 +480,7 @@ class Staging:
             temp.unlink()
         for new in self._pending.glob("*.new"):
             content = new.read_bytes()
-            if not content:  # a file never closed (or a spare): nothing was promised
-                new.unlink()
-            elif _record_id(content) not in (None, new.stem):  # a forgotten record's file, being reused
+            if not content or _record_id(content) not in (None, new.stem):  # a file never closed (or a spare): nothing was promised
                 new.unlink()
             else:  # journaled, not renamed yet: a record under either name
                 os.replace(new, new.with_suffix(".json"))
@@ -489,7 +506,7 @@ class Staging:
         """Records a later record of the same file names (a crash between journaling the later
         one and forgetting the earlier one)."""
         records = (self._read_record(self._record_path(i)) for i in ids)
-        return {r.supersedes for r in records if r is not None and r.supersedes in ids}  # type: ignore[misc]
+        return {r.supersedes for r in records if r is not None and r.supersedes is not None and r.supersedes in ids}
 
     def _check_record(self, path: Path) -> str | None:
         """Why the record at ``path`` cannot be replayed, or None when it is complete and consistent."""

@@ -16,7 +16,7 @@ not list its subfolders ahead.
 from __future__ import annotations
 
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import trio
 

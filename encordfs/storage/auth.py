@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generator
 
 import httpx
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -22,7 +22,7 @@ from encordfs.wire.signing import key_id, load_private_key, sign_headers
 ENV_SSH_KEY = "ENCORD_SSH_KEY"
 ENV_SSH_KEY_FILE = "ENCORD_SSH_KEY_FILE"
 
-__all__ = ["Credentials", "CredentialsError", "load_credentials", "ENV_SSH_KEY", "ENV_SSH_KEY_FILE"]
+__all__ = ["ENV_SSH_KEY", "ENV_SSH_KEY_FILE", "Credentials", "CredentialsError", "load_credentials", "read_bearer_token_file"]
 
 
 @dataclass(frozen=True)
@@ -103,24 +103,36 @@ def load_credentials(
     )
 
 
-def _key_from_file(path: Path, password: bytes | None, source: str | None = None) -> Ed25519PrivateKey:
-    origin = f"{path} (from {source})" if source else str(path)
+def _read_private_file(path: Path, what: str, origin: str) -> bytes:
+    """The bytes of a secret file, refused (like ssh does) if its group or others may access it."""
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
-        raise CredentialsError(f"SSH key file {origin} does not exist") from None
+        raise CredentialsError(f"{what} {origin} does not exist") from None
     except OSError as exc:
-        raise CredentialsError(f"cannot read SSH key file {origin}: {exc.strerror}") from None
+        raise CredentialsError(f"cannot read {what} {origin}: {exc.strerror}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise CredentialsError(
-            f"permissions {stat.S_IMODE(mode):04o} for SSH key file {origin} are too open: "
+            f"permissions {stat.S_IMODE(mode):04o} for {what} {origin} are too open: "
             f"it must not be accessible by others (chmod 600 {path})"
         )
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
-        raise CredentialsError(f"cannot read SSH key file {origin}: {exc.strerror}") from None
-    return _parse_key(data, password, source=origin)
+        raise CredentialsError(f"cannot read {what} {origin}: {exc.strerror}") from None
+
+
+def read_bearer_token_file(path: Path) -> str:
+    """The bearer token in ``path`` (surrounding whitespace dropped); the file must be private."""
+    try:
+        return _read_private_file(path, "bearer token file", str(path)).decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise CredentialsError(f"bearer token file {path} is not text") from None
+
+
+def _key_from_file(path: Path, password: bytes | None, source: str | None = None) -> Ed25519PrivateKey:
+    origin = f"{path} (from {source})" if source else str(path)
+    return _parse_key(_read_private_file(path, "SSH key file", origin), password, source=origin)
 
 
 def _parse_key(data: bytes, password: bytes | None, source: str) -> Ed25519PrivateKey:

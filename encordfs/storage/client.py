@@ -16,6 +16,7 @@ import httpx
 import trio
 
 from encordfs.storage.auth import Credentials
+from encordfs.storage.breaker import CircuitBreaker
 from encordfs.storage.data import DataPlane
 from encordfs.storage.errors import ServerError
 from encordfs.storage.folders import FolderApi
@@ -39,19 +40,21 @@ class StorageClient(FolderApi, ItemApi, DataPlane, UploadApi):
         retry: RetryPolicy | None = None,
         signed_urls: SignedUrlCache | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
-        """``transport`` replaces the network (tests pass ``httpx.MockTransport``)."""
+        """``transport`` replaces the network (tests pass ``httpx.MockTransport``); ``breaker``
+        decides when a server that stopped answering is asked again (see ``CircuitBreaker``)."""
         self.domain = domain
         self.credentials = credentials
         self._transport = Transport(
             credentials, domain, max_connections=max_connections, timeout=timeout, retry=retry or RetryPolicy(),
-            transport=transport,
+            transport=transport, breaker=breaker,
         )
         self._signed_urls = signed_urls or SignedUrlCache()
         self._url_locks: dict[UUID, trio.Lock] = {}
         self._signing: dict[UUID, trio.Event] = {}
 
-    async def __aenter__(self) -> "StorageClient":
+    async def __aenter__(self) -> StorageClient:
         await self._transport.__aenter__()
         return self
 
@@ -66,7 +69,8 @@ class StorageClient(FolderApi, ItemApi, DataPlane, UploadApi):
         data = await self._transport.call("GET", "user/bearer-token", operation="issue bearer token")
         if not isinstance(data, dict) or not isinstance(data.get("token"), str):
             raise ServerError("issue bearer token: the answer holds no token", operation="issue bearer token")
-        return data["token"]
+        token: str = data["token"]
+        return token
 
     def __repr__(self) -> str:
         return f"StorageClient(domain={self.domain!r}, {self.credentials.description})"

@@ -7,8 +7,9 @@ that arrive while a batch for their key is running wait and go together in the n
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Generic, Hashable, TypeVar
+from typing import Generic, TypeVar
 
 import trio
 
@@ -48,7 +49,7 @@ class _Key(Generic[R, T]):
 class Coalescer(Generic[K, R, T]):
     def __init__(
         self,
-        run: BatchRunner,
+        run: BatchRunner[K, R, T],
         max_batch: int,
         gather: float = 0.0,
         company: Callable[[K], bool] | None = None,

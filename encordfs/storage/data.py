@@ -6,13 +6,13 @@ transparently, when the storage answers 403 (expired) or they are about to expir
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable, Iterable, Mapping, TypeVar
+from typing import TypeVar
 from uuid import UUID
-
-import logging
 
 import httpx
 import trio

@@ -70,3 +70,14 @@ class UploadFailed(StorageError):
 
 class CredentialsError(StorageError):
     """No usable credentials: none configured, an unsafe key file, or a key that is not Ed25519."""
+
+
+OUTAGE_STATUSES = frozenset({502, 503, 504})
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The server could not be reached or did not answer properly (as opposed to answering no):
+    a connection failure, a timeout, or a gateway's 502/503/504."""
+    if isinstance(exc, (TransportError, StorageTimeout)):
+        return True
+    return isinstance(exc, ServerError) and exc.status in OUTAGE_STATUSES

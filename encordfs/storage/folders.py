@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta, timezone
-from typing import Any, AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import trio
 
 from encordfs.storage.errors import ServerError, StorageTimeout, TransportError
-from encordfs.storage.models import FolderGroup
+from encordfs.storage.models import FolderGroup, OrgGroup
 from encordfs.storage.pages import iter_pages, results_of
 from encordfs.storage.queries import FolderQuery
 from encordfs.storage.transport import Transport
@@ -72,7 +73,7 @@ class FolderApi:
             body["parent"] = str(parent)
         if client_metadata is not None:
             body["clientMetadata"] = json.dumps(client_metadata)
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         attempts = 0
         while True:
             attempts += 1
@@ -133,6 +134,20 @@ class FolderApi:
         return FolderSummary.from_wire(data)
 
     # --- access groups -------------------------------------------------------------------
+    async def list_org_groups(self) -> list[OrgGroup]:
+        """The organisation's user groups (the SDK's ``EncordUserClient.list_groups``)."""
+        page = await self._transport.call("GET", "user/current-organisation/groups", operation="list organisation groups")
+        return [OrgGroup.from_wire(g) for g in results_of(page, "list organisation groups")]
+
+    async def create_org_group(self, name: str, description: str = "") -> OrgGroup:
+        """A new user group of the organisation (the SDK's ``create_group``). Not retried after
+        an ambiguous failure: a second group would be made."""
+        data = await self._transport.call(
+            "POST", "organisation/groups", operation="create group", body={"name": name, "description": description},
+            idempotent=False,
+        )
+        return OrgGroup.from_wire(data)
+
     async def list_groups(self, folder: UUID) -> list[FolderGroup]:
         page = await self._transport.call("GET", f"storage/folders/{folder}/groups", operation="list groups")
         return [FolderGroup.from_wire(g) for g in results_of(page, "list groups")]

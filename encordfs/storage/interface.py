@@ -7,12 +7,15 @@ exceptions in ``encordfs.storage.errors``.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable, Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
-from encordfs.wire.enums import StorageItemType
-from encordfs.wire.models import FolderSummary, StorageFolder, StorageItem
+from encordfs.storage.models import FolderGroup, Integration, ItemSummary, OrgGroup, ReencodeState
+from encordfs.storage.queries import ItemQuery
+from encordfs.wire.enums import StorageItemType, StorageUserRole
+from encordfs.wire.models import FolderSummary, Json, StorageFolder, StorageItem, UploadJobState
 
 
 class Storage(Protocol):
@@ -84,15 +87,65 @@ class Storage(Protocol):
 
     async def upload_file(
         self, folder: UUID, path: Path, title: str, item_type: StorageItemType, *, client_metadata: Any = None,
-        content_type: str | None = None,
+        content_type: str | None = None, on_slot: Callable[[UUID], Awaitable[None]] | None = None,
     ) -> StorageItem:
         """Upload one single-file item (image, video, audio, plain text, PDF, NIfTI) and return it
         once the upload job is DONE; raises UploadFailed (or another StorageError) otherwise.
         The PUT's Content-Type is ``content_type``, else guessed from ``title`` (never from ``path``).
-        Concurrent calls may share API requests (slots, upload jobs)."""
+        Concurrent calls may share API requests (slots, upload jobs). ``on_slot`` is awaited with
+        the UUID of the item the upload will make before anything registers it (for a journal)."""
+        ...
+
+    async def find_upload(self, slot_item: UUID) -> StorageItem | None:
+        """The item an upload given ``slot_item`` by ``on_slot`` made, or None if it made none
+        (after a crash: adopt instead of uploading twice)."""
         ...
 
     async def prepare_upload(self, folder: UUID, item_type: StorageItemType) -> None:
         """A hint that a file of this type will be uploaded to the folder soon (a file was just
         created there): the client may reserve its upload slot now, while the file is written."""
         ...
+
+
+class CommandStorage(Storage, Protocol):
+    """The calls the control operations (``encordfs/control/ops/``: search, info, access,
+    reencode, import, group create) make besides the filesystem's own; ``StorageClient`` has them."""
+
+    def list_items(self, folder: UUID, query: ItemQuery) -> AsyncIterator[StorageItem]:
+        """Items of ``folder`` with every SDK filter (``query.is_recursive`` for find_items)."""
+        ...
+
+    async def item_summary(self, item: StorageItem) -> ItemSummary: ...
+
+    async def list_org_groups(self) -> list[OrgGroup]: ...
+
+    async def list_groups(self, folder: UUID) -> list[FolderGroup]: ...
+
+    async def add_groups(self, folder: UUID, groups: Iterable[UUID], role: StorageUserRole) -> None: ...
+
+    async def remove_groups(self, folder: UUID, groups: Iterable[UUID]) -> None: ...
+
+    async def reencode_videos(self, items: list[UUID], process_title: str, *, force_full_reencoding: bool = False) -> UUID: ...
+
+    async def reencode_status(self, process: UUID) -> ReencodeState: ...
+
+    async def get_items(self, items: Iterable[UUID], *, sign_urls: bool = False) -> list[StorageItem]: ...
+
+    async def list_integrations(self, *, titles: Iterable[str] = (), uuids: Iterable[UUID] = ()) -> list[Integration]: ...
+
+    async def add_private_data(
+        self, folder: UUID, integration: UUID, *, items: dict[str, list[Json]] | None = None,
+        external_files: Json | None = None, ignore_errors: bool = False, skip_duplicate_urls: bool = False,
+        upsert_metadata: bool = False, file_name: str | None = None,
+    ) -> UUID: ...
+
+    async def upload_job_state(self, folder: UUID, job: UUID, *, timeout_seconds: int = ...) -> UploadJobState: ...
+
+    async def upload_image_group(
+        self, folder: UUID, paths: Sequence[Path], title: str | None = None, *, client_metadata: Any = None,
+        sequence: bool = False,
+    ) -> StorageItem: ...
+
+    async def upload_dicom_series(
+        self, folder: UUID, paths: Sequence[Path], title: str | None = None, *, client_metadata: Any = None
+    ) -> StorageItem: ...

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
 from uuid import UUID
 
 from encordfs.storage.models import ItemSummary, ReencodeState
@@ -96,7 +97,7 @@ class ItemApi:
             operation="child items",
             params=[("signUrls", wire_bool(sign_urls))],
         )
-        return [StorageItem.from_wire(i) for i in results_of(page, "child items")]
+        return [self.item_from_wire(i) for i in results_of(page, "child items")]
 
     async def update_item(
         self, item: StorageItem, *, name: str | None = None, client_metadata: Any = None

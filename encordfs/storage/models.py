@@ -20,7 +20,7 @@ class ItemShortInfo:
     item_type: StorageItemType
 
     @classmethod
-    def from_wire(cls, data: Json) -> "ItemShortInfo":
+    def from_wire(cls, data: Json) -> ItemShortInfo:
         return cls(
             uuid=UUID(str(_get(data, "uuid"))),
             name=_get(data, "name"),
@@ -39,7 +39,7 @@ class DatasetShortInfo:
     data_units_created_at: datetime
 
     @classmethod
-    def from_wire(cls, data: Json) -> "DatasetShortInfo":
+    def from_wire(cls, data: Json) -> DatasetShortInfo:
         backing = _get(data, "backing_folder_uuid")
         return cls(
             dataset_hash=str(_get(data, "dataset_hash")),
@@ -61,7 +61,7 @@ class ItemSummary:
     group_layout: Any = None
 
     @classmethod
-    def from_wire(cls, data: Json) -> "ItemSummary":
+    def from_wire(cls, data: Json) -> ItemSummary:
         return cls(
             frame_in_groups=int(_get(data, "frame_in_groups") or 0),
             accessible_group_items=tuple(ItemShortInfo.from_wire(i) for i in _get(data, "accessible_group_items") or ()),
@@ -83,7 +83,7 @@ class FolderGroup:
     user_role: StorageUserRole
 
     @classmethod
-    def from_wire(cls, data: Json) -> "FolderGroup":
+    def from_wire(cls, data: Json) -> FolderGroup:
         return cls(
             group_hash=UUID(str(_get(data, "group_hash"))),
             name=_get(data, "name") or "",
@@ -95,10 +95,41 @@ class FolderGroup:
 
 
 @dataclass(frozen=True)
+class OrgGroup:
+    """A user group of the organisation (what folders can be shared with)."""
+
+    group_hash: UUID
+    name: str
+    description: str
+    created_at: datetime
+
+    @classmethod
+    def from_wire(cls, data: Json) -> OrgGroup:
+        return cls(
+            group_hash=UUID(str(_get(data, "group_hash"))),
+            name=_get(data, "name") or "",
+            description=_get(data, "description") or "",
+            created_at=parse_datetime(_get(data, "created_at")),
+        )
+
+
+@dataclass(frozen=True)
+class Integration:
+    """A cloud integration (a bucket Encord may read private data from)."""
+
+    uuid: UUID
+    title: str
+
+    @classmethod
+    def from_wire(cls, data: Json) -> Integration:
+        return cls(uuid=UUID(str(_get(data, "integration_uuid"))), title=_get(data, "title") or "")
+
+
+@dataclass(frozen=True)
 class ReencodeState:
     status: ReencodeStatus
     result: Any = None
 
     @classmethod
-    def from_wire(cls, data: Json) -> "ReencodeState":
+    def from_wire(cls, data: Json) -> ReencodeState:
         return cls(status=ReencodeStatus(_get(data, "status")), result=_get(data, "result"))

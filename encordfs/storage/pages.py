@@ -3,7 +3,8 @@ more, so leaving the loop early costs nothing."""
 
 from __future__ import annotations
 
-from typing import AsyncIterator, Callable, Protocol, TypeVar
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol, TypeVar
 
 from encordfs.storage.errors import ServerError
 from encordfs.storage.queries import Params
@@ -20,7 +21,8 @@ class PagedQuery(Protocol):
 def results_of(page: object, operation: str) -> list[Json]:
     if not isinstance(page, dict) or not isinstance(page.get("results"), list):
         raise ServerError(f"{operation}: the answer is not a page of results", operation=operation)
-    return page["results"]
+    results: list[Json] = page["results"]
+    return results
 
 
 async def iter_pages(

@@ -6,8 +6,8 @@ puts the keys in a fixed order; the conformance test compares our requests with 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from encordfs.wire.enums import SortBy, StorageItemType
 

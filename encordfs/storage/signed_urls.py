@@ -9,9 +9,9 @@ refreshed ``margin`` seconds before it expires, and at once when a download answ
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlsplit
 from uuid import UUID
 
@@ -32,7 +32,7 @@ def url_expiry(url: str, fetched_at: float, default_ttl: float) -> float:
     for date_key, ttl_key in (("x-amz-date", "x-amz-expires"), ("x-goog-date", "x-goog-expires")):
         if date_key in query and ttl_key in query:
             try:
-                signed = datetime.strptime(query[date_key], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+                signed = datetime.strptime(query[date_key], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
                 return signed.timestamp() + float(query[ttl_key])
             except ValueError:
                 break

@@ -11,17 +11,20 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Mapping, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import httpcore
 import httpx
 import trio
 
 from encordfs import __version__ as _version
+from encordfs import metrics
 from encordfs.storage import log_redaction
 from encordfs.storage.auth import Credentials
-from encordfs.storage.errors import RateLimited, ServerError, StorageError
+from encordfs.storage.breaker import CircuitBreaker
+from encordfs.storage.errors import RateLimited, ServerError, StorageError, is_outage
 from encordfs.storage.retry import RETRYABLE_STATUSES, RetryPolicy
 from encordfs.storage.status import describe, error_for_exception, error_for_response
 
@@ -35,6 +38,10 @@ class _Failure:
     error: StorageError
     retryable: bool
     retry_after: float | None = None
+
+    @property
+    def outage(self) -> bool:
+        return is_outage(self.error)
 
 T = TypeVar("T")
 QueryParams = Sequence[tuple[str, str]]
@@ -56,6 +63,19 @@ def _read_sockets_in_big_pieces() -> None:
 
 # The request never reached the server: repeating it cannot duplicate anything.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+SIGNED_URL = "signed URL"  # the metrics' endpoint label of data-plane requests, before the method
+
+
+def _count_bytes(endpoint: str, request: httpx.Request, response: httpx.Response) -> None:
+    """Bytes moved by a successful request to a signed URL (API calls are counted as requests)."""
+    if not endpoint.startswith(SIGNED_URL):
+        return
+    if request.method == "PUT":
+        metrics.UPLOADED_BYTES.inc(int(request.headers.get("content-length", 0)))
+    elif request.method == "GET":
+        metrics.DOWNLOADED_BYTES.inc(response.num_bytes_downloaded)
 
 
 def _api_success(status: int) -> bool:
@@ -89,11 +109,13 @@ class Transport:
         timeout: float,
         retry: RetryPolicy,
         transport: httpx.AsyncBaseTransport | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         log_redaction.install()
         _read_sockets_in_big_pieces()
         self.retry = retry
         self.timeout = timeout
+        self.breaker = breaker or CircuitBreaker()
         self._auth = credentials.httpx_auth()
         self._base = httpx.URL(domain.rstrip("/") + "/")
         self._client = httpx.AsyncClient(
@@ -104,11 +126,11 @@ class Transport:
             transport=transport,
         )
 
-    async def __aenter__(self) -> "Transport":
+    async def __aenter__(self) -> Transport:
         await self._client.__aenter__()
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def __aexit__(self, *exc_info: Any) -> None:
         await self._client.__aexit__(*exc_info)
 
     async def aclose(self) -> None:
@@ -149,7 +171,8 @@ class Transport:
             return request
 
         return await self.send(
-            build, operation=operation, idempotent=idempotent, consume=_read_json, auth=self._auth, accept=_api_success
+            build, operation=operation, idempotent=idempotent, consume=_read_json, auth=self._auth, accept=_api_success,
+            endpoint=operation,
         )
 
     # --- data plane (signed URLs) --------------------------------------------------------
@@ -172,7 +195,9 @@ class Transport:
         def build() -> httpx.Request:
             return self._client.build_request(method, url, headers=dict(headers or {}), content=content() if content else None)
 
-        return await self.send(build, operation=operation, idempotent=True, consume=consume, auth=None, accept=accept)
+        return await self.send(
+            build, operation=operation, idempotent=True, consume=consume, auth=None, accept=accept, endpoint=f"{SIGNED_URL} {method}"
+        )
 
     # --- the retry loop ------------------------------------------------------------------
     async def send(
@@ -184,20 +209,35 @@ class Transport:
         consume: Callable[[httpx.Response], Awaitable[T]],
         auth: httpx.Auth | None,
         accept: Callable[[int], bool],
+        endpoint: str = "",
     ) -> T:
-        """Send ``build()`` until ``consume`` returns or the failure may not (or need not) be retried."""
+        """Send ``build()`` until ``consume`` returns or the failure may not (or need not) be retried.
+        While the server is down (see ``CircuitBreaker``) fail at once, or send a single probe.
+        ``endpoint`` labels the request in the metrics (a fixed string: the API operation)."""
+        endpoint = endpoint or operation
         started = trio.current_time()
         attempt = 0
+        request = build()
+        origin = f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"
+        probe = not self.breaker.admit(origin, operation)
         while True:
-            result = await self._attempt(build(), operation, idempotent, consume, auth, accept)
+            result = await self._attempt(request, operation, idempotent, consume, auth, accept, endpoint)
             if not isinstance(result, _Failure):
+                self.breaker.answered(origin)
                 return result
+            if not result.outage:
+                self.breaker.answered(origin)
             attempt += 1
             delay = self.retry.backoff(attempt - 1, result.retry_after)
-            if not result.retryable or not self._may_retry(attempt, started, delay, result.retry_after):
+            known_down = result.outage and self.breaker.is_down(origin)  # another request found out meanwhile
+            if probe or known_down or not result.retryable or not self._may_retry(attempt, started, delay, result.retry_after):
+                if result.outage and (probe or result.retryable):  # retries exhausted, or the probe failed
+                    self.breaker.failed(origin, result.error)
                 raise result.error
+            metrics.API_RETRIES.labels(endpoint).inc()
             log.warning("%s; retrying in %.2fs (attempt %d of %d)", result.error, delay, attempt + 1, self.retry.max_attempts)
             await trio.sleep(delay)
+            request = build()
 
     async def _attempt(
         self,
@@ -207,14 +247,19 @@ class Transport:
         consume: Callable[[httpx.Response], Awaitable[T]],
         auth: httpx.Auth | None,
         accept: Callable[[int], bool],
-    ) -> "T | _Failure":
+        endpoint: str,
+    ) -> T | _Failure:
         try:
             response = await self._client.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT, stream=True)
         except httpx.HTTPError as exc:
+            metrics.API_REQUESTS.labels(endpoint, "error").inc()
             return _Failure(error_for_exception(operation, request.url, exc), idempotent or isinstance(exc, _NOT_SENT))
+        metrics.API_REQUESTS.labels(endpoint, str(response.status_code)).inc()
         try:
             if accept(response.status_code):
-                return await consume(response)
+                consumed = await consume(response)
+                _count_bytes(endpoint, request, response)
+                return consumed
             await response.aread()
         except httpx.HTTPError as exc:  # the body broke off mid-way
             return _Failure(error_for_exception(operation, request.url, exc), idempotent)

@@ -7,7 +7,8 @@ two apart.
 from __future__ import annotations
 
 import mimetypes
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from encordfs.storage.errors import InvalidArgument
 from encordfs.wire.enums import DATA_UPLOAD_ITEM_KEYS, UPLOAD_FLOWS, StorageItemType

@@ -12,20 +12,21 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator, Sequence
+from typing import Any
 from uuid import UUID
 
 import httpx
 import trio
 
 from encordfs.storage.coalesce import Coalescer
-from encordfs.storage.errors import Forbidden, InvalidArgument, ServerError, StorageError, UploadFailed
+from encordfs.storage.errors import Forbidden, InvalidArgument, NotFound, ServerError, StorageError, UploadFailed
 from encordfs.storage.folders import AMBIGUOUS_FAILURES
-from encordfs.storage.models import ItemSummary
+from encordfs.storage.models import Integration, ItemSummary
 from encordfs.storage.pages import results_of
 from encordfs.storage.transport import Transport
 from encordfs.storage.upload_payloads import (
@@ -129,7 +130,7 @@ class UploadApi:
     # --- public upload flows -------------------------------------------------------------
     async def upload_file(
         self, folder: UUID, path: Path, title: str, item_type: StorageItemType, *, client_metadata: Any = None,
-        content_type: str | None = None,
+        content_type: str | None = None, on_slot: Callable[[UUID], Awaitable[None]] | None = None,
     ) -> StorageItem:
         """Upload one single-file item (image, video, audio, plain text, PDF, NIfTI) and return it
         once the upload job is DONE; raises UploadFailed (or another StorageError) otherwise.
@@ -137,7 +138,9 @@ class UploadApi:
         The PUT's Content-Type is ``content_type``, else the SDK's rule applied to ``title`` (never
         to ``path``, which may be a staged file without an extension). Concurrent calls share slot
         requests (one per folder and type at a time) and upload jobs (one per folder at a time),
-        so N files in flight cost a few API round trips besides their PUTs."""
+        so N files in flight cost a few API round trips besides their PUTs. ``on_slot`` is awaited
+        with the slot's item UUID (the item the upload will make) before the PUT and the job: a
+        journal that records it can tell after a crash whether the upload happened (``find_upload``)."""
         if item_type not in UPLOAD_FLOWS:
             raise InvalidArgument(f"upload {title}: {item_type.value} is not a single-file type", operation="upload")
         key, _external = UPLOAD_FLOWS[item_type]
@@ -147,7 +150,7 @@ class UploadApi:
             slot = batches.take_spare((folder, item_type))
             if slot is None:
                 slot = await batches.slots.submit((folder, item_type), None)
-            slot = await self._put_into_slot(folder, item_type, path, mime, slot)
+            slot = await self._put_into_slot(folder, item_type, path, mime, slot, on_slot)
         entry = single_file_entry(item_type, slot, title, client_metadata)
         return await batches.jobs.submit(folder, _JobEntry(key, entry, slot.item_uuid))
 
@@ -211,7 +214,17 @@ class UploadApi:
             file_name=file_name,
         )
         idempotent = items is not None and skip_duplicate_urls
-        return await self._start_job(folder, body, idempotent=idempotent)
+        job = await self._start_job(folder, body, idempotent=idempotent)
+        assert isinstance(job, UUID)  # without placeholders to watch, the answer is the job
+        return job
+
+    async def list_integrations(self, *, titles: Iterable[str] = (), uuids: Iterable[UUID] = ()) -> list[Integration]:
+        """Cloud integrations you can use (the SDK's ``get_cloud_integrations``), optionally only
+        those with these exact titles or UUIDs."""
+        params = [("filterIntegrationUuids", str(u)) for u in uuids] + [("filterIntegrationTitles", t) for t in titles]
+        params.append(("includeOrgAccess", "False"))
+        data = await self._transport.call("GET", "cloud-integrations", operation="list integrations", params=params)
+        return [Integration.from_wire(i) for i in (data or {}).get("result") or ()]
 
     async def upload_job_state(self, folder: UUID, job: UUID, *, timeout_seconds: int = JOB_POLL_SECONDS) -> UploadJobState:
         """One long poll of an upload job (the server holds it until done or its own cap)."""
@@ -337,17 +350,36 @@ class UploadApi:
         )
 
     async def _put_into_slot(
-        self, folder: UUID, item_type: StorageItemType, path: Path, mime: str, slot: UploadSignedUrl | None = None
+        self, folder: UUID, item_type: StorageItemType, path: Path, mime: str, slot: UploadSignedUrl | None = None,
+        on_slot: Callable[[UUID], Awaitable[None]] | None = None,
     ) -> UploadSignedUrl:
         """PUT into ``slot`` (a new one if None); an expired upload URL (403) gets one new slot."""
         slot = slot or (await self._slots(folder, item_type, 1))[0]
+        if on_slot is not None:
+            await on_slot(slot.item_uuid)
         try:
             await self._put(slot, path, mime)
         except Forbidden:
             log.info("upload URL for %s was refused; reserving a fresh one", path.name)
             slot = (await self._slots(folder, item_type, 1))[0]
+            if on_slot is not None:
+                await on_slot(slot.item_uuid)
             await self._put(slot, path, mime)
         return slot
+
+    async def find_upload(self, slot_item: UUID) -> StorageItem | None:
+        """The item an earlier upload into this slot made, if its job ran (waiting up to the
+        settle time while the slot's item is still a placeholder); None if it never did."""
+        try:
+            items = await self.get_items([slot_item])
+        except (Forbidden, NotFound):
+            return None
+        if not items:
+            return None
+        if not items[0].is_placeholder:
+            return items[0]
+        found = await self._settled_upload([slot_item], composite=False)  # its job may still be running
+        return found[0] if found else None
 
     async def _put_all(self, folder: UUID, item_type: StorageItemType, paths: Sequence[Path], mime: str) -> list[UploadSignedUrl]:
         if not paths:

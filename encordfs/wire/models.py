@@ -11,10 +11,10 @@ import functools
 import json
 import sys
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from operator import attrgetter, itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 from .enums import (
@@ -31,27 +31,27 @@ Json = dict[str, Any]
 def parse_datetime(value: Any) -> datetime:
     """Parse any datetime form the SDK accepts; naive times are UTC."""
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, tz=timezone.utc)
+        return datetime.fromtimestamp(value, tz=UTC)
     text = str(value)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         parsed = parsedate_to_datetime(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def format_datetime(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat()
+    return value.astimezone(UTC).isoformat()
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
 def datetime_ns(value: datetime) -> int:
     """Nanoseconds since the epoch, exactly (a datetime holds whole microseconds; naive is UTC)."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return (value - _EPOCH) // _MICROSECOND * 1000
 
 
@@ -100,7 +100,7 @@ class PathElement:
     synced_dataset_hash: UUID | None = None
 
     @classmethod
-    def from_wire(cls, data: Json) -> "PathElement":
+    def from_wire(cls, data: Json) -> PathElement:
         return cls(
             uuid=UUID(str(_get(data, "uuid"))),
             parent_uuid=_uuid(_get(data, "parent_uuid")),
@@ -135,7 +135,7 @@ class StorageFolder:
     remote_url: str | None = None
 
     @classmethod
-    def from_wire(cls, data: Json) -> "StorageFolder":
+    def from_wire(cls, data: Json) -> StorageFolder:
         folder_type = _get(data, "folder_type", "generic")
         return cls(
             uuid=UUID(str(_get(data, "uuid"))),
@@ -198,7 +198,7 @@ _ITEM_MEDIA_FIELDS = (
 )
 
 
-_ITEM_TYPES: dict[Any, StorageItemType] = dict(StorageItemType._value2member_map_)  # type: ignore[arg-type]
+_ITEM_TYPES: dict[Any, StorageItemType] = dict(StorageItemType._value2member_map_)
 
 
 def _location(value: Any) -> StorageLocationName:
@@ -240,7 +240,7 @@ class StorageItem:
     client_metadata_signed_url: str | None = field(default=None, repr=False)
 
     @classmethod
-    def from_wire(cls, data: Json) -> "StorageItem":
+    def from_wire(cls, data: Json) -> StorageItem:
         """Read straight from camelCase keys into the slots (a listing parses thousands a second,
         and the dataclass ``__init__`` with 31 keywords was a third of the cost)."""
         get = _camel_keys(data).get
@@ -299,7 +299,7 @@ _ITEM_FIELD_ORDER = (
     "backed_data_units_count", "storage_location", "integration_hash", "description", "is_tombstone",
     "is_placeholder", *_ITEM_MEDIA_FIELDS, "client_metadata_signed_url",
 )
-if _ITEM_FIELD_ORDER != tuple(f.name for f in fields(StorageItem)):
+if tuple(f.name for f in fields(StorageItem)) != _ITEM_FIELD_ORDER:
     raise RuntimeError("StorageItem.from_wire lists the fields in another order than the class")
 _MEDIA_CAMEL = tuple(_camel(name) for name in _ITEM_MEDIA_FIELDS)
 _MIME_AT = _ITEM_MEDIA_FIELDS.index("mime_type")
@@ -333,9 +333,9 @@ _ITEM_ALONE = frozenset({"url", "signed_url", "client_metadata_signed_url", "dic
                          "frame_count", "width", "height", "fps"})
 _SHARED_TEXT_MAX = 64  # longer texts (a big client_metadata) are the item's alone
 _SHAPES_MAX = 4096
-_shapes: dict["Shape", "Shape"] = {}
+_shapes: dict[Shape, Shape] = {}
 _SHARED_NUMBERS_MAX = 1 << 16
-_shared_numbers: dict[type, dict[Any, Any]] = {int: {}, float: {}}  # by type: 1 == 1.0
+_shared_numbers: dict[type, dict[int | float, int | float]] = {int: {}, float: {}}  # by type: 1 == 1.0
 _NUMBER_TYPES = frozenset(_shared_numbers)
 
 
@@ -348,7 +348,10 @@ class Shape(NamedTuple):
     own_names: tuple[str, ...]
 
 
-def _interned(table: dict, value: Any, limit: int) -> Any:
+V = TypeVar("V")
+
+
+def _interned(table: dict[V, V], value: V, limit: int) -> V:
     """One object per distinct value, up to ``limit`` of them (past that each caller keeps its own)."""
     known = table.get(value)
     if known is None:
@@ -368,7 +371,7 @@ def _shared_number(value: int | float) -> int | float:
     return _interned(_shared_numbers[type(value)], value, _SHARED_NUMBERS_MAX)
 
 
-class ItemRecord(tuple):
+class ItemRecord(tuple[Any, ...]):
     """A ``StorageItem`` as the mount keeps it for each listed entry: one tuple holding what
     attributes and naming read (size and times as plain ints), a ``Shape`` shared with similar
     items, then the values of this item alone (its URL...). ``item()`` rebuilds an equal
@@ -390,7 +393,7 @@ class ItemRecord(tuple):
         return self[self._OWN :]
 
     @classmethod
-    def of(cls, item: StorageItem) -> "ItemRecord":
+    def of(cls, item: StorageItem) -> ItemRecord:
         created = datetime_ns(item.created_at)
         edited = datetime_ns(item.last_edited_at)
         shared_names: list[str] = []
@@ -446,7 +449,7 @@ class FolderSummary:
     total_size: float = 0.0
 
     @classmethod
-    def from_wire(cls, data: Json) -> "FolderSummary":
+    def from_wire(cls, data: Json) -> FolderSummary:
         values = {f.name: _get(data, f.name, f.default) for f in fields(cls)}
         return cls(**values)
 
@@ -462,7 +465,7 @@ class UploadSignedUrl:
     upload_headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_wire(cls, data: Json) -> "UploadSignedUrl":
+    def from_wire(cls, data: Json) -> UploadSignedUrl:
         return cls(
             item_uuid=UUID(str(_get(data, "item_uuid"))),
             object_key=_get(data, "object_key"),
@@ -487,7 +490,7 @@ class UnitError:
     action_description: str
 
     @classmethod
-    def from_wire(cls, data: Json) -> "UnitError":
+    def from_wire(cls, data: Json) -> UnitError:
         return cls(
             object_urls=tuple(_get(data, "object_urls") or ()),
             error=_get(data, "error") or "",
@@ -517,7 +520,7 @@ class UploadJobState:
     file_name: str | None = None
 
     @classmethod
-    def from_wire(cls, data: Json) -> "UploadJobState":
+    def from_wire(cls, data: Json) -> UploadJobState:
         return cls(
             status=UploadJobStatus(_get(data, "status")),
             items_with_names=tuple(

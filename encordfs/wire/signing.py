@@ -11,8 +11,8 @@ import base64
 import hashlib
 import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -35,6 +35,7 @@ def key_id(public_key: Ed25519PublicKey) -> str:
 
 def load_private_key(data: bytes, password: bytes | None = None) -> Ed25519PrivateKey:
     """Load an OpenSSH (or PEM) Ed25519 private key; any other key type is a ValueError."""
+    key: object
     if b"OPENSSH PRIVATE KEY" in data:
         key = serialization.load_ssh_private_key(data, password=password)
     else:

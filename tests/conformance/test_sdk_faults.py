@@ -32,9 +32,7 @@ def test_reads_survive_injected_server_errors(emulator: Any, sdk_user: Any) -> N
 
 def test_persistent_errors_surface(emulator: Any) -> None:
     client = fast_client(emulator)
-    with emulator.faults(error_rate=1.0, seed=1, scope="api"):
-        with pytest.raises(UnknownException, match="injected server error"):
-            client.get_storage_folder(uuid.uuid4())
-    with emulator.faults(rate_429=1.0, retry_after=0, scope="api"):
-        with pytest.raises(RateLimitExceededError):
-            client.get_storage_folder(uuid.uuid4())
+    with emulator.faults(error_rate=1.0, seed=1, scope="api"), pytest.raises(UnknownException, match="injected server error"):
+        client.get_storage_folder(uuid.uuid4())
+    with emulator.faults(rate_429=1.0, retry_after=0, scope="api"), pytest.raises(RateLimitExceededError):
+        client.get_storage_folder(uuid.uuid4())

@@ -124,14 +124,19 @@ def test_summary_counts(sdk_user: Any) -> None:
 
 def test_groups(sdk_user: Any) -> None:
     folder = sdk_user.create_storage_folder(unique("grp"))
-    g1, g2 = uuid.uuid4(), uuid.uuid4()
+    first, second = sdk_user.create_group(unique("team-a"), "the A team"), sdk_user.create_group(unique("team-b"))
+    g1, g2 = first.group_hash, second.group_hash
+    assert {g.group_hash for g in sdk_user.list_groups()} >= {g1, g2}
+    assert sdk_user.get_group(g1).name == first.name
     assert list(folder.list_groups()) == []
     folder.add_group([g1, g2], StorageUserRole.USER)
     folder.add_group(g2, StorageUserRole.ADMIN)
-    groups = {g.group_hash: g.user_role for g in folder.list_groups()}
-    assert groups == {g1: StorageUserRole.USER, g2: StorageUserRole.ADMIN}
+    groups = {g.group_hash: (g.user_role, g.name) for g in folder.list_groups()}
+    assert groups == {g1: (StorageUserRole.USER, first.name), g2: (StorageUserRole.ADMIN, second.name)}
     folder.remove_group(g1)
     assert [g.group_hash for g in folder.list_groups()] == [g2]
+    with pytest.raises(InvalidArgumentsError):
+        folder.add_group(uuid.uuid4(), StorageUserRole.USER)  # not a group of the organisation
 
 
 def test_unknown_folder_is_forbidden(sdk_user: Any) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import urllib.request
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,7 +55,7 @@ def test_upload_video_audio_text_pdf_nifti(sdk_user: Any, folder: Any, media: An
 def test_invalid_bytes_are_refused(folder: Any, media: Any, tmp_path: Any) -> None:
     fake = tmp_path / "fake.jpg"
     fake.write_bytes(b"definitely not a jpeg")
-    with pytest.raises(EncordException, match="fake.jpg"):
+    with pytest.raises(EncordException, match=r"fake.jpg"):
         folder.upload_image(fake)
     assert list(folder.list_items()) == []
 
@@ -117,6 +119,32 @@ def test_private_data_import(sdk_user: Any, emulator: Any, folder: Any, media: A
     )
     state = folder.add_private_data_to_folder_get_result(missing, timeout_seconds=5)
     assert state.units_error_count == 1 and "no such object" in state.errors[0]
+
+
+def test_private_data_in_encords_json_format(sdk_user: Any, emulator: Any, folder: Any, media: Any, tmp_path: Path) -> None:
+    """The documented import file: snake_case keys, objectUrl_N frames, skip_duplicate_urls, sent
+    from a file path (so also with its fileName)."""
+    prefix = uuid.uuid4().hex[:8]
+    (emulator.bucket_dir / prefix).mkdir()
+    for index, frame in enumerate(media.frames):
+        (emulator.bucket_dir / prefix / f"f{index}.png").write_bytes(frame.read_bytes())
+    spec = {"image_groups": [{"title": "seq", "createVideo": True,
+                              **{f"objectUrl_{i}": f"s3://bucket/{prefix}/f{i}.png" for i in range(len(media.frames))}}],
+            "skip_duplicate_urls": True}
+    spec_file = tmp_path / "import.json"
+    spec_file.write_text(json.dumps(spec))
+    job = folder.add_private_data_to_folder_start(emulator.integration_hash, str(spec_file))
+    result = folder.add_private_data_to_folder_get_result(job, timeout_seconds=5)
+    assert result.status.value == "DONE" and result.file_name == "import.json"
+    item = sdk_user.get_storage_item(result.items_with_names[0].item_uuid)
+    assert (item.name, item.item_type.value, item.frame_count) == ("seq", "imageSequence", len(media.frames))
+
+
+def test_cloud_integrations_are_listed(sdk_user: Any, emulator: Any) -> None:
+    found = sdk_user.get_cloud_integrations()
+    assert [(i.id, i.title) for i in found if i.id == emulator.integration_hash] == [(emulator.integration_hash, "bucket")]
+    assert [i.id for i in sdk_user.get_cloud_integrations(filter_integration_titles=["bucket"])] == [emulator.integration_hash]
+    assert sdk_user.get_cloud_integrations(filter_integration_titles=["nope"]) == []
 
 
 def test_unknown_integration_is_refused(folder: Any) -> None:

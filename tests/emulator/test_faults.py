@@ -42,16 +42,14 @@ def test_429_carries_retry_after(emulator: Any, signed_api: Any) -> None:
 
 
 def test_dropped_connections(emulator: Any, signed_api: Any) -> None:
-    with emulator.faults(drop_rate=1.0):
-        with pytest.raises(httpx.TransportError):
-            httpx.get(emulator.url + "/v2/public/storage/folders", timeout=5)
+    with emulator.faults(drop_rate=1.0), pytest.raises(httpx.TransportError):
+        httpx.get(emulator.url + "/v2/public/storage/folders", timeout=5)
 
 
 def test_drop_after_processing(emulator: Any, signed_api: Any) -> None:
     name = f"lost-answer-{time.time_ns()}"
-    with emulator.faults(drop_after_rate=1.0, scope="api"):
-        with pytest.raises(httpx.TransportError):
-            signed_api.call("POST", "storage/folders", json={"name": name})
+    with emulator.faults(drop_after_rate=1.0, scope="api"), pytest.raises(httpx.TransportError):
+        signed_api.call("POST", "storage/folders", json={"name": name})
     found = signed_api.ok("GET", "storage/search/folders", params={"search": name})["results"]
     assert [f["name"] for f in found] == [name]
 

@@ -126,7 +126,8 @@ def test_serve_prints_the_real_port(tmp_path: Any) -> None:
         assert process.stdout is not None
         line = process.stdout.readline().strip()
         assert line.startswith("listening on http://127.0.0.1:") and not line.endswith(":0")
-        assert httpx.get(line.split()[-1] + "/_emulator/health").json() == {"ok": True}
+        health = httpx.get(line.split()[-1] + "/_emulator/health").json()
+        assert health["ok"] is True and health["service"] == "encordfs-emulator" and health["pid"] == process.pid
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -77,3 +77,20 @@ def test_private_placeholder_cannot_reuse_an_item_uuid(signed_api: Any, emulator
     state = run_job(signed_api, folder, {"dataItems": {"text": [entry]}, "integrationHash": emulator.integration_hash})
     assert state["status"] == "ERROR" and "already used" in state["errors"][0]
     assert httpx.get(signed_api.signed_url(existing)).content == b"mine\n"
+
+
+def test_private_data_reports_the_cloud_its_url_names(signed_api: Any, emulator: Any) -> None:
+    folder = signed_api.create_folder(f"jobs-{uuid.uuid4().hex[:8]}")
+    (emulator.bucket_dir / "cams").mkdir(exist_ok=True)
+    (emulator.bucket_dir / "cams" / "where.txt").write_bytes(b"theirs\n")
+    urls = {
+        "s3://bkt/cams/where.txt": "s3",
+        "gs://bkt/cams/where.txt": "gcp",
+        "https://acct.blob.core.windows.net/cams/where.txt": "azure",
+        "cams/where.txt": "s3Compatible",
+    }
+    entries = [{"objectUrl": url, "title": f"w{n}.txt"} for n, url in enumerate(urls)]
+    state = run_job(signed_api, folder, {"dataItems": {"text": entries}, "integrationHash": emulator.integration_hash})
+    assert state["status"] == "DONE", state
+    items = signed_api.ok("GET", f"storage/folders/{folder}/items")["results"]
+    assert {i["url"]: i["storageLocation"] for i in items} == urls

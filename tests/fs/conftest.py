@@ -16,9 +16,10 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -46,8 +47,9 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": pythonpath, "PYTHONUNBUFFERED": "1"}
 
 
-def encordfs(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "encordfs.cli", *args], capture_output=True, text=True, timeout=timeout, env=_env())
+def encordfs(*args: str, timeout: float = 60, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "encordfs.cli", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**_env(), **(env or {})}, cwd=cwd)
 
 
 def _wait_mounted(path: Path, process: subprocess.Popen[bytes] | None, log: Callable[[], str]) -> None:
@@ -61,9 +63,8 @@ def _wait_mounted(path: Path, process: subprocess.Popen[bytes] | None, log: Call
 
 
 def unmount(path: Path) -> None:
-    if os.path.ismount(path):
-        if subprocess.run(["fusermount3", "-u", str(path)], capture_output=True).returncode != 0:
-            subprocess.run(["fusermount3", "-uz", str(path)], capture_output=True)
+    if os.path.ismount(path) and subprocess.run(["fusermount3", "-u", str(path)], capture_output=True).returncode != 0:
+        subprocess.run(["fusermount3", "-uz", str(path)], capture_output=True)
 
 
 def _mount_args(emulator: RunningEmulator, mountpoint: Path, cache_dir: Path, root: Any, extra: tuple[str, ...]) -> list[str]:

@@ -7,13 +7,13 @@ name, ``search`` is a case-insensitive substring filter, uploads of a refused ty
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any, AsyncIterator, Iterable
-from uuid import UUID, uuid4
-
 import json
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
 
 from encordfs.storage.errors import Forbidden, ServerError
 from encordfs.wire.enums import StorageItemType, StorageLocationName, StorageUserRole
@@ -24,7 +24,7 @@ _clock = itertools.count()
 
 def _now() -> datetime:
     """Strictly increasing times, so 'oldest' is well defined in tests."""
-    return datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=next(_clock))
+    return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=next(_clock))
 
 
 class FakeStorage:
@@ -36,6 +36,7 @@ class FakeStorage:
         self.links: dict[UUID, int] = {}
         self.calls: list[str] = []
         self.fail_uploads = False
+        self.upload_error: Exception = ServerError("upload refused by the test", status=500)
         self.content_types: dict[str, str | None] = {}  # title -> the content_type= an upload was given
 
     # --- helpers for tests -----------------------------------------------------------------
@@ -46,9 +47,10 @@ class FakeStorage:
         self.folders[folder.uuid] = folder
         return folder
 
-    def add_item(self, folder: UUID, name: str, data: bytes = b"", item_type: StorageItemType = StorageItemType.PLAIN_TEXT, **media: Any) -> StorageItem:
+    def add_item(self, folder: UUID, name: str, data: bytes = b"", item_type: StorageItemType = StorageItemType.PLAIN_TEXT,
+                 uuid: UUID | None = None, **media: Any) -> StorageItem:
         now = _now()
-        item = StorageItem(uuid4(), folder, item_type, name, "{}", "me", now, now, 1, StorageLocationName.ENCORD,
+        item = StorageItem(uuid or uuid4(), folder, item_type, name, "{}", "me", now, now, 1, StorageLocationName.ENCORD,
                            file_size=media.pop("file_size", len(data)), **media)
         self.items[item.uuid] = item
         self.content[item.uuid] = data
@@ -95,7 +97,9 @@ class FakeStorage:
 
     async def update_folder(self, folder: UUID, *, name: str | None = None, description: str | None = None, client_metadata: Any = None) -> StorageFolder:
         old = await self.get_folder(folder)
+        self.calls.append("update_folder")
         new = replace(old, name=name if name is not None else old.name,
+                      description=description if description is not None else old.description,
                       client_metadata=json.dumps(client_metadata) if client_metadata is not None else old.client_metadata,
                       last_edited_at=_now())
         self.folders[folder] = new
@@ -174,9 +178,16 @@ class FakeStorage:
         self.calls.append("prepare_upload")
 
     async def upload_file(self, folder: UUID, path: Path, title: str, item_type: StorageItemType, *, client_metadata: Any = None,
-                          content_type: str | None = None) -> StorageItem:
+                          content_type: str | None = None, on_slot: Any = None) -> StorageItem:
         self.calls.append("upload_file")
         self.content_types[title] = content_type
+        slot = uuid4()
+        if on_slot is not None:
+            await on_slot(slot)
         if self.fail_uploads:
-            raise ServerError("upload refused by the test", status=500)
-        return self.add_item(folder, title, Path(path).read_bytes(), item_type)
+            raise self.upload_error
+        return self.add_item(folder, title, Path(path).read_bytes(), item_type, uuid=slot)  # noqa: ASYNC240 (a test double)
+
+    async def find_upload(self, slot_item: UUID) -> StorageItem | None:
+        self.calls.append("find_upload")
+        return self.items.get(slot_item)

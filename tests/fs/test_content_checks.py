@@ -42,8 +42,6 @@ def test_control_bytes_in_a_text_file_fail_at_close_and_leave_nothing(emulator, 
     assert server_tree(fs_root) == {"d": None}
 
 
-@pytest.mark.xfail(strict=True, reason="a shell redirect flushes the empty file at dup2 (journaled, uploaded), "
-                   "then the refused flush hides it: the mount lists nothing, the server has an empty ctl.txt")
 def test_a_shell_redirect_of_refused_text_leaves_the_mount_and_the_server_agreeing(emulator, fs_root, mount_fs) -> None:
     mounted = mount_fs(emulator, fs_root.uuid)
     (mounted.path / "d").mkdir()

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import errno
-import io
 import os
 import stat
 from pathlib import Path
 
 import pytest
 import trio
-from PIL import Image
 
 from encordfs.fs.core import Filesystem
 from encordfs.fs.directories import AHEAD, BATCH
@@ -22,10 +20,15 @@ from encordfs.wire.enums import StorageItemType
 
 from .fake_storage import FakeStorage
 
+
 def _png() -> bytes:
-    """A real 4x3 PNG: close() refuses an image that does not decode, as the server would."""
+    """A small PNG that decodes (close() refuses an image that does not)."""
+    import io
+
+    from PIL import Image
+
     out = io.BytesIO()
-    Image.new("RGB", (4, 3), (10, 200, 30)).save(out, format="PNG")
+    Image.new("RGB", (4, 3), (200, 100, 50)).save(out, format="PNG")
     return out.getvalue()
 
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -137,9 +138,6 @@ def machine_for(world: World) -> type[RuleBasedStateMachine]:
     return MountMatchesLocalDir
 
 
-@pytest.mark.xfail(strict=False, reason="issue 9: on today's write path some sequences fail (a read after an "
-                   "O_TRUNC rewrite returns the previous bytes; a rename onto a file renamed a moment before is "
-                   "EINVAL; a listed file reads ENOENT), others pass")
 def test_random_sequences_leave_the_mount_a_fresh_mount_and_the_server_equal_to_a_local_dir(
     emulator, fs_root, mount_fs, tmp_path
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import logging
 import struct
 from fractions import Fraction
 from pathlib import Path
@@ -20,7 +19,10 @@ from encordfs.fs.filetypes import (
     detect,
     is_temporary_name,
     judge_name,
+    may_truncate,
     mime_type,
+    type_of_name,
+    unstorable_name_message,
 )
 from encordfs.wire.enums import StorageItemType as T
 
@@ -315,7 +317,7 @@ def test_an_empty_file_is_text_or_refused_as_empty(tmp_path: Path) -> None:
     empty = write(tmp_path, "e", b"")
     assert detect(empty, "empty.txt") is T.PLAIN_TEXT
     assert detect(empty, "Untitled") is T.PLAIN_TEXT
-    with pytest.raises(EmptyFile, match="'photo.jpg': named as image but empty"):
+    with pytest.raises(EmptyFile, match=r"'photo.jpg': named as image but empty"):
         detect(empty, "photo.jpg")
 
 
@@ -494,3 +496,40 @@ def test_what_detect_accepts_the_emulator_ingests_and_what_it_refuses_the_emulat
         except UnsupportedMedia as exc:
             disagreements.append((path.name, name, f"accepted as {item_type.value}, the emulator refuses: {exc}"))
     assert disagreements == []
+
+
+@pytest.mark.parametrize(
+    ("item_type", "size", "allowed"),
+    [
+        (T.IMAGE, 0, False),
+        (T.VIDEO, 0, False),
+        (T.AUDIO, 0, False),
+        (T.PDF, 0, False),
+        (T.NIFTI, 0, False),
+        (T.IMAGE, 10, True),
+        (T.PLAIN_TEXT, 0, True),
+        (None, 0, True),
+    ],
+)
+def test_only_text_may_be_truncated_to_nothing(item_type, size, allowed) -> None:
+    assert may_truncate(item_type, size) is allowed
+
+
+def test_type_of_name_is_only_for_storable_names() -> None:
+    assert type_of_name("a.JPG") is T.IMAGE and type_of_name("scan.nii.gz") is T.NIFTI
+    assert type_of_name(".a.jpg.Xy12Zq") is None and type_of_name("w.npy") is None and type_of_name("x.py") is None
+
+
+@pytest.mark.parametrize("name", ["w.npy", "w.npz", "m.pt", "m.pth", "d.h5", "t.parquet", "o.pkl"])
+def test_refusals_of_ml_formats_say_what_encord_stores(name) -> None:
+    assert judge_name(name) == (UNSTORABLE, None)
+    message = unstorable_name_message(name)
+    assert f".{name.split('.')[-1]} files" in message
+    assert "images (.jpg" in message and "NIfTI (.nii .nii.gz)" in message and "any UTF-8 text" in message
+
+
+def test_content_refusals_say_what_encord_stores(tmp_path) -> None:
+    path = tmp_path / "w.bin"
+    path.write_bytes(b"\x93NUMPY" + b"\0" * 64)
+    with pytest.raises(UnsupportedType, match=r"a NumPy array; .*it stores images"):
+        detect(path, "weights")

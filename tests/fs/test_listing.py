@@ -1,5 +1,6 @@
 import pytest
 import trio
+import trio.lowlevel
 import trio.testing
 
 from encordfs.fs.listing import Entry, Listing, Prefetched
@@ -42,7 +43,7 @@ async def numbers(n: int, pulled: list[int], closed: list[bool], fail_at: int | 
         for i in range(n):
             if i == fail_at:
                 raise ValueError("page 3 broke")
-            await trio.sleep(0)
+            await trio.lowlevel.checkpoint()
             pulled.append(i)
             yield i
     finally:
@@ -52,29 +53,26 @@ async def numbers(n: int, pulled: list[int], closed: list[bool], fail_at: int | 
 async def test_prefetched_hands_over_batches_in_order_a_bounded_way_ahead() -> None:
     pulled: list[int] = []
     closed: list[bool] = []
-    async with trio.open_nursery() as nursery:
-        async with Prefetched(nursery, numbers(1000, pulled, closed), batch=10, ahead=3) as pages:
-            batches = pages.batches()
-            assert await batches.__anext__() == list(range(10))
-            await trio.testing.wait_all_tasks_blocked()
-            assert 10 + 3 * 10 <= len(pulled) <= 10 + 5 * 10, "a few batches ahead, not the whole source"
-            await batches.aclose()
+    async with trio.open_nursery() as nursery, Prefetched(nursery, numbers(1000, pulled, closed), batch=10, ahead=3) as pages:
+        batches = pages.batches()
+        assert await batches.__anext__() == list(range(10))
+        await trio.testing.wait_all_tasks_blocked()
+        assert 10 + 3 * 10 <= len(pulled) <= 10 + 5 * 10, "a few batches ahead, not the whole source"
+        await batches.aclose()
     assert closed == [True] and len(pulled) < 1000, "leaving stops the pull and closes the source"
 
     pulled.clear()
-    async with trio.open_nursery() as nursery:
-        async with Prefetched(nursery, numbers(25, pulled, closed), batch=10, ahead=3) as pages:
-            assert [b async for b in pages.batches()] == [list(range(10)), list(range(10, 20)), list(range(20, 25))]
+    async with trio.open_nursery() as nursery, Prefetched(nursery, numbers(25, pulled, closed), batch=10, ahead=3) as pages:
+        assert [b async for b in pages.batches()] == [list(range(10)), list(range(10, 20)), list(range(20, 25))]
 
 
 async def test_prefetched_raises_a_source_failure_to_the_consumer_not_the_nursery() -> None:
     closed: list[bool] = []
-    async with trio.open_nursery() as nursery:
-        async with Prefetched(nursery, numbers(100, [], closed, fail_at=35), batch=10, ahead=2) as pages:
-            got = []
-            with pytest.raises(ValueError, match="page 3 broke"):
-                async for batch in pages.batches():
-                    got.extend(batch)
+    async with trio.open_nursery() as nursery, Prefetched(nursery, numbers(100, [], closed, fail_at=35), batch=10, ahead=2) as pages:
+        got = []
+        with pytest.raises(ValueError, match="page 3 broke"):
+            async for batch in pages.batches():
+                got.extend(batch)
     assert got == list(range(30)) and closed == [True]
 
 

@@ -7,11 +7,11 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from encordfs.emulator import mediagen
+from encordfs.fs.core import FREE_BYTES
 
 pytestmark = pytest.mark.fuse
 
@@ -56,36 +56,42 @@ def statfs_used_bytes(path: Path) -> tuple[int, int, int]:
     return (st.f_blocks - st.f_bfree) * st.f_frsize, st.f_blocks * st.f_frsize, st.f_files - st.f_ffree
 
 
-def test_df_of_the_storage_root_sums_the_top_level_folders(emulator_factory, make_sdk_client, mount_fs, tmp_path) -> None:
-    """Used space is what the folder summaries say is stored (the emulator's count a folder's
-    direct contents, so the nested file is not in the storage root's figure)."""
-    server = emulator_factory()
+@pytest.mark.parametrize("counting", ["direct", "recursive"])
+def test_df_counts_everything_below_the_root_whatever_summaries_count(
+    emulator_factory, make_sdk_client, mount_fs, tmp_path, counting
+) -> None:
+    """Used space is what the folder summaries say is stored under the root, nested folders
+    included, whether the server's summaries count a folder's direct contents or all below it."""
+    server = emulator_factory(*(["--recursive-summaries"] if counting == "recursive" else []))
     user = make_sdk_client(server)
-    sizes = {"a.txt": 10_000, "b.txt": 5_000, "c.txt": 9_000}
+    sizes = {"a.txt": 10_000, "b.txt": 5_000, "c.txt": 9_000, "d.txt": 3_000}
     sources = {name: tmp_path / name for name in sizes}
     for name, size in sizes.items():
         sources[name].write_bytes(b"z" * size)
     one, two = user.create_storage_folder("one"), user.create_storage_folder("two")
     one.upload_text(sources["a.txt"], title="a.txt")
     nested = two.create_subfolder("nested")
+    deeper = nested.create_subfolder("deeper")
     two.upload_text(sources["b.txt"], title="b.txt")
     nested.upload_text(sources["c.txt"], title="c.txt")
-    summaries = [one.get_summary(), two.get_summary()]
-    stored = sum(s.total_size for s in summaries)
-    assert stored == 15_000
+    deeper.upload_text(sources["d.txt"], title="d.txt")
+    two_alone = two.get_summary().total_size
+    assert two_alone == (17_000 if counting == "recursive" else 5_000)
+    stored = sum(sizes.values())
 
     whole = mount_fs(server, None).path
     used, size, entries = statfs_used_bytes(whole)
     assert used == -(-stored // BLOCK) * BLOCK, "used = bytes stored, in whole blocks"
-    assert size >= 1 << 50 and entries == sum(s.files + s.folders for s in summaries) + 2
+    assert size == used + FREE_BYTES and entries == 2 + 4 + 2  # top-level folders, files, nested folders
+    assert os.statvfs(whole).f_bavail * BLOCK == FREE_BYTES
     df = sh("df", "-B1", "--output=used,size", str(whole)).stdout.splitlines()[1].split()
     assert [int(v) for v in df] == [used, size]
     du = int(sh("du", "-sb", str(whole)).stdout.split()[0])
-    assert sum(sizes.values()) <= du <= sum(sizes.values()) + 4 * BLOCK  # plus each directory's apparent size
+    assert stored <= du <= stored + 6 * BLOCK  # plus each directory's apparent size
 
     rooted = mount_fs(server, nested.uuid).path
     used, _, entries = statfs_used_bytes(rooted)
-    assert used == -(-9_000 // BLOCK) * BLOCK and entries == 1
+    assert used == -(-12_000 // BLOCK) * BLOCK and entries == 3
 
 
 def test_ls_l_is_told_once_that_security_and_acl_attributes_are_unsupported(emulator, fs_root, mount_fs, tmp_path) -> None:

@@ -51,7 +51,7 @@ async def test_opening_a_second_subfolder_lists_its_next_siblings_ahead(storage,
 
 async def test_a_folder_listed_ahead_is_not_fetched_twice_and_sees_our_changes(storage, staging, nursery) -> None:
     top = storage.add_folder("top")
-    a, b, c = (storage.add_folder(name, top.uuid) for name in "abc")
+    _a, _b, c = (storage.add_folder(name, top.uuid) for name in "abc")
     storage.add_item(c.uuid, "old.txt", b"x")
     fs = make_fs(storage, staging, nursery, root=top)
     names = await ls(fs, ROOT_INO)

@@ -291,6 +291,8 @@ def test_ls_l_needs_no_request_per_entry_and_lookup_needs_no_listing(emulator_fa
     for i in range(12):
         folder.upload_text(note, title=f"n{i:02}.txt")
     mnt = mount_fs(server, folder.uuid).path
+    for probe in (".Trash", f".Trash-{os.getuid()}", ".xdg-volume-info"):  # what a desktop's trash monitor asks
+        assert not (mnt / probe).exists()
 
     def settled_lines() -> list[str]:
         """Complete log lines once the log stops growing (the server writes after answering)."""
@@ -329,10 +331,11 @@ def test_a_failed_upload_stays_pending_and_is_replayed_on_the_next_mount(emulato
         assert encordfs("unmount", str(first.path)).returncode == 0
         first.process.wait(timeout=60)
     assert [i.name for i in fs_root.list_items()] == []
-    assert f"pending uploads in {cache}: 1\n" in encordfs("status", "--cache-dir", str(cache)).stdout
+    status = encordfs("status", "--cache-dir", str(cache)).stdout
+    assert f"pending uploads in {cache}: 1\n" in status, status
     second = mount_fs(emulator, fs_root.uuid, cache_dir=cache)
     assert item_names(fs_root, ["kept.jpg"], timeout=20) == ["kept.jpg"], second.log()
-    assert encordfs("status", "--cache-dir", str(cache)).stdout.strip().endswith(": 0")
+    assert f"pending uploads in {cache}: 0\n" in encordfs("status", "--cache-dir", str(cache)).stdout
 
 
 def test_odd_and_duplicate_titles_are_all_reachable(emulator, fs_root, mount_fs, media) -> None:
@@ -358,7 +361,7 @@ def test_cp_in_uploads_each_type_through_its_flow(emulator, sdk_user, fs_root, m
     assert result.returncode == 0, result.stderr
     for name, item_type in {**expected, "README": "plainText"}.items():
         assert xattr(mnt / name, "item_type") == item_type, name
-        source = media[name] if name in media else unnamed
+        source = media.get(name, unnamed)
         assert sdk_bytes(sdk_user, xattr(mnt / name, "uuid")) == source.read_bytes(), name
 
 
@@ -399,6 +402,7 @@ def test_mount_with_a_bearer_token(emulator, fs_root, mount_fs, media, tmp_path)
 
     token_file = tmp_path / "token"
     token_file.write_text(trio.run(issue) + "\n")
+    token_file.chmod(0o600)
     mnt = mount_fs(emulator, fs_root.uuid, "--bearer-token-file", str(token_file)).path
     shutil.copy(media["notes.txt"], mnt / "via-token.txt")
     assert item_names(fs_root, ["via-token.txt"]) == ["via-token.txt"]

@@ -15,10 +15,11 @@ def parse(*argv: str):
 def test_every_flag_also_works_as_o() -> None:
     flags = parse("/mnt", "--root", "a/b", "--domain", "http://127.0.0.1:1", "--ssh-key", "/k", "--bearer-token-file", "/t", "--read-only",
                   "--allow-other", "--uid", "7", "--gid", "8", "--umask", "027", "--dir-ttl", "3", "--attr-ttl", "4",
-                  "--cache-dir", "/c", "--allow-delete-linked", "--foreground")
+                  "--cache-dir", "/c", "--allow-delete-linked", "--allow-private-data-copy", "--foreground")
     o = parse("/mnt", "-o", "rw,nosuid,_netdev,root=a/b,domain=http://127.0.0.1:1,ssh_key=/k,bearer_token_file=/t,ro,allow_other,uid=7,gid=8",
-              "-o", "umask=027,dir_ttl=3,attr-ttl=4,cache_dir=/c,allow_delete_linked,foreground")
+              "-o", "umask=027,dir_ttl=3,attr-ttl=4,cache_dir=/c,allow_delete_linked,allow_private_data_copy,foreground")
     assert flags == o
+    assert o.allow_private_data_copy and not parse("/mnt").allow_private_data_copy
     assert o.read_only and o.umask == 0o027 and o.file_mode == 0o640 and o.dir_mode == 0o750 and o.uid == 7
 
 

@@ -66,7 +66,7 @@ def test_cache_dir_and_files_are_private(root: Path) -> None:
     old_umask = os.umask(0)  # even a permissive umask must not leak the user's data
     try:
         with Staging(root) as staging:
-            staged, record = stage(staging, b"secret")
+            _staged, record = stage(staging, b"secret")
             assert mode(root) == 0o700
             assert mode(root / "data") == 0o700
             assert mode(root / "pending") == 0o700
@@ -111,7 +111,7 @@ def test_staged_file_supports_pwrite_pread_truncate(staging: Staging) -> None:
 
 
 def test_commit_journals_the_target_and_the_size(staging: Staging) -> None:
-    staged, record = stage(staging, b"x" * 1000)
+    _staged, record = stage(staging, b"x" * 1000)
     assert (record.folder_uuid, record.title, record.item_type, record.size) == (
         FOLDER,
         "photo.jpg",
@@ -197,7 +197,7 @@ def test_the_journal_alone_replays_a_committed_file(root: Path) -> None:
     """What close() promised survives without anything else of the process: a fresh Staging over
     the same directory finds the record and its bytes (the commit's rename may not have happened)."""
     with Staging(root) as staging:
-        staged, record = stage(staging, b"promised")
+        _staged, record = stage(staging, b"promised")
         (root / "pending" / f"{record.id}.json").rename(root / "pending" / f"{record.id}.new")  # crash before the rename
     with Staging(root) as reopened:
         assert reopened.pending() == [record]
@@ -406,17 +406,18 @@ def test_a_full_disk_on_write_raises_a_clear_enospc(staging: Staging, monkeypatc
     assert str(staging.root) in str(info.value)
 
 
-def test_a_full_disk_on_create_raises_a_clear_enospc(staging: Staging, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(os, "open", _enospc)
-    with pytest.raises(StagingFull, match="creating a staged file"):
-        staging.new_file()
+def test_a_full_disk_on_create_raises_a_clear_enospc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Staging(tmp_path / "no-spares", spare_files=0) as staging:  # a spare made ahead would need no open()
+        monkeypatch.setattr(os, "open", _enospc)
+        with pytest.raises(StagingFull, match="creating a staged file"):
+            staging.new_file()
 
 
 def test_a_full_disk_while_journaling_leaves_no_record(staging: Staging, monkeypatch: pytest.MonkeyPatch) -> None:
     staged = staging.new_file()
     staged.pwrite(b"x", 0)
     monkeypatch.setattr(os, "pwrite", _enospc)
-    with pytest.raises(StagingFull, match="journaling 'a.jpg'"):
+    with pytest.raises(StagingFull, match=r"journaling 'a.jpg'"):
         staging.commit(staged, UploadTarget(FOLDER, "a.jpg", StorageItemType.IMAGE))
     monkeypatch.undo()
     assert staging.pending() == []

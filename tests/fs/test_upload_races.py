@@ -2,9 +2,8 @@
 flight, failed uploads, a crash replay and the times of a rewrite (issue 9's reproducers 1-9).
 
 Each test widens its race window with the emulator's latency knob and loops, then checks the
-final state on the server through the official SDK (``tests/fs/landing.py``). The ones that fail
-on today's write path are ``xfail(strict=True)``, each naming what it saw fail: they turn into
-failures (XPASS) once the write path keeps one explicit upload state per file.
+final state on the server through the official SDK (``tests/fs/landing.py``). Each failed on the
+write path before it kept one explicit upload state per file (``encordfs/fs/upload_state.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from tests.fs.conftest import encordfs
 from tests.fs.landing import items_named, mount_tree, pending, server_tree, settled_tree, wait_journal_empty
 
 pytestmark = pytest.mark.fuse
@@ -42,8 +40,6 @@ def errno_of(call: Any, *args: Any) -> int:
 # --- 1. a rename racing the file's upload ------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 (1): a rename there and back while the upload is in flight "
-                   "leaves the item in d/a (or the second mv fails EINVAL)")
 def test_a_rename_there_and_back_during_the_upload_ends_where_the_user_left_it(emulator, fs_root, mount_fs) -> None:
     mounted = mount_fs(emulator, fs_root.uuid)
     rounds = 12
@@ -68,8 +64,6 @@ def test_a_rename_there_and_back_during_the_upload_ends_where_the_user_left_it(e
 # --- 2. rename onto a just-created (empty) file ---------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 (2): renaming X.tmp onto a just-created empty X "
-                   "while X uploads leaves an empty X plus X%~<id> with the bytes")
 def test_renaming_onto_a_just_created_file_leaves_one_file(emulator, fs_root, mount_fs) -> None:
     mounted = mount_fs(emulator, fs_root.uuid)
     rounds = 8
@@ -90,8 +84,6 @@ def test_renaming_onto_a_just_created_file_leaves_one_file(emulator, fs_root, mo
 # --- 3. rm -rf of a folder whose file is uploading -----------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 (3): rm -rf of a folder whose file is uploading fails "
-                   "ENOTEMPTY (the unlinked file in flight still counts as a child)")
 def test_rm_rf_of_a_folder_with_a_file_uploading_succeeds(emulator, fs_root, mount_fs) -> None:
     mounted = mount_fs(emulator, fs_root.uuid)
     rounds = 10
@@ -108,8 +100,6 @@ def test_rm_rf_of_a_folder_with_a_file_uploading_succeeds(emulator, fs_root, mou
 # --- 4. an unlinked file whose folder is then removed ---------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 (4): a file unlinked during its upload whose folder is then "
-                   "removed stays in the journal (HTTP 403 folder does not exist), retried forever")
 def test_a_file_unlinked_mid_upload_then_its_folder_removed_leaves_nothing_pending(emulator, fs_root, mount_fs) -> None:
     mounted = mount_fs(emulator, fs_root.uuid)
     rounds = 16
@@ -132,8 +122,6 @@ def test_a_file_unlinked_mid_upload_then_its_folder_removed_leaves_nothing_pendi
 # --- 5. a refused close must not hide the old file -------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 (5): after a refused close (ENOTSUP) of a rewrite while "
-                   "the first version uploads, lstat of the file is ENOENT for seconds")
 def test_a_refused_rewrite_during_the_upload_keeps_the_old_file(emulator, fs_root, mount_fs) -> None:
     mounted = mount_fs(emulator, fs_root.uuid)
     rounds = 5
@@ -168,8 +156,6 @@ def _upload_error(path: Path) -> str:
     return result.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 (6): after a remount with the same cache dir a file whose "
-                   "upload failed is no longer listed (ENOENT) while encordfs status lists it pending")
 def test_a_file_whose_upload_fails_stays_listed_and_readable_across_a_remount(emulator, fs_root, mount_fs, tmp_path) -> None:
     cache = tmp_path / "cache"
     with emulator.faults(error_rate=1.0, scope="blobs"):  # every PUT of the bytes fails
@@ -197,8 +183,6 @@ def viewer_key(emulator, make_keypair) -> Path:
     return private
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 (7): a read-only key's upload gets 403 and is retried every "
-                   "minute forever; no user.encord.upload_error, rm does not discard it from the journal")
 def test_an_upload_the_server_refuses_is_failed_with_its_reason_and_rm_discards_it(emulator, fs_root, mount_fs, tmp_path, viewer_key) -> None:
     source = tmp_path / "notes.txt"
     source.write_text("written with a viewer key\n")
@@ -236,8 +220,6 @@ def _kill(mounted: Any) -> None:
     subprocess.run(["fusermount3", "-uz", str(mounted.path)], capture_output=True)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 (8): kill -9 after the server made the item but before the "
-                   "mount heard of it: the replay uploads it again (two items named f.txt)")
 def test_a_crash_after_the_item_exists_replays_without_a_duplicate(emulator_factory, make_sdk_client, mount_fs, tmp_path) -> None:
     server = emulator_factory()
     root = make_sdk_client(server).create_storage_folder("crash")
@@ -260,8 +242,6 @@ def test_a_crash_after_the_item_exists_replays_without_a_duplicate(emulator_fact
 # --- 9. the times of an O_TRUNC rewrite --------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9 (9): after an O_TRUNC rewrite stat shows the old mtime/ctime "
-                   "until the upload lands")
 def test_a_rewrite_has_the_time_of_its_write_before_its_upload_lands(emulator, fs_root, mount_fs) -> None:
     mounted = mount_fs(emulator, fs_root.uuid)
     rounds = 3
@@ -294,8 +274,6 @@ def _write(path: Path, data: bytes, flags: int) -> None:
         os.close(fd)
 
 
-@pytest.mark.xfail(strict=True, reason="a read right after an O_TRUNC rewrite of a file whose earlier version "
-                   "was read returns the earlier bytes cut to the new size (b'fir' for b'bab'): stale page cache")
 def test_a_read_after_an_o_trunc_rewrite_returns_the_new_bytes(emulator, fs_root, mount_fs) -> None:
     mounted = mount_fs(emulator, fs_root.uuid)
     stale = []
@@ -313,9 +291,6 @@ def test_a_read_after_an_o_trunc_rewrite_returns_the_new_bytes(emulator, fs_root
     assert stale == []
 
 
-@pytest.mark.xfail(strict=True, reason="a move to another folder under a new name during the upload: the item is "
-                   "moved, then renamed through its old folder (HTTP 400 not in folder); a later rename onto it "
-                   "fails EINVAL and the server keeps x.txt in the new folder")
 def test_a_move_with_a_new_name_during_the_upload_lands_and_can_be_renamed_onto(emulator, fs_root, mount_fs) -> None:
     mounted = mount_fs(emulator, fs_root.uuid)
     rounds = 12

@@ -7,8 +7,9 @@ used one per call (the last one repeats), which scripts failures followed by suc
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
@@ -40,7 +41,7 @@ def fail(exc_type: type[httpx.HTTPError]) -> Handler:
 
 
 def folder_wire(name: str = "f", parent: UUID | None = None, uuid: UUID | None = None, created: datetime | None = None) -> dict:
-    now = created or datetime.now(timezone.utc)
+    now = created or datetime.now(UTC)
     return StorageFolder(
         uuid=uuid or uuid4(), parent=parent, name=name, description="", client_metadata=None, owner="me@x",
         created_at=now, last_edited_at=now, user_role=StorageUserRole.ADMIN, synced_dataset_hash=None, path_to_root=(),
@@ -48,7 +49,7 @@ def folder_wire(name: str = "f", parent: UUID | None = None, uuid: UUID | None =
 
 
 def item_wire(uuid: UUID | None = None, parent: UUID | None = None, signed_url: str | None = None, **fields: Any) -> dict:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     item = StorageItem(
         uuid=uuid or uuid4(), parent=parent or uuid4(), item_type=fields.pop("item_type", StorageItemType.IMAGE),
         name=fields.pop("name", "a.png"), client_metadata="{}", owner="me@x", created_at=now, last_edited_at=now,

@@ -125,7 +125,8 @@ async def test_item_calls(client, tmp_path, storage_emulator):
         await client.get_item(items[0].uuid)
 
     assert await client.dataset_link_count(items[2]) == 0
-    httpx.post(f"{storage_emulator.url}/_emulator/items/{items[2].uuid}/datasets", json={"count": 2}).raise_for_status()
+    url = f"{storage_emulator.url}/_emulator/items/{items[2].uuid}/datasets"
+    await trio.to_thread.run_sync(lambda: httpx.post(url, json={"count": 2}).raise_for_status())
     assert await client.dataset_link_count(items[2]) == 2
     assert await client.child_items(items[2]) == []
 
@@ -158,7 +159,7 @@ async def test_reencode(client, tmp_path):
     video = await client.upload_file(folder.uuid, mediagen.mp4(tmp_path / "v.mp4"), "v.mp4", StorageItemType.VIDEO)
     process = await client.reencode_videos([video.uuid], "proc")
     with trio.fail_after(10):
-        while (state := await client.reencode_status(process)).status is ReencodeStatus.SUBMITTED:
+        while (state := await client.reencode_status(process)).status is ReencodeStatus.SUBMITTED:  # noqa: ASYNC110 (polling the server)
             await trio.sleep(0.05)
     assert state.status is ReencodeStatus.DONE
 
@@ -180,7 +181,9 @@ async def test_private_data_import_and_cancel(client):
 
 async def test_groups(client):
     folder = await new_folder(client)
-    group_a, group_b = uuid4(), uuid4()
+    made = [await client.create_org_group(f"team-{uuid4().hex[:6]}", "d") for _ in range(2)]
+    group_a, group_b = (g.group_hash for g in made)
+    assert {g.group_hash for g in await client.list_org_groups()} >= {group_a, group_b}
     await client.add_groups(folder.uuid, [group_a, group_b], StorageUserRole.USER)
     assert {g.group_hash: g.user_role for g in await client.list_groups(folder.uuid)} == {
         group_a: StorageUserRole.USER, group_b: StorageUserRole.USER}

@@ -190,7 +190,7 @@ async def test_ambiguous_job_start_is_not_repeated_when_the_item_appeared(tmp_pa
 async def test_ambiguous_job_start_is_resubmitted_with_the_same_placeholders(tmp_path):
     api = FakeApi()
     folder = uuid4()
-    placeholder, job = upload_routes(api, folder)
+    _placeholder, job = upload_routes(api, folder)
     api.route("POST", f"storage/folders/{folder}/data-upload-jobs", reply(502), reply(body=str(job)))
     api.route("POST", "storage/items/get-bulk", reply(403, {"message": "no such item"}))
     path = tmp_path / "a.png"
@@ -246,10 +246,9 @@ async def test_concurrent_readers_share_one_signed_url_fetch():
     async def read(offset: int) -> None:
         results.append(await client.read_range(item, offset, 10))
 
-    async with api.client() as client:
-        async with trio.open_nursery() as nursery:
-            for offset in range(0, 200, 10):
-                nursery.start_soon(read, offset)
+    async with api.client() as client, trio.open_nursery() as nursery:
+        for offset in range(0, 200, 10):
+            nursery.start_soon(read, offset)
     assert sorted(results) == sorted(CONTENT[o : o + 10] for o in range(0, 200, 10))
     assert len(api.calls("GET", f"storage/items/{item.uuid}")) == 1
 
@@ -257,7 +256,7 @@ async def test_concurrent_readers_share_one_signed_url_fetch():
 async def test_expired_upload_url_gets_a_fresh_slot(tmp_path):
     api = FakeApi()
     folder = uuid4()
-    placeholder, job = upload_routes(api, folder)
+    placeholder, _job = upload_routes(api, folder)
     fresh = uuid4()
     expired_slot = {"itemUuid": str(uuid4()), "objectKey": "k/old", "signedUrl": "http://blobs.test/up/old?sig=S", "uploadHeaders": {}}
     fresh_slot = {"itemUuid": str(fresh), "objectKey": "k/0", "signedUrl": "http://blobs.test/up/0?sig=S", "uploadHeaders": {}}

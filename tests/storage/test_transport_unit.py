@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import httpx
@@ -11,6 +11,7 @@ import trio
 
 from encordfs.storage import errors
 from encordfs.storage.auth import Credentials
+from encordfs.storage.breaker import CircuitBreaker
 from encordfs.storage.client import StorageClient
 from encordfs.storage.retry import RetryPolicy, parse_retry_after
 
@@ -120,9 +121,36 @@ async def test_transport_failures_map_to_timeout_and_transport_errors():
     async with api.client() as client:
         with pytest.raises(errors.StorageTimeout):
             await client.get_folder(folder)
+    async with api.client() as client:
         with pytest.raises(errors.TransportError):
             await client.delete_folder(folder)
     assert len(api.calls("GET", f"storage/folders/{folder}")) == 4
+
+
+async def test_a_server_that_stopped_answering_is_answered_fast_until_a_probe_gets_through(caplog):
+    api = FakeApi()
+    folder = uuid4()
+    api.route("GET", f"storage/folders/{folder}", fail(httpx.ConnectError))
+    async with api.client(breaker=CircuitBreaker(probe_every=0.2)) as client:
+        with pytest.raises(errors.TransportError):
+            await client.get_folder(folder)
+        assert len(api.requests) == 4  # detected once, after its retries
+        started = trio.current_time()
+        for _ in range(3):
+            with pytest.raises(errors.TransportError, match=r"get folder http://api\.test: not sent, the server has not answered since"):
+                await client.get_folder(folder)
+        assert trio.current_time() - started < 0.05 and len(api.requests) == 4
+        await trio.sleep(0.25)
+        with pytest.raises(errors.TransportError, match="connection failed"):
+            await client.get_folder(folder)  # the probe: one attempt, no retries
+        assert len(api.requests) == 5
+        api.route("GET", f"storage/folders/{folder}", reply(body=folder_wire("back", None, uuid=folder)))
+        with pytest.raises(errors.TransportError, match="not sent"):
+            await client.get_folder(folder)
+        await trio.sleep(0.25)
+        assert (await client.get_folder(folder)).name == "back"
+        assert (await client.get_folder(folder)).name == "back"  # up again: no waiting
+    assert "http://api.test is not answering" in caplog.text and "http://api.test answers again" in caplog.text
 
 
 async def test_create_folder_after_ambiguous_failure_adopts_the_created_folder():
@@ -139,7 +167,7 @@ async def test_create_folder_after_ambiguous_failure_adopts_the_created_folder()
 
 async def test_create_folder_retries_when_the_folder_is_not_there_and_ignores_old_namesakes():
     api = FakeApi()
-    old = folder_wire("new", None, created=datetime.now(timezone.utc) - timedelta(days=1))
+    old = folder_wire("new", None, created=datetime.now(UTC) - timedelta(days=1))
     fresh = folder_wire("new", None)
     api.route("POST", "storage/folders", fail(httpx.RemoteProtocolError), reply(body=fresh))
     api.route("GET", "storage/folders", reply(body={"results": [old], "nextPageToken": None}))
@@ -179,7 +207,7 @@ def test_backoff_is_capped_full_jitter_and_respects_retry_after():
 
 
 def test_retry_after_parses_seconds_and_http_dates():
-    now = datetime(2025, 5, 1, 13, 53, 0, tzinfo=timezone.utc)
+    now = datetime(2025, 5, 1, 13, 53, 0, tzinfo=UTC)
     assert parse_retry_after("7") == 7
     assert parse_retry_after("Thu, 01 May 2025 13:53:59 GMT", now=now) == 59
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from uuid import uuid4
 
 import pytest
@@ -173,4 +174,4 @@ async def test_a_batch_keeps_gathering_while_requests_keep_joining(autojump_cloc
         for request in range(24):
             nursery.start_soon(coalescer.submit, "k", request)
             await trio.sleep(0.5)
-    assert len(batches) >= 3 and sorted(sum(batches, [])) == list(range(24))
+    assert len(batches) >= 3 and sorted(itertools.chain.from_iterable(batches)) == list(range(24))

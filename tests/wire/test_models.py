@@ -1,7 +1,7 @@
 """Our wire models round-trip, and the official SDK's pydantic models accept what we emit."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
@@ -20,7 +20,7 @@ from encordfs.wire.models import (
     parse_datetime,
 )
 
-NOW = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
 
 
 def make_item(**overrides) -> StorageItem:
@@ -95,7 +95,7 @@ def _words(camel: str) -> list[str]:
         {"client_metadata": json.dumps({"long": "x" * 500}), "description": "y" * 100},
         {"signed_url": "https://blob/x?sig=1", "client_metadata_signed_url": "https://meta", "is_tombstone": True},
         {"dicom_instance_uid": "1.2.3", "dicom_study_uid": "1.2", "dicom_series_uid": "1.2.9", "file_size": None},
-        {"created_at": datetime(2020, 5, 6, 7, 8, 9, 1, tzinfo=timezone.utc), "integration_hash": uuid4()},
+        {"created_at": datetime(2020, 5, 6, 7, 8, 9, 1, tzinfo=UTC), "integration_hash": uuid4()},
     ],
 )
 def test_an_item_record_rebuilds_the_item_it_came_from(overrides):
@@ -139,8 +139,8 @@ def test_datetime_forms(text):
 
 
 def test_rfc1123_and_epoch():
-    assert parse_datetime("Thu, 01 May 2025 13:53:59 GMT") == datetime(2025, 5, 1, 13, 53, 59, tzinfo=timezone.utc)
-    assert parse_datetime(0) == datetime(1970, 1, 1, tzinfo=timezone.utc)
+    assert parse_datetime("Thu, 01 May 2025 13:53:59 GMT") == datetime(2025, 5, 1, 13, 53, 59, tzinfo=UTC)
+    assert parse_datetime(0) == datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def test_signed_urls_stay_out_of_repr():
