@@ -18,6 +18,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,6 +42,30 @@ def _patched_copy(source: Path, work: Path) -> Path:
     return copy
 
 
+@contextmanager
+def mounted(repo: Path, extra: tuple[str, ...], work: Path) -> Iterator[Path]:
+    """A private emulator on 127.0.0.1 and a mount of a fresh folder of it (with ``repo``'s code),
+    unmounted and stopped afterwards; the mount's log is left at ``work/mount.log``."""
+    emulator = start_emulator(work / "emulator", work)
+    mountpoint, cache = work / "mnt", work / "cache"
+    mountpoint.mkdir()
+    try:
+        root = sdk_client(emulator).create_storage_folder("posix")
+        command = [str(repo / ".venv" / "bin" / "python"), "-m", "encordfs.cli",
+                   *_mount_args(emulator, mountpoint, cache, root.uuid, extra), "--foreground"]
+        with (work / "mount.log").open("wb") as log:
+            mount = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=repo,
+                                     env={**os.environ, "PYTHONPATH": str(repo)})
+        _wait_mounted(mountpoint, mount, lambda: (work / "mount.log").read_text(errors="replace"))
+        try:
+            yield mountpoint
+        finally:
+            unmount(mountpoint)
+            mount.wait(timeout=60)
+    finally:
+        emulator.stop()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("pjdfstest", type=Path)
@@ -52,31 +78,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="encordfs-pjdfstest-") as scratch:
         work = Path(scratch)
         suite = _patched_copy(args.pjdfstest.resolve(), work)
-        emulator = start_emulator(work / "emulator", work)
-        mountpoint, cache = work / "mnt", work / "cache"
-        mountpoint.mkdir()
         try:
-            root = sdk_client(emulator).create_storage_folder("pjdfstest")
-            repo = args.encordfs_repo.resolve()
-            command = [str(repo / ".venv" / "bin" / "python"), "-m", "encordfs.cli",
-                       *_mount_args(emulator, mountpoint, cache, root.uuid, tuple(args.mount_option)), "--foreground"]
-            with (work / "mount.log").open("wb") as log:
-                mount = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=repo,
-                                         env={**os.environ, "PYTHONPATH": str(repo)})
-            _wait_mounted(mountpoint, mount, lambda: (work / "mount.log").read_text(errors="replace"))
-            try:
+            with mounted(args.encordfs_repo.resolve(), tuple(args.mount_option), work) as mountpoint:
                 tests = [str(suite / "tests" / s) for s in args.suites]
                 with args.log.open("w") as out:
-                    run = subprocess.run(["prove", "-rv", *tests], cwd=mountpoint, stdout=out, stderr=subprocess.STDOUT,
-                                         timeout=args.timeout)
-                print(args.log.read_text().split("Test Summary Report")[-1][-6000:])  # details: "not ok" lines in --log
-                return run.returncode
-            finally:
-                unmount(mountpoint)
-                mount.wait(timeout=60)
-                shutil.copy(work / "mount.log", args.log.with_suffix(".mount.log"))
+                    run = subprocess.run(["prove", "-rv", *tests], cwd=mountpoint, stdout=out,
+                                         stderr=subprocess.STDOUT, timeout=args.timeout)
         finally:
-            emulator.stop()
+            if (work / "mount.log").exists():
+                shutil.copy(work / "mount.log", args.log.with_suffix(".mount.log"))
+        print(args.log.read_text().split("Test Summary Report")[-1][-6000:])  # details: "not ok" lines in --log
+        return run.returncode
 
 
 if __name__ == "__main__":
