@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run_pjdfstest import REPO, mounted  # noqa: E402
+from run_pjdfstest import REPO, mounted
 
 DEFAULT_ARGS = ["-N", "3000", "-S", "0", "-l", "262144", "-o", "65536"]
 
@@ -41,7 +41,7 @@ def main() -> int:
                                  capture_output=True, text=True, timeout=1800)
             lines = run.stdout.splitlines()
             print(*lines[:25], "...", *lines[-8:], run.stderr[-2000:], sep="\n")
-        print("mount log:", *[l for l in (work / "mount.log").read_text().splitlines() if "WARNING" in l or "ERROR" in l][-10:], sep="\n")
+        print("mount log:", *[line for line in (work / "mount.log").read_text().splitlines() if " WARNING " in line or " ERROR " in line][-10:], sep="\n")
         return run.returncode
 
 
