@@ -58,7 +58,9 @@ def _image(path: Path) -> str | None:
             image.load()
     except Image.DecompressionBombError:
         return f"an image of more than {2 * (Image.MAX_IMAGE_PIXELS or 0)} pixels"
-    except (OSError, ValueError, UnidentifiedImageError, SyntaxError) as exc:
+    except UnidentifiedImageError:
+        return "an image Pillow cannot identify"
+    except (OSError, ValueError, SyntaxError) as exc:
         return f"an image that does not decode ({exc})"
     return None
 
@@ -67,11 +69,16 @@ def _container(path: Path, allowed: frozenset[str]) -> av.container.InputContain
     try:
         container = av.open(str(path), mode="r", metadata_errors="replace")
     except (av.FFmpegError, OSError, ValueError) as exc:
-        return f"a file FFmpeg cannot open ({exc})"
+        return f"a file FFmpeg cannot open ({_reason(exc)})"
     if not allowed.intersection(container.format.name.split(",")):
         container.close()
         return f"a {container.format.name} container"
     return container
+
+
+def _reason(exc: Exception) -> str:
+    """FFmpeg's reason without the file's path (a staged file's name means nothing to the user)."""
+    return getattr(exc, "strerror", None) or type(exc).__name__
 
 
 def _video(path: Path) -> str | None:
@@ -90,7 +97,7 @@ def _video(path: Path) -> str | None:
                 for _frame in packet.decode():
                     return None
         except av.FFmpegError as exc:
-            return f"a video whose first frame does not decode ({exc})"
+            return f"a video whose first frame does not decode ({_reason(exc)})"
     return "a video whose first frame does not decode"
 
 
