@@ -37,11 +37,16 @@ def main() -> int:
         work = Path(scratch)
         with mounted(args.encordfs_repo.resolve(), tuple(args.mount_option), work) as mountpoint:
             (mountpoint / "d").mkdir()
-            run = subprocess.run([str(args.fsx.resolve()), *fsx_args, "d/fsx.txt"], cwd=mountpoint,
-                                 capture_output=True, text=True, timeout=1800)
+            run = subprocess.run(
+                [str(args.fsx.resolve()), *fsx_args, "d/fsx.txt"], cwd=mountpoint, capture_output=True, text=True, timeout=1800
+            )
             lines = run.stdout.splitlines()
             print(*lines[:25], "...", *lines[-8:], run.stderr[-2000:], sep="\n")
-        print("mount log:", *[line for line in (work / "mount.log").read_text().splitlines() if " WARNING " in line or " ERROR " in line][-10:], sep="\n")
+        print(
+            "mount log:",
+            *[line for line in (work / "mount.log").read_text().splitlines() if " WARNING " in line or " ERROR " in line][-10:],
+            sep="\n",
+        )
         return run.returncode
 
 

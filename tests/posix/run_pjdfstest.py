@@ -51,11 +51,15 @@ def mounted(repo: Path, extra: tuple[str, ...], work: Path) -> Iterator[Path]:
     mountpoint.mkdir()
     try:
         root = sdk_client(emulator).create_storage_folder("posix")
-        command = [str(repo / ".venv" / "bin" / "python"), "-m", "encordfs.cli",
-                   *_mount_args(emulator, mountpoint, cache, root.uuid, extra), "--foreground"]
+        command = [
+            str(repo / ".venv" / "bin" / "python"),
+            "-m",
+            "encordfs.cli",
+            *_mount_args(emulator, mountpoint, cache, root.uuid, extra),
+            "--foreground",
+        ]
         with (work / "mount.log").open("wb") as log:
-            mount = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=repo,
-                                     env={**os.environ, "PYTHONPATH": str(repo)})
+            mount = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)})
         _wait_mounted(mountpoint, mount, lambda: (work / "mount.log").read_text(errors="replace"))
         try:
             yield mountpoint
@@ -82,8 +86,9 @@ def main() -> int:
             with mounted(args.encordfs_repo.resolve(), tuple(args.mount_option), work) as mountpoint:
                 tests = [str(suite / "tests" / s) for s in args.suites]
                 with args.log.open("w") as out:
-                    run = subprocess.run(["prove", "-rv", *tests], cwd=mountpoint, stdout=out,
-                                         stderr=subprocess.STDOUT, timeout=args.timeout)
+                    run = subprocess.run(
+                        ["prove", "-rv", *tests], cwd=mountpoint, stdout=out, stderr=subprocess.STDOUT, timeout=args.timeout
+                    )
         finally:
             if (work / "mount.log").exists():
                 shutil.copy(work / "mount.log", args.log.with_suffix(".mount.log"))
