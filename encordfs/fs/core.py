@@ -495,20 +495,19 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         self.caches.mark_fresh(node.ino)
 
     async def setattr(self, ino: int, size: int | None, fh: int | None) -> Attrs:
-        """Only the size can change (truncating a file being written); modes, owners and times are
-        accepted and ignored: Encord keeps none of them."""
+        """Only the size can change; modes, owners and times are accepted and ignored: Encord keeps
+        none of them. ``truncate(path)`` of a file nobody has open for writing is an open, an
+        ``ftruncate`` and a close: a new version is journaled (its refusal is truncate's error)."""
         node = self._node(ino)
         if size is not None:
             unchanged = size == await self._size(node)
             if not unchanged:
                 self._may_truncate(node, size)
             file = self._files.get(ino)
-            if file is None or not file.writers:
-                if unchanged:
-                    return await self._attrs(node)
-                self._writable(node)
-                raise FsError(errno.EPERM, "truncate only works on a file open for writing")
-            await self._truncate_file(file, size)
+            if file is not None and file.writers:
+                await self._truncate_file(file, size)
+            elif not unchanged:
+                await self._truncate_closed(await self._loaded(node), size)
         return await self.getattr(ino)
 
     def pending_uploads(self) -> int:

@@ -112,14 +112,13 @@ class Working:
 
 @dataclass(frozen=True)
 class Landing:
-    """What to do once an upload has landed, in this order: delete ``delete_item`` (the file was
-    unlinked while uploading: nothing else), or move/rename ``item`` to ``follow`` when the file was
-    renamed meanwhile, delete ``replaced`` (the item this version overwrites), and upload ``next``
-    (a newer version, which then replaces ``item``)."""
+    """What to do once an upload has landed (and its item was moved to ``follow_for``'s target):
+    delete ``delete_item`` (the file was unlinked while uploading: nothing else), or delete
+    ``replaced`` (the item this version overwrites) and upload ``next`` (a newer version, which then
+    replaces ``item``)."""
 
     item: StorageItem
     delete_item: bool = False
-    follow: Target | None = None
     replaced: UUID | None = None
     next: PendingUpload | None = None
 
@@ -309,14 +308,21 @@ class PendingFile:
         if state.unlinked:
             self.state = Gone()
             return Landing(item, delete_item=True)
-        follow = None if (item.parent, item.name) == (self.target.folder, self.target.title) else self.target
         replaced = self.replaces if self.replaces != item.uuid else None
         self.replaces = item.uuid  # the next version overwrites what this one made
         if state.newer is not None:
             self.state = Journaled(state.newer)
-            return Landing(item, follow=follow, replaced=replaced, next=state.newer)
+            return Landing(item, replaced=replaced, next=state.newer)
         self.state = Landed(item)
-        return Landing(item, follow=follow, replaced=replaced)
+        return Landing(item, replaced=replaced)
+
+    def follow_for(self, item: StorageItem) -> Target | None:
+        """Where the item the upload in flight made must go before it lands: the file's target,
+        when a rename or move happened meanwhile (None when it is in place, or unlinked)."""
+        state = self.state
+        if not isinstance(state, Uploading) or state.unlinked:
+            return None
+        return None if (item.parent, item.name) == (self.target.folder, self.target.title) else self.target
 
     def followed(self, item: StorageItem) -> None:
         """The landed item was moved or renamed to the file's target."""

@@ -236,6 +236,16 @@ class WriteOps(FsBase):
             working.dirty = True
             file.mtime_ns = time.time_ns()
 
+    async def _truncate_closed(self, node: Node, size: int) -> None:
+        """``truncate -s N f`` of a closed file: stage the new version and journal it as a close
+        would (a refusal is the caller's error); its upload follows."""
+        handle = await self._open_for_write(node, truncate=size == 0)
+        try:
+            await self._truncate_file(handle.file, size)
+            await self._commit(handle.file)
+        finally:
+            await self._release_writer(handle)
+
     async def _read_local(self, file: PendingFile, offset: int, size: int) -> bytes | None:
         """Bytes of the file's local content (the working copy, else the newest journaled
         version); None once nothing local is left (read the item)."""
@@ -322,6 +332,7 @@ class WriteOps(FsBase):
             self.uploader.discard(working.staged)
         if gone:
             self._removed(file.node.parent, names.escape(file.target.title), file.node)
+        self.notifier.inode_changed(file.node.ino)  # its size (and bytes) are what they were before
 
     async def _release_writer(self, handle: WriteFd) -> None:
         file = handle.file
@@ -471,6 +482,13 @@ class WriteOps(FsBase):
     async def _land(self, file: PendingFile, record: PendingUpload, item: StorageItem) -> None:
         """The server has the version in flight as ``item``: the journal forgets it, then what the
         user did meanwhile is applied (under the file's lock, so no rename or unlink interleaves)."""
+        follow = file.follow_for(item)
+        if follow is not None:  # first, while the file is still listed from local state and its item hidden
+            followed = await self._quietly(
+                f"move/rename the uploaded {record.title!r} to {follow.title!r}", self.uploader.follow(item, follow)
+            )
+            if isinstance(followed, StorageItem):
+                item = followed
         landing = file.upload_landed(item)
         self._hidden.pop(item.uuid, None)
         if record.slot_uuid is not None:
@@ -481,13 +499,6 @@ class WriteOps(FsBase):
             return
         self._bind(file, item)  # before any await: an open arriving now finds the item
         await self.uploader.done(record)
-        if landing.follow is not None:
-            followed = await self._quietly(
-                f"move/rename the uploaded {record.title!r} to {landing.follow.title!r}", self.uploader.follow(item, landing.follow)
-            )
-            if isinstance(followed, StorageItem):
-                item = file.node.item = followed
-                file.followed(item)
         if landing.replaced is not None:
             self._hidden[landing.replaced] = True  # from now on the file is its new item: the old one is not listed
             carried = await self._quietly(

@@ -136,3 +136,19 @@ def test_fstat_of_a_file_unlinked_while_open_says_nlink_0(emulator, fs_root, mou
         assert os.fstat(fd).st_nlink == 0, name
         assert os.pread(fd, 100, 0) == first, "an open fd still reads it"
         os.close(fd)
+
+
+def test_truncate_of_a_closed_file_makes_a_new_version(emulator, fs_root, sdk_user, mount_fs) -> None:
+    mounted = mount_fs(emulator, fs_root.uuid)
+    path = mounted.path / "notes.txt"
+    path.write_text("one\ntwo\nthree\n")
+    assert encordfs("sync", str(mounted.path)).returncode == 0
+    os.truncate(path, 4)  # not open for writing: truncate(2) by path, as `truncate -s 4` does
+    assert path.read_text() == "one\n" and path.stat().st_size == 4
+    assert encordfs("sync", str(mounted.path)).returncode == 0
+    [item] = sdk_user.get_storage_folder(fs_root.uuid).list_items()
+    assert (item.name, item.file_size) == ("notes.txt", 4)
+    with pytest.raises(OSError) as refused:  # longer: NUL bytes, which no text holds
+        os.truncate(path, 10)
+    assert refused.value.errno == errno.ENOTSUP
+    assert path.stat().st_size == 4 and path.read_text() == "one\n", "a refused version changes nothing"

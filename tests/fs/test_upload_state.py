@@ -39,8 +39,9 @@ def test_a_rename_and_an_unlink_in_flight_are_applied_when_the_upload_lands() ->
     assert file.begin_upload() is first and isinstance(file.state, Uploading)
     assert file.renamed(Target(FOLDER, "b.txt")) is None, "nothing to rewrite: followed on landing"
     item = FakeStorage().add_item(FOLDER, "a.txt", b"abc")
-    landing = file.upload_landed(item)
-    assert landing.follow == Target(FOLDER, "b.txt") and isinstance(file.state, Landed)
+    assert file.follow_for(item) == Target(FOLDER, "b.txt")
+    file.upload_landed(item)
+    assert isinstance(file.state, Landed)
 
     again = pending_file()
     again.committed(record())
