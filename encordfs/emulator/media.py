@@ -122,7 +122,11 @@ def _open_container(path: Path, allowed: frozenset[str], expected: str) -> av.co
 
 def _container_mime(container: av.container.InputContainer, kind: str) -> str:
     names = container.format.name.split(",")
-    codecs_used = {s.codec_context.codec.canonical_name for s in container.streams if s.type in ("video", "audio")}
+    codecs_used = {
+        s.codec_context.codec.canonical_name
+        for s in container.streams
+        if s.type in ("video", "audio") and s.codec_context is not None and s.codec_context.codec is not None
+    }
     if "matroska" in names:
         return f"{kind}/webm" if codecs_used <= WEBM_CODECS else f"{kind}/x-matroska"
     if "mov" in names:

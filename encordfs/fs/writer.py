@@ -26,12 +26,13 @@ from encordfs.fs.staging import Commit, NotPending, PendingUpload, StagedFile, S
 from encordfs.fs.upload_state import Target
 from encordfs.storage.errors import Forbidden, NotFound, RateLimited, ServerError, StorageError, StorageTimeout, TransportError
 from encordfs.storage.interface import Storage
+from encordfs.wire.enums import StorageItemType
 from encordfs.wire.models import StorageItem
 
 log = logging.getLogger(__name__)
 
 UPLOAD_CONCURRENCY = 64
-COMMIT_ON_LOOP_BYTES = 1 << 20  # a file up to this size is detected and journaled on the event loop, synced in a thread
+COMMIT_ON_LOOP_BYTES = 1 << 20  # a text file up to this size is detected and journaled on the event loop, synced in a thread
 _TRANSIENT_STATUS = {408, 429}
 
 
@@ -105,9 +106,10 @@ class Uploader:
             return commit.publish()
 
         try:
-            if staged.size() <= COMMIT_ON_LOOP_BYTES:
-                # a small file is read, checked and its record written right here (microseconds,
-                # from the page cache): the worker thread only waits for the disk
+            if staged.size() <= COMMIT_ON_LOOP_BYTES and filetypes.type_of_name(target.title) is StorageItemType.PLAIN_TEXT:
+                # a small text file is read, checked and its record written right here (microseconds,
+                # from the page cache): the worker thread only waits for the disk. Media must decode
+                # (milliseconds of CPU): that runs in the worker thread, off the event loop
                 commit = begin()
                 await trio.to_thread.run_sync(commit.sync)
                 record = commit.publish()
