@@ -219,6 +219,10 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
             return record.file_size
         return None if node._extra is None else node._extra.get("size")
 
+    async def file_size(self, node: Node) -> int:
+        """The size ``stat`` shows (fetched with a HEAD when the listing did not tell)."""
+        return await self._size(node)
+
     async def _size(self, node: Node) -> int:
         size = self._known_size(node)
         if size is None:

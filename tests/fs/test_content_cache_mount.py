@@ -3,11 +3,13 @@ within the bound, after a torn entry, after a change elsewhere, and when turned 
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
-from tests.fs.conftest import unmount
+from tests.fs.conftest import encordfs, unmount
 from tests.fs.test_read_requests import RequestLog, read_all
 
 BIG = 3 << 20
@@ -117,3 +119,37 @@ def test_size_zero_turns_the_cache_off(emulator_factory, make_sdk_client, mount_
     second = _remount(mount_fs, setup, first, "-o", "cache_size=0")
     assert _blob_gets(setup.read_everything(second.path)) >= len(setup.files)
     assert not (first.cache_dir / "content").exists()
+
+
+def test_warm_fetches_a_tree_so_reads_cost_no_get_and_status_shows_the_cache(emulator_factory, make_sdk_client, mount_fs, tmp_path) -> None:
+    setup = Setup(emulator_factory, make_sdk_client, tmp_path)
+    sub = setup.folder.create_subfolder("deeper")
+    (tmp_path / "src" / "d.txt").write_bytes(b"below")
+    sub.upload_text(tmp_path / "src" / "d.txt", title="d.txt")
+    mounted = mount_fs(setup.server, setup.folder.uuid)
+
+    flat = encordfs("warm", str(mounted.path), "--json")
+    assert flat.returncode == 0, flat.stderr
+    assert json.loads(flat.stdout)["files"] == len(setup.files)
+    tree = encordfs("warm", str(mounted.path), "--recursive")
+    assert tree.returncode == 0, tree.stderr
+    assert f"warmed {len(setup.files) + 1} files" in tree.stdout and ", 5 fetched now)" in tree.stdout, tree.stdout
+
+    requests = setup.read_everything(mounted.path)
+    assert (mounted.path / "deeper" / "d.txt").read_bytes() == b"below"
+    assert _blob_gets(requests) == 0, requests
+    status = encordfs("status")
+    assert status.returncode == 0, status.stderr
+    [line] = [line for line in status.stdout.splitlines() if "content cache:" in line]
+    hits = re.search(r"hits (\d+), misses 0 \(100% of", line)
+    assert hits and int(hits[1]) >= len(setup.files) + 1, line
+
+
+def test_warm_stops_at_the_cache_bound(emulator_factory, make_sdk_client, mount_fs, tmp_path) -> None:
+    setup = Setup(emulator_factory, make_sdk_client, tmp_path, small=2)
+    mounted = mount_fs(setup.server, setup.folder.uuid, "--cache-size", "1M")
+    result = encordfs("warm", str(mounted.path), "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert (answer["files"], answer["skipped_files"]) == (2, 1), answer  # big.txt (3 MiB) is beyond it
+    assert answer["cache_bytes"] <= 1 << 20 and _content_bytes(mounted.cache_dir) <= 1 << 20
