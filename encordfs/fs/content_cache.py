@@ -148,10 +148,7 @@ class ContentStore:
         path = self._path(key)
         temp = path.with_name(f"{key}{_TEMP_MARK}{os.getpid()}-{next(self._temp_names)}")
         try:
-            path.parent.mkdir(mode=0o700, exist_ok=True)
-            with open(temp, "wb") as out:
-                out.write(HEADER.pack(MAGIC, len(data), zlib.crc32(data)))
-                out.write(data)
+            self._write(temp, data)
             os.replace(temp, path)
         except OSError as exc:
             log.warning("content cache: cannot keep %s: %s", key, exc)
@@ -167,6 +164,18 @@ class ContentStore:
             else:
                 path.unlink(missing_ok=True)  # cleared while being written
         return True
+
+    @staticmethod
+    def _write(temp: Path, data: bytes | memoryview) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        try:
+            fd = os.open(temp, flags, 0o600)
+        except FileNotFoundError:  # its subdirectory is made on first use
+            temp.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(temp, flags, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(HEADER.pack(MAGIC, len(data), zlib.crc32(data)))
+            out.write(data)
 
     def clear(self) -> None:
         """Delete every entry (not those being written: they finish and stay within the bound)."""

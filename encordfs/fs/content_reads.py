@@ -1,9 +1,9 @@
 """Reads of items' bytes through the content cache (``content_cache.ContentStore``).
 
 ``read(version, offset, length, fetch)`` answers a chunk-aligned range from the store when every
-chunk of it is there (a thread reads the files: no network), and otherwise from ``fetch`` (the
-network), handing the fetched chunks to the store afterwards in the background, so a first read
-waits for no disk write. Fetched bytes waiting to be written are bounded by ``MAX_PENDING_BYTES``:
+chunk of it is there (a thread reads the files: no network), and otherwise fetches the chunks from
+the first missing one to the last (the network) and takes those around them from the store, handing the fetched chunks to a background task that writes them (in batches, in a
+worker thread), so a first read waits for no disk write. Fetched bytes waiting to be written are bounded by ``MAX_PENDING_BYTES``:
 beyond that (a disk slower than the network), chunks are not kept.
 """
 
@@ -26,7 +26,9 @@ class ContentReads:
     def __init__(self, store: ContentStore | None, nursery: Callable[[], trio.Nursery]) -> None:
         self.store = store  # None: the cache is off (--cache-size 0)
         self._nursery = nursery
-        self._pending = 0
+        self._pending = 0  # bytes queued for writing
+        self._queue: list[tuple[list[str], bytes]] = []  # (keys, bytes) fetched, to be written
+        self._writing = False  # a task is writing the queue
         self.hits = 0  # ranges answered from the cache
         self.misses = 0  # ranges fetched
 
@@ -39,19 +41,29 @@ class ContentReads:
         store, keys = self.store, self._keys(version, offset, length)
         if store is None or keys is None:
             return await fetch(offset, length)
-        if all(map(store.has, keys)):
-            parts = await trio.to_thread.run_sync(lambda: [store.get(k) for k in keys])
-            if all(p is not None for p in parts):
-                self.hits += 1
-                metrics.CACHE.labels("content", "hit").inc()
-                return b"".join(p for p in parts if p is not None)
+        missing = [i for i, key in enumerate(keys) if not store.has(key)]
+        first, last = (missing[0], missing[-1] + 1) if missing else (len(keys), len(keys))
+        around = keys[:first] + keys[last:]  # the chunks before and after the missing ones
+        parts = await trio.to_thread.run_sync(lambda: [store.get(k) for k in around]) if around else []
+        if any(p is None for p in parts):  # torn: fetch them all
+            first, last, parts = 0, len(keys), [b""] * len(around)
+        if first == last:
+            self.hits += 1
+            metrics.CACHE.labels("content", "hit").inc()
+            return b"".join(p or b"" for p in parts)
         self.misses += 1
         metrics.CACHE.labels("content", "miss").inc()
-        data = await fetch(offset, length)
-        if len(data) == length and self._pending + length <= MAX_PENDING_BYTES:
-            self._pending += length
-            self._nursery().start_soon(self._keep, store, keys, data)
-        return data
+        start, end = offset + first * CHUNK_SIZE, min(offset + last * CHUNK_SIZE, offset + length)
+        fetched = await fetch(start, end - start)
+        if len(fetched) == end - start and self._pending + len(fetched) <= MAX_PENDING_BYTES:
+            self._pending += len(fetched)
+            self._queue.append((keys[first:last], fetched))
+            if len(self._queue) == 1 and not self._writing:
+                self._writing = True
+                self._nursery().start_soon(self._write_queued, store)
+        if not around:
+            return fetched
+        return b"".join(p or b"" for p in parts[:first]) + fetched + b"".join(p or b"" for p in parts[first:])
 
     async def fill(self, version: Version, fetch: Fetch) -> tuple[int, int]:
         """Put the whole item in the cache now (``encordfs warm``), one GET per ``FILL_SPAN`` that
@@ -72,11 +84,23 @@ class ContentReads:
             fetched += length
         return fetched, cached
 
-    async def _keep(self, store: ContentStore, keys: list[str], data: bytes) -> None:
+    async def _write_queued(self, store: ContentStore) -> None:
+        """Write what reads queued, all that has queued meanwhile in one worker-thread call: one
+        thread hop per batch, not per file, when many small files are read at once."""
         try:
-            await trio.to_thread.run_sync(self._write, store, keys, data)
+            while self._queue:
+                batch, self._queue = self._queue, []
+                try:
+                    await trio.to_thread.run_sync(self._write_batch, store, batch)
+                finally:
+                    self._pending -= sum(len(data) for _, data in batch)
         finally:
-            self._pending -= len(data)
+            self._writing = False
+
+    @classmethod
+    def _write_batch(cls, store: ContentStore, batch: list[tuple[list[str], bytes]]) -> None:
+        for keys, data in batch:
+            cls._write(store, keys, data)
 
     @staticmethod
     def _write(store: ContentStore, keys: list[str], data: bytes) -> None:

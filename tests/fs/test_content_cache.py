@@ -108,3 +108,29 @@ async def test_ranges_are_served_from_the_store_once_written_in_the_background(t
         assert await reads.read(version, 0, CHUNK_SIZE, fetch) == data[:CHUNK_SIZE]
     assert calls == [(0, len(data)), (5, 10)]
     assert (reads.hits, reads.misses) == (2, 0)
+
+
+async def test_only_the_missing_chunks_of_a_range_are_fetched_and_a_torn_one_refetches_all(tmp_path: Path) -> None:
+    store = store_of(tmp_path, 64 << 20)
+    data = os.urandom(CHUNK_SIZE * 4)
+    version = (uuid.uuid4(), EDIT, len(data))
+    for index in (0, 3):
+        store.put(entry_key(version, index), data[index * CHUNK_SIZE : (index + 1) * CHUNK_SIZE])
+    calls: list[tuple[int, int]] = []
+
+    async def fetch(offset: int, length: int) -> bytes:
+        calls.append((offset, length))
+        return data[offset : offset + length]
+
+    async with trio.open_nursery() as nursery:
+        reads = ContentReads(store, lambda: nursery)
+        assert await reads.read(version, 0, len(data), fetch) == data
+    assert calls == [(CHUNK_SIZE, 2 * CHUNK_SIZE)]
+    assert all(store.has(entry_key(version, i)) for i in range(4))
+    key = entry_key(version, 3)
+    (tmp_path / "content" / key[:2] / key).write_bytes(b"torn")
+    async with trio.open_nursery() as nursery:
+        reads = ContentReads(store, lambda: nursery)
+        assert await reads.read(version, 0, len(data), fetch) == data
+    assert calls[1:] == [(0, len(data))]
+    assert store.has(key)
