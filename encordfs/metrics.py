@@ -44,7 +44,8 @@ WRITTEN_BYTES = Counter("encordfs_written_bytes", "bytes taken by write() calls 
 CACHE = Counter(
     "encordfs_cache_lookups",
     "answers from a cache ('hit') or that needed the server ('miss'): "
-    "'names' for name lookups, 'recent_reads' for bytes kept after an open",
+    "'names' for name lookups, 'recent_reads' for bytes kept after an open, "
+    "'content' for ranges of the content cache on disk",
     ["cache", "result"],
     registry=REGISTRY,
 )

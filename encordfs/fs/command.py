@@ -80,11 +80,39 @@ def _print_status(extra_cache_dir: Path | None) -> None:
             print(f"mounted: {entry.mountpoint} (its cache dir is unknown)")
             continue
         print(f"mounted: {entry.mountpoint} (cache dir {entry.cache_dir})")
+        _print_content_cache(entry.control_socket)
         if entry.cache_dir not in shown:
             shown.add(entry.cache_dir)
             _print_cache_dir(entry.cache_dir)
     if extra_cache_dir is not None and extra_cache_dir not in shown:
         _print_cache_dir(extra_cache_dir)
+
+
+def _print_content_cache(socket: Path | None) -> None:
+    """The content cache's size, bound and hit rate, asked of the mount (nothing if it cannot answer)."""
+    from encordfs.control.client import call
+    from encordfs.control.protocol import ControlError
+
+    if socket is None:
+        return
+    try:
+        cache = call(socket, "content-cache", {})
+    except (ControlError, OSError) as exc:
+        print(f"  content cache: unknown ({exc})")
+        return
+    if cache is None:
+        print("  content cache: off")
+        return
+    lookups = cache["hits"] + cache["misses"]
+    rate = f"{100 * cache['hits'] / lookups:.0f}% of {lookups} reads" if lookups else "no reads yet"
+    print(
+        f"  content cache: {_mib(cache['bytes'])} of {_mib(cache['limit'])} ({cache['entries']} entries), "
+        f"hits {cache['hits']}, misses {cache['misses']} ({rate})"
+    )
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB"
 
 
 def _print_cache_dir(cache_dir: Path) -> None:

@@ -22,6 +22,8 @@ from encordfs import metrics
 from encordfs.fs import filetypes, names, trash, xattrs
 from encordfs.fs.attrs import Attrs, Ownership, attrs_for
 from encordfs.fs.cache import Caches
+from encordfs.fs.content_cache import ContentStore
+from encordfs.fs.content_reads import ContentReads
 from encordfs.fs.directories import DirectoryOps, candidate_of
 from encordfs.fs.errors import FsError, unwrap
 from encordfs.fs.files import FileOps, Handle
@@ -115,6 +117,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         options: MountOptions,
         root_folder: StorageFolder | None,
         notifier: Notifier | None = None,
+        content: ContentStore | None = None,
     ) -> None:
         self.storage = storage
         self.options = options
@@ -142,6 +145,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         self._hot = HotFolders()
         self._prefetch = FolderPrefetch(self._require_nursery)
         self._recent_reads = RecentReads()
+        self.content = ContentReads(content, self._require_nursery)  # no store: no content cache
         self.thumbnails = Thumbnails(options.thumbnails)
         # folders this mount made: their listing started empty here, no name missing from it needs asking
         self._made_here: TTLCache[int, bool] = TTLCache(MADE_HERE_MAX, max(options.dir_ttl, 1e-9))
@@ -214,6 +218,10 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         if record.file_size is not None:
             return record.file_size
         return None if node._extra is None else node._extra.get("size")
+
+    async def file_size(self, node: Node) -> int:
+        """The size ``stat`` shows (fetched with a HEAD when the listing did not tell)."""
+        return await self._size(node)
 
     async def _size(self, node: Node) -> int:
         size = self._known_size(node)

@@ -11,6 +11,7 @@ from collections.abc import Hashable
 
 import trio
 
+from encordfs.fs.content_reads import ContentReads
 from encordfs.fs.errors import FsError
 from encordfs.fs.inodes import Kind, Node
 from encordfs.fs.listing import Listing
@@ -30,6 +31,7 @@ class FileOps(WriteOps):
     """open, read and release; the writers' operations come from ``WriteOps``."""
 
     _recent_reads: RecentReads
+    content: ContentReads
 
     async def open(self, ino: int, flags: int) -> tuple[int, bool]:
         """A file handle and whether the kernel may keep its page cache for the file."""
@@ -83,6 +85,8 @@ class FileOps(WriteOps):
         skipped when the file's bytes were fetched ahead. An open alone starts nothing: tools open
         files they never read, and the page cache answers reads of files read before."""
 
+        version = (item.uuid, item.last_edited_at, size)
+
         async def fetch(offset: int, length: int) -> bytes:
             if offset == 0 and node is not None:
                 key = self._reading_in_folder(node, size)
@@ -90,11 +94,12 @@ class FileOps(WriteOps):
                     data = await self._prefetch.take(key)
                     if data is not None and len(data) >= length:
                         return data[:length]
-                    await self._sign_ahead(node)
-            return await self._recent_reads.read((item.uuid, item.last_edited_at, size), offset, length, get)
+                    if not self.content.cached(version, offset, length):
+                        await self._sign_ahead(node)
+            return await self._recent_reads.read(version, offset, length, get)
 
         async def get(offset: int, length: int) -> bytes:
-            return await self.storage.read_range(item, offset, length)
+            return await self.content.read(version, offset, length, lambda o, n: self.storage.read_range(item, o, n))
 
         return Reader(fetch, size, self._require_nursery())
 
@@ -127,11 +132,26 @@ class FileOps(WriteOps):
         if not size or item is None:
             return None
 
+        version = (item.uuid, item.last_edited_at, size)
+
         async def fetch() -> bytes:
-            await self._sign_ahead(node)
-            return await self.storage.read_range(item, 0, size)
+            if not self.content.cached(version, 0, size):
+                await self._sign_ahead(node)
+            return await self.content.read(version, 0, size, lambda o, n: self.storage.read_range(item, o, n))
 
         return Sibling((record.uuid, size, record.edited_ns), size, fetch)
+
+    async def warm(self, node: Node) -> tuple[int, int]:
+        """Put a file's bytes in the content cache (``encordfs warm``): (bytes fetched, bytes
+        cached already). A file being written or not yet uploaded has none to fetch."""
+        item = node.item
+        if node.kind not in (Kind.FILE, Kind.FRAME) or item is None or node.ino in self._files:
+            return 0, 0
+        size = await self._size(node)
+        version = (item.uuid, item.last_edited_at, size)
+        if not self.content.cached(version, 0, size):
+            await self._sign_ahead(node)
+        return await self.content.fill(version, lambda o, n: self.storage.read_range(item, o, n))
 
     async def _item_size(self, item: StorageItem) -> int:
         return item.file_size if item.file_size is not None else await self.storage.content_length(item)

@@ -23,6 +23,7 @@ import trio
 from encordfs import metrics
 from encordfs.control.server import ControlServer
 from encordfs.fs import sd_notify
+from encordfs.fs.content_cache import ContentStore, open_store
 from encordfs.fs.core import Filesystem
 from encordfs.fs.fuse_ops import FuseOperations, KernelNotifier
 from encordfs.fs.mount_registry import control_socket_path, forget_mount, register_mount
@@ -90,6 +91,11 @@ def _metrics(fs: Filesystem, options: MountOptions) -> None:
     metrics.gauge("encordfs_uploads_failed", "files whose last upload failed, waiting for the retry", fs.failed_uploads)
     metrics.gauge("encordfs_read_ahead_budget_used_bytes", "bytes held by chunks fetched ahead", lambda: READ_AHEAD_BUDGET.used)
     metrics.gauge("encordfs_read_ahead_budget_bytes", "what chunks fetched ahead may hold in all", lambda: READ_AHEAD_BUDGET.limit)
+    store = fs.content.store
+    if store is not None:
+        metrics.gauge("encordfs_content_cache_bytes", "bytes the content cache holds on disk", lambda: store.bytes)
+        metrics.gauge("encordfs_content_cache_limit_bytes", "the content cache's bound (--cache-size)", lambda: store.limit)
+        metrics.gauge("encordfs_content_cache_entries", "files and chunks in the content cache", lambda: store.entries)
     if options.metrics_addr is not None:
         try:
             metrics.serve(options.metrics_addr)
@@ -131,6 +137,16 @@ def _quiet_http_logs() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+async def _content_store(options: MountOptions) -> ContentStore | None:
+    """The content cache, or None (with a WARNING) when its directory cannot be used: files are
+    then read from the server every time, as with ``--cache-size 0``."""
+    try:
+        return await trio.to_thread.run_sync(open_store, options.staging_dir, options.cache_size, options.cache_ttl)
+    except OSError as exc:
+        log.warning("content cache off: %s", exc)
+        return None
+
+
 async def serve(options: MountOptions, credentials: Credentials, root: StorageFolder | None, ready_fd: int | None = None) -> None:
     """Mount and serve until unmounted or signalled (``preflight`` checked the credentials and
     found ``root``). Raises MountError before mounting."""
@@ -139,9 +155,10 @@ async def serve(options: MountOptions, credentials: Credentials, root: StorageFo
     except (StagingError, OSError) as exc:
         raise MountError(str(exc)) from exc
     try:
+        content = await _content_store(options)
         async with StorageClient(credentials, options.domain) as client:
             notifier = KernelNotifier()
-            fs = Filesystem(client, staging, options, root, notifier)
+            fs = Filesystem(client, staging, options, root, notifier, content)
             _metrics(fs, options)
             refusals = RefusalLog(options.staging_dir / REFUSALS_FILE)
             try:

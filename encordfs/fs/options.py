@@ -11,6 +11,7 @@ import argparse
 import enum
 import hashlib
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -26,6 +27,8 @@ DEFAULT_NEGATIVE_TTL = 5.0
 DEFAULT_READ_AHEAD_KB = 1024
 PROFILE = "profile"  # -o profile=NAME: the config file's table to start from
 DEFAULT_UPLOAD_RETRIES = 12  # about 3 hours of backoff
+DEFAULT_CACHE_TTL = 7 * 24 * 3600.0
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 IGNORED_MOUNT_OPTIONS = frozenset(
     {
@@ -74,6 +77,14 @@ def _globs(text: str) -> tuple[str, ...]:
     return tuple(g for g in text.replace(":", ",").split(",") if g)
 
 
+def parse_size(text: str) -> int:
+    """Bytes, with an optional K, M, G or T suffix (powers of 1024; ``KiB``/``KB`` spellings too)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    if match is None:
+        raise ValueError(text)
+    return int(float(match[1]) * _SIZE_UNITS[match[2].upper()])
+
+
 def _flag(text: str) -> bool:
     if text.lower() in ("", "1", "true", "yes", "on"):
         return True
@@ -106,6 +117,8 @@ class MountOptions:
     thumbnails: ThumbnailPolicy = ThumbnailPolicy.SMALL
     metrics_addr: Address | None = None
     upload_retries: int = DEFAULT_UPLOAD_RETRIES
+    cache_size: int | None = None  # bytes of the content cache; None: a share of the disk's free space
+    cache_ttl: float = DEFAULT_CACHE_TTL
     local_names: tuple[str, ...] = ()  # globs of more names kept on this mount only (see local_names.py)
     debug: bool = False
 
@@ -152,6 +165,8 @@ _O_PARSERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "thumbnails": ("thumbnails", ThumbnailPolicy),
     "metrics_addr": ("metrics_addr", parse_address),
     "upload_retries": ("upload_retries", int),
+    "cache_size": ("cache_size", parse_size),
+    "cache_ttl": ("cache_ttl", float),
     "local_names": ("local_names", _globs),
     "debug": ("debug", _flag),
 }
@@ -250,6 +265,19 @@ def add_mount_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"tries of an upload that keeps failing transiently (5xx, 429, timeouts; backoff "
         f"from 2 s doubling up to 10 min) before it is failed for good (default {DEFAULT_UPLOAD_RETRIES})",
+    )
+    parser.add_argument(
+        "--cache-size",
+        type=parse_size,
+        metavar="BYTES",
+        help="bound of the content cache on the cache dir's disk (K/M/G suffixes; 0 turns it off; "
+        "default 10%% of the disk's free space, at most 10G)",
+    )
+    parser.add_argument(
+        "--cache-ttl",
+        type=float,
+        metavar="S",
+        help=f"seconds a cached file is kept unused (default {DEFAULT_CACHE_TTL:g}, a week; 0: until room is needed)",
     )
     parser.add_argument(
         "--local-names",

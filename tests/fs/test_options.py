@@ -60,7 +60,7 @@ def test_flags_win_over_o_and_defaults_apply() -> None:
     assert parse("/mnt").staging_dir != parse("/other").staging_dir
 
 
-@pytest.mark.parametrize("bad", ["nonsense", "uid=x", "umask=9"])
+@pytest.mark.parametrize("bad", ["nonsense", "uid=x", "umask=9", "cache_size=-1"])
 def test_bad_options_are_named(bad: str) -> None:
     with pytest.raises(OptionError, match=bad.split("=")[0]):
         parse("/mnt", "-o", bad)
@@ -71,3 +71,12 @@ def test_paths_are_made_absolute_for_the_background_process(monkeypatch, tmp_pat
     options = parse("mnt", "--ssh-key", "key", "-o", "cache_dir=cache")
     assert options.mountpoint == tmp_path / "mnt" and options.ssh_key == tmp_path / "key"
     assert options.cache_dir == tmp_path / "cache"
+
+
+def test_cache_size_takes_suffixes_and_ttl_seconds() -> None:
+    assert parse("/mnt", "--cache-size", "2G", "--cache-ttl", "60") == parse("/mnt", "-o", "cache_size=2G,cache_ttl=60")
+    assert parse("/mnt", "-o", "cache_size=512K").cache_size == 512 << 10
+    assert parse("/mnt", "--cache-size", "1.5MiB").cache_size == 3 << 19
+    assert parse("/mnt").cache_size is None and parse("/mnt", "--cache-size", "0").cache_size == 0
+    with pytest.raises(OptionError, match="cache_size"):
+        parse("/mnt", "-o", "cache_size=lots")
