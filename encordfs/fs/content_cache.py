@@ -76,6 +76,7 @@ class _Entry:
 class ContentStore:
     def __init__(self, root: Path, limit: int, ttl: float) -> None:
         self.root = root
+        self._root = str(root)
         self.limit = limit
         self.ttl = ttl  # seconds an entry is kept unused; 0: until room is needed
         self.bytes = 0
@@ -146,13 +147,14 @@ class ContentStore:
             entry = self._entries[key] = _Entry(EntryState.WRITING, size, time.time())
             self.bytes += size
         path = self._path(key)
-        temp = path.with_name(f"{key}{_TEMP_MARK}{os.getpid()}-{next(self._temp_names)}")
+        temp = f"{path}{_TEMP_MARK}{os.getpid()}-{next(self._temp_names)}"
         try:
             self._write(temp, data)
             os.replace(temp, path)
         except OSError as exc:
             log.warning("content cache: cannot keep %s: %s", key, exc)
-            temp.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
             with self._lock:
                 if self._entries.get(key) is entry:
                     del self._entries[key]
@@ -162,20 +164,28 @@ class ContentStore:
             if self._entries.get(key) is entry:
                 entry.state = EntryState.READY
             else:
-                path.unlink(missing_ok=True)  # cleared while being written
+                with contextlib.suppress(FileNotFoundError):  # cleared while being written
+                    os.unlink(path)
         return True
 
     @staticmethod
-    def _write(temp: Path, data: bytes | memoryview) -> None:
+    def _write(temp: str, data: bytes | memoryview) -> None:
+        """Header and bytes in one ``writev`` (string paths and raw fds: this runs once per file read)."""
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         try:
             fd = os.open(temp, flags, 0o600)
         except FileNotFoundError:  # its subdirectory is made on first use
-            temp.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(temp), mode=0o700, exist_ok=True)
             fd = os.open(temp, flags, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(HEADER.pack(MAGIC, len(data), zlib.crc32(data)))
-            out.write(data)
+        try:
+            header = HEADER.pack(MAGIC, len(data), zlib.crc32(data))
+            written = os.writev(fd, [header, data])
+            if written != len(header) + len(data):  # a short write: finish it
+                rest = (header + bytes(data))[written:]
+                while rest:
+                    rest = rest[os.write(fd, rest) :]
+        finally:
+            os.close(fd)
 
     def clear(self) -> None:
         """Delete every entry (not those being written: they finish and stay within the bound)."""
@@ -188,36 +198,41 @@ class ContentStore:
         if size > self.limit:
             return False
         deadline = time.time() - self.ttl if self.ttl > 0 else None
-        for key, entry in list(self._entries.items()):
+        victims, freed = [], 0
+        for key, entry in self._entries.items():  # oldest first: stops at the first one kept
             expired = deadline is not None and entry.used < deadline
-            if not expired and self.bytes + size <= self.limit:
+            if not expired and self.bytes - freed + size <= self.limit:
                 break
             if entry.state is EntryState.READY:
-                self._forget(key)
+                victims.append(key)
+                freed += entry.size
+        for key in victims:
+            self._forget(key)
         return self.bytes + size <= self.limit
 
     def _forget(self, key: str) -> None:
         entry = self._entries.pop(key)
         self.bytes -= entry.size
-        self._path(key).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._path(key))
 
-    def _path(self, key: str) -> Path:
-        return self.root / key[:2] / key
+    def _path(self, key: str) -> str:
+        return f"{self._root}/{key[:2]}/{key}"
 
     @staticmethod
-    def _read_checked(path: Path) -> bytes | None:
+    def _read_checked(path: str) -> bytes | None:
         try:
             with open(path, "rb") as source:
                 raw = source.read()
         except FileNotFoundError:
             return None
         if len(raw) < HEADER.size:
-            log.warning("content cache: torn entry %s (%d bytes): fetching it again", path.name, len(raw))
+            log.warning("content cache: torn entry %s (%d bytes): fetching it again", os.path.basename(path), len(raw))
             return None
         magic, length, crc = HEADER.unpack_from(raw)
         data = raw[HEADER.size :]
         if magic != MAGIC or length != len(data) or zlib.crc32(data) != crc:
-            log.warning("content cache: torn entry %s: fetching it again", path.name)
+            log.warning("content cache: torn entry %s: fetching it again", os.path.basename(path))
             return None
         return data
 

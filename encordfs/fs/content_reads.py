@@ -19,6 +19,7 @@ from encordfs.fs.content_cache import CHUNK_SIZE, ContentStore, Version, entry_k
 Fetch = Callable[[int, int], Awaitable[bytes]]
 
 MAX_PENDING_BYTES = 64 << 20
+GATHER_SECONDS = 0.02  # a write waits this long for more to batch with
 FILL_SPAN = 8 * CHUNK_SIZE  # bytes per GET when warming (as the Reader's spans)
 
 
@@ -89,6 +90,7 @@ class ContentReads:
         thread hop per batch, not per file, when many small files are read at once."""
         try:
             while self._queue:
+                await trio.sleep(GATHER_SECONDS)  # let the reads just behind this one queue theirs
                 batch, self._queue = self._queue, []
                 try:
                     await trio.to_thread.run_sync(self._write_batch, store, batch)
