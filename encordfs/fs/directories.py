@@ -179,10 +179,9 @@ class DirectoryOps(FsBase):
             same_title = [candidate_of(f) for f in folders.get(group[0].name, [])] + [candidate_of(i) for i in group]
             items = {i.uuid: i for i in group}
             named = [(name, items[c.uuid]) for name, c in names.name_group(same_title) if c.uuid in items]
-        local = {name for name, _ in self._local_entries(dir_node)}
         entries = []
         for name, item in named:
-            if name not in local:
+            if self._local_entry(dir_node, name) is None:  # a file written here takes its name
                 node = self.inodes.for_item(item, dir_node.ino)
                 if self._shadowed(node):  # an older version of a file written here, listed as that file
                     continue
