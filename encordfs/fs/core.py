@@ -28,6 +28,7 @@ from encordfs.fs.directories import DirectoryOps, candidate_of
 from encordfs.fs.errors import FsError, unwrap
 from encordfs.fs.files import FileOps, Handle
 from encordfs.fs.filetypes import judge_name
+from encordfs.fs.forgotten import ForgottenModels
 from encordfs.fs.hotfolders import HotFolders
 from encordfs.fs.inodes import ROOT_INO, InodeTable, Kind, Node
 from encordfs.fs.listing import Listing
@@ -145,6 +146,7 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
         self._hot = HotFolders()
         self._prefetch = FolderPrefetch(self._require_nursery)
         self._recent_reads = RecentReads()
+        self._forgotten = ForgottenModels(options.dir_ttl)
         self.content = ContentReads(content, self._require_nursery)  # no store: no content cache
         self.thumbnails = Thumbnails(options.thumbnails)
         # folders this mount made: their listing started empty here, no name missing from it needs asking
@@ -467,12 +469,28 @@ class Filesystem(FileOps, NamespaceOps, DirectoryOps):
 
     def forget(self, inodes: Iterable[tuple[int, int]]) -> None:
         """Inodes the kernel no longer references keep their number but drop their model, so a
-        walk over millions of files does not keep millions of models in memory."""
+        walk over millions of files does not keep millions of models in memory; while their
+        folder's listing is fresh they keep it a while longer (``forgotten``)."""
+        for ino in self._forgotten.due():
+            self._drop_model(ino)
+        kept = []
         for ino, count in inodes:
             node = self.inodes.forget(ino, count)
-            if node is not None and node.kind in (Kind.FILE, Kind.GROUP, Kind.FOLDER) and ino not in self._files:
-                node.drop_model()
-                self.caches.stale(ino)
+            if node is None:
+                continue
+            if self.caches.listing(node.parent) is not None:
+                kept.append(ino)
+            else:
+                self._drop_model(ino)
+        self._forgotten.keep(kept)
+
+    def _drop_model(self, ino: int) -> None:
+        """Drop the model of an inode the kernel does not reference (refetched on its next use)."""
+        node = self.inodes.get(ino)
+        if node is None or node.lookups or node.kind not in (Kind.FILE, Kind.GROUP, Kind.FOLDER) or ino in self._files:
+            return
+        node.drop_model()
+        self.caches.stale(ino)
 
     async def getattr(self, ino: int) -> Attrs:
         node = self._node(ino)

@@ -77,9 +77,28 @@ async def test_attributes_follow_the_record_and_forget_drops_it(storage, staging
     fs.caches.stale(ino)
     assert (await fs.getattr(ino)).size == 6, "a refreshed model gives new attributes"
     fs.remember(ino)
+    fs.caches.forget_listing(ROOT_INO)  # no fresh listing holds the model
     fs.forget([(ino, 1)])
     assert fs.inodes[ino].record is None and fs.inodes[ino].item is None, "forget drops the record"
     assert (await fs.getattr(ino)).size == 6
+
+
+async def test_a_forgotten_file_keeps_its_model_while_its_listing_is_fresh(storage, staging, nursery) -> None:
+    top = storage.add_folder("top")
+    storage.add_item(top.uuid, "a.txt", b"abc")
+    storage.add_item(top.uuid, "b.txt", b"defg")
+    fs = make_fs(storage, staging, nursery, root=top, dir_ttl=0.2, attr_ttl=0.2)
+    names = await ls(fs, ROOT_INO)
+    for ino in names.values():
+        fs.remember(ino)
+    storage.calls.clear()
+    fs.forget([(names["a.txt"], 1)])
+    assert (await fs.getattr(names["a.txt"])).size == 3 and storage.calls == [], "an epoch 2 costs no API call"
+    await trio.sleep(0.25)  # the listing is stale now, and a.txt was kept long enough
+    fs.forget([(names["b.txt"], 1)])
+    assert fs.inodes[names["a.txt"]].record is None, "kept models are dropped once their time is up"
+    assert fs.inodes[names["b.txt"]].record is None, "a stale listing keeps nothing"
+    assert (await fs.getattr(names["b.txt"])).size == 4
 
 
 async def test_a_walk_lists_the_subfolders_of_where_it_is_one_level_ahead(storage, staging, nursery) -> None:

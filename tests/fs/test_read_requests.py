@@ -152,3 +152,27 @@ def test_files_of_a_listed_folder_get_their_download_urls_in_one_request(emulato
     assert [r for r in requests if r["method"] == "GET" and "/storage/items/" in r["path"]] == []
     assert len([r for r in requests if r["path"].endswith("/items/get-bulk")]) == 1
     assert len([r for r in requests if r["path"].startswith("/blobs/")]) == len(notes)
+
+
+def _drop_kernel_caches() -> None:
+    """What memory pressure does: the kernel drops dentries and inodes and FORGETs them."""
+    os.sync()
+    Path("/proc/sys/vm/drop_caches").write_text("2\n")
+
+
+def test_a_second_epoch_after_the_kernel_forgot_the_files_costs_no_api_call(emulator_factory, make_sdk_client, mount_fs, tmp_path) -> None:
+    """The kernel forgets inodes after ``drop_caches``; while their folder's listing is fresh their
+    metadata stays, so reading the files again asks the API nothing (the bytes come from the
+    content cache)."""
+    log, notes, mnt = _mounted_notes(emulator_factory, make_sdk_client, mount_fs, tmp_path, 12)
+    assert sorted(os.listdir(mnt)) == [note.name for note in notes]
+    assert [read_all(mnt / note.name) for note in notes] == [note.read_bytes() for note in notes]
+    data: list[bytes] = []
+
+    def epoch_two() -> None:
+        _drop_kernel_caches()
+        data.extend(read_all(mnt / note.name) for note in reversed(notes))
+
+    requests = log.during(epoch_two)
+    assert data == [note.read_bytes() for note in reversed(notes)]
+    assert requests == [], requests
